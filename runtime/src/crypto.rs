@@ -345,7 +345,11 @@ fn precheck(
 
 /// Verifies one signature over an arbitrary message under the acceptance
 /// rule. Consensus objects sign their 32-byte signing hash.
-pub fn verify_bytes(key: &PublicKey, message: &[u8], sig: &Signature) -> Result<(), SignatureError> {
+pub fn verify_bytes(
+    key: &PublicKey,
+    message: &[u8],
+    sig: &Signature,
+) -> Result<(), SignatureError> {
     let (vk, s) = precheck(key, sig)?;
     vk.verify_strict(message, &s)
         .map_err(|_| SignatureError::Invalid)

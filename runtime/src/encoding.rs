@@ -66,7 +66,7 @@ fn invalid_data(msg: String) -> borsh::io::Error {
 
 /// A sequence of at most `MAX` items. Encoded like a `Vec` (u32 length, then
 /// items); decoding refuses a length above `MAX` before reading any item.
-#[derive(Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct BoundedVec<T, const MAX: usize>(Vec<T>);
 
@@ -88,6 +88,12 @@ impl<T, const MAX: usize> BoundedVec<T, MAX> {
     /// The items.
     pub fn into_inner(self) -> Vec<T> {
         self.0
+    }
+}
+
+impl<T, const MAX: usize> Default for BoundedVec<T, MAX> {
+    fn default() -> Self {
+        BoundedVec(Vec::new())
     }
 }
 

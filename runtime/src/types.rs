@@ -202,9 +202,7 @@ pub const ZONE_ID_MAX: usize = 16;
 
 /// A grid-area id: 2 to 16 characters of `A-Z`, `0-9` and `-`, for example
 /// `RU-BU` or `US-MT-NW`.
-#[derive(
-    Clone, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, Serialize, Deserialize,
-)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ZoneId(BoundedString<ZONE_ID_MAX>);
 
@@ -217,8 +215,7 @@ impl ZoneId {
     /// Checks and wraps a zone id.
     pub fn new(s: &str) -> Result<ZoneId, ZoneIdError> {
         let ok = (2..=ZONE_ID_MAX).contains(&s.len())
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
         if !ok {
             return Err(ZoneIdError(s.to_string()));
@@ -245,9 +242,8 @@ impl ZoneId {
 impl BorshDeserialize for ZoneId {
     fn deserialize_reader<R: borsh::io::Read>(reader: &mut R) -> borsh::io::Result<Self> {
         let s = BoundedString::<ZONE_ID_MAX>::deserialize_reader(reader)?;
-        ZoneId::new(s.as_str()).map_err(|e| {
-            borsh::io::Error::new(borsh::io::ErrorKind::InvalidData, e.to_string())
-        })
+        ZoneId::new(s.as_str())
+            .map_err(|e| borsh::io::Error::new(borsh::io::ErrorKind::InvalidData, e.to_string()))
     }
 }
 
@@ -278,8 +274,17 @@ impl fmt::Debug for ZoneId {
 
 /// A fungible class of credits: the zone and the hour they were generated in.
 #[derive(
-    Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize,
-    Serialize, Deserialize,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 pub struct Vintage {
     /// The grid zone of the generation.
@@ -296,8 +301,18 @@ impl fmt::Display for Vintage {
 
 /// A renewable generation source. Fossil sources cannot be represented.
 #[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize,
-    Serialize, Deserialize,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 #[serde(rename_all = "kebab-case")]
 #[borsh(use_discriminant = true)]
@@ -343,8 +358,18 @@ impl Source {
 
 /// The calendar bucket within which credits must match consumption.
 #[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize,
-    Serialize, Deserialize,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 #[serde(rename_all = "kebab-case")]
 #[borsh(use_discriminant = true)]
@@ -363,8 +388,18 @@ pub enum MatchingWindow {
 /// A matching bucket: a window kind and the index of the bucket within it
 /// (hours, days or years since the epoch, or months since year 0).
 #[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize,
-    Serialize, Deserialize,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 pub struct Bucket {
     /// The kind of window.
@@ -403,7 +438,9 @@ impl Bucket {
                 let m = (self.index % 12) as u32 + 1;
                 Hour(days_from_civil(y, m, 1).max(0) as u64 * 24)
             }
-            MatchingWindow::Year => Hour(days_from_civil(self.index as i64, 1, 1).max(0) as u64 * 24),
+            MatchingWindow::Year => {
+                Hour(days_from_civil(self.index as i64, 1, 1).max(0) as u64 * 24)
+            }
         }
     }
 
@@ -450,9 +487,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// A zone's rules.
-#[derive(
-    Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
-)]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct ZonePolicy {
     /// The calendar bucket within which credits must match consumption.
     pub matching_window: MatchingWindow,
@@ -487,9 +522,7 @@ impl Default for ZonePolicy {
 
 /// Chain-wide parameters. They live in genesis and change only by a
 /// governance proposal, so every validator judges a block alike.
-#[derive(
-    Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
-)]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct ChainParams {
     /// Allowed clock skew for readings and block timestamps, in seconds.
     pub max_clock_skew_s: u64,
@@ -599,7 +632,10 @@ mod tests {
 
     #[test]
     fn hour_edges() {
-        assert!(within_one_hour(3600, 7200), "a period may end exactly on the hour");
+        assert!(
+            within_one_hour(3600, 7200),
+            "a period may end exactly on the hour"
+        );
         assert!(!within_one_hour(3600, 7201));
         assert!(!within_one_hour(10, 10));
         assert_eq!(attributed_hour(7200), Hour(1));

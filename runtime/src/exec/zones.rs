@@ -1,0 +1,162 @@
+//! Zone policies and chain parameters: validation shared with genesis, and
+//! the SetZonePolicy transaction.
+
+use super::ledger::Ledger;
+use crate::error::TxError;
+use crate::events::Event;
+use crate::state::{StateReader, Zone};
+use crate::types::{ChainParams, Hour, ZoneId, ZonePolicy};
+
+fn invalid(field: &'static str, reason: String) -> TxError {
+    TxError::InvalidParameter { field, reason }
+}
+
+/// Checks a zone policy on its own and against the chain parameters, and,
+/// for an update, against the policy it replaces.
+pub fn validate_policy(
+    policy: &ZonePolicy,
+    params: &ChainParams,
+    previous: Option<&ZonePolicy>,
+) -> Result<(), TxError> {
+    if policy.shortfall_penalty_permille < 1000 {
+        return Err(invalid(
+            "shortfall_penalty_permille",
+            format!("{} is below 1000", policy.shortfall_penalty_permille),
+        ));
+    }
+    if policy.credit_lifetime_hours == 0 {
+        return Err(invalid(
+            "credit_lifetime_hours",
+            "must be at least 1".into(),
+        ));
+    }
+    if policy.reading_max_age_s == 0 {
+        return Err(invalid("reading_max_age_s", "must be at least 1".into()));
+    }
+    if policy.dark_after_s == 0 {
+        return Err(invalid("dark_after_s", "must be at least 1".into()));
+    }
+    if policy.plausibility_tolerance_pct > 1000 {
+        return Err(invalid(
+            "plausibility_tolerance_pct",
+            format!("{} is above 1000", policy.plausibility_tolerance_pct),
+        ));
+    }
+    // A reading accepted at its oldest must still land in an unexpired
+    // vintage, or expiry (which moves forward only) would miss it.
+    let oldest_reading_hours =
+        (policy.reading_max_age_s + params.max_clock_skew_s).div_ceil(3600) + 1;
+    if policy.credit_lifetime_hours <= oldest_reading_hours {
+        return Err(invalid(
+            "credit_lifetime_hours",
+            format!(
+                "{} must exceed the reading max age plus skew ({} hours)",
+                policy.credit_lifetime_hours, oldest_reading_hours
+            ),
+        ));
+    }
+    let needed = policy
+        .reading_max_age_s
+        .saturating_add(params.max_clock_skew_s);
+    if params.settlement_grace_s < needed {
+        return Err(invalid(
+            "settlement_grace_s",
+            format!(
+                "{} s is shorter than the zone's max age plus skew ({needed} s)",
+                params.settlement_grace_s
+            ),
+        ));
+    }
+    if let Some(prev) = previous {
+        if policy.credit_lifetime_hours < prev.credit_lifetime_hours {
+            return Err(invalid(
+                "credit_lifetime_hours",
+                format!(
+                    "may only grow: {} is below the current {}",
+                    policy.credit_lifetime_hours, prev.credit_lifetime_hours
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks chain parameters on their own and against every zone's policy.
+pub fn validate_params<'a>(
+    params: &ChainParams,
+    policies: impl IntoIterator<Item = &'a ZonePolicy>,
+) -> Result<(), TxError> {
+    if params.max_block_txs == 0 {
+        return Err(invalid("max_block_txs", "must be at least 1".into()));
+    }
+    if params.max_block_bytes < 1024 {
+        return Err(invalid("max_block_bytes", "must be at least 1024".into()));
+    }
+    if params.max_readings_per_tx == 0
+        || params.max_readings_per_tx as usize > crate::tx::MAX_READINGS
+    {
+        return Err(invalid(
+            "max_readings_per_tx",
+            format!("must be 1 to {}", crate::tx::MAX_READINGS),
+        ));
+    }
+    if params.proposal_expiry_blocks == 0 {
+        return Err(invalid(
+            "proposal_expiry_blocks",
+            "must be at least 1".into(),
+        ));
+    }
+    for policy in policies {
+        let needed = policy
+            .reading_max_age_s
+            .saturating_add(params.max_clock_skew_s);
+        if params.settlement_grace_s < needed {
+            return Err(invalid(
+                "settlement_grace_s",
+                format!(
+                    "{} s is shorter than a zone's max age plus skew ({needed} s)",
+                    params.settlement_grace_s
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl<R: StateReader + ?Sized> Ledger<'_, R> {
+    /// SetZonePolicy (regulator): creates or updates a zone from the first
+    /// block of the next UTC hour.
+    pub fn set_zone_policy(
+        &mut self,
+        id: &ZoneId,
+        policy: &crate::types::ZonePolicy,
+    ) -> Result<(), TxError> {
+        let params = self.chain()?.params;
+        let existing = self.zone(id)?;
+        // Lifetime may only grow: compare with the newest of the policy in
+        // force and any pending one.
+        let newest = existing.as_ref().and_then(|z| {
+            z.pending
+                .as_ref()
+                .map(|(_, p)| p.clone())
+                .or_else(|| z.policy.clone())
+        });
+        validate_policy(policy, &params, newest.as_ref())?;
+        let effective_hour = Hour(self.hour().0 + 1);
+        let mut zone = existing.unwrap_or(Zone {
+            id: id.clone(),
+            policy: None,
+            pending: None,
+            live_max_draw: Default::default(),
+            supply: Default::default(),
+            expired_through: None,
+        });
+        zone.pending = Some((effective_hour, policy.clone()));
+        self.put_zone(&zone);
+        self.emit(Event::ZonePolicySet {
+            zone: id.clone(),
+            effective_hour,
+        });
+        Ok(())
+    }
+}

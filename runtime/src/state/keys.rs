@@ -1,0 +1,276 @@
+//! State keys and their ordered byte encoding.
+//!
+//! Keys are a one-byte table tag followed by fixed-width big-endian fields
+//! (zones zero-padded to 16 bytes), so that byte order equals logical order
+//! and range scans (holders of expiring vintages, debts past their deadline,
+//! an owner's debts) are prefix or range scans in any ordered store.
+
+use crate::crypto::PublicKey;
+use crate::types::{
+    AccountId, Bucket, Hour, MatchingWindow, MeterId, ProposalId, RetirementId, SiteId, Vintage,
+    ZoneId,
+};
+
+/// Table tags: the first byte of every state key.
+pub mod tag {
+    /// The chain singleton.
+    pub const CHAIN: u8 = 0x00;
+    /// `Account(AccountId)`.
+    pub const ACCOUNT: u8 = 0x01;
+    /// `Holder(Vintage, AccountId)`: who holds a vintage (expiry index).
+    pub const HOLDER: u8 = 0x02;
+    /// `Meter(MeterId)`.
+    pub const METER: u8 = 0x03;
+    /// `Site(SiteId)`.
+    pub const SITE: u8 = 0x04;
+    /// `Zone(ZoneId)`.
+    pub const ZONE: u8 = 0x05;
+    /// `DeviceKey(PublicKey)`: which meter or site uses a device key.
+    pub const DEVICE_KEY: u8 = 0x06;
+    /// `Serial(kind, serial)`: which meter or site has a serial number.
+    pub const SERIAL: u8 = 0x07;
+    /// `Debt(owner, site, bucket)`: an open debt.
+    pub const DEBT: u8 = 0x08;
+    /// `DebtDeadline(deadline, site, bucket)`: when an open debt turns into
+    /// a shortfall.
+    pub const DEBT_DEADLINE: u8 = 0x09;
+    /// `Proposal(ProposalId)`.
+    pub const PROPOSAL: u8 = 0x0a;
+    /// `Retirement(RetirementId)`.
+    pub const RETIREMENT: u8 = 0x0b;
+}
+
+/// A state key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StateKey {
+    /// The chain singleton: parameters, roles, counters, pending changes.
+    Chain,
+    /// An account's nonce and holdings.
+    Account(AccountId),
+    /// Marks that `account` holds some of `vintage`.
+    Holder(Vintage, AccountId),
+    /// A generation meter.
+    Meter(MeterId),
+    /// A mining site.
+    Site(SiteId),
+    /// A zone's policy and supply.
+    Zone(ZoneId),
+    /// The owner of a device key.
+    DeviceKey(PublicKey),
+    /// The owner of a serial number; `true` for sites, `false` for meters.
+    Serial(bool, String),
+    /// An open debt of a site in a bucket, keyed by the site's owner.
+    Debt(AccountId, SiteId, Bucket),
+    /// The deadline (unix seconds) of an open debt.
+    DebtDeadline(u64, SiteId, Bucket),
+    /// A governance proposal.
+    Proposal(ProposalId),
+    /// A retirement record.
+    Retirement(RetirementId),
+}
+
+fn window_byte(w: MatchingWindow) -> u8 {
+    w as u8
+}
+
+/// Decodes a window byte.
+fn window_from(b: u8) -> Option<MatchingWindow> {
+    Some(match b {
+        0 => MatchingWindow::Hour,
+        1 => MatchingWindow::Day,
+        2 => MatchingWindow::Month,
+        3 => MatchingWindow::Year,
+        _ => return None,
+    })
+}
+
+fn push_bucket(out: &mut Vec<u8>, b: &Bucket) {
+    out.push(window_byte(b.window));
+    out.extend_from_slice(&b.index.to_be_bytes());
+}
+
+impl StateKey {
+    /// The ordered byte encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        match self {
+            StateKey::Chain => out.push(tag::CHAIN),
+            StateKey::Account(a) => {
+                out.push(tag::ACCOUNT);
+                out.extend_from_slice(&a.0 .0);
+            }
+            StateKey::Holder(v, a) => {
+                out.extend_from_slice(&holder_prefix(&v.zone, v.hour));
+                out.extend_from_slice(&a.0 .0);
+            }
+            StateKey::Meter(m) => {
+                out.push(tag::METER);
+                out.extend_from_slice(&m.0.to_be_bytes());
+            }
+            StateKey::Site(s) => {
+                out.push(tag::SITE);
+                out.extend_from_slice(&s.0.to_be_bytes());
+            }
+            StateKey::Zone(z) => {
+                out.push(tag::ZONE);
+                out.extend_from_slice(&z.padded());
+            }
+            StateKey::DeviceKey(k) => {
+                out.push(tag::DEVICE_KEY);
+                out.extend_from_slice(&k.0);
+            }
+            StateKey::Serial(site, s) => {
+                out.push(tag::SERIAL);
+                out.push(u8::from(*site));
+                out.extend_from_slice(s.as_bytes());
+            }
+            StateKey::Debt(owner, site, bucket) => {
+                out.extend_from_slice(&debt_prefix(owner));
+                out.extend_from_slice(&site.0.to_be_bytes());
+                push_bucket(&mut out, bucket);
+            }
+            StateKey::DebtDeadline(deadline, site, bucket) => {
+                out.push(tag::DEBT_DEADLINE);
+                out.extend_from_slice(&deadline.to_be_bytes());
+                out.extend_from_slice(&site.0.to_be_bytes());
+                push_bucket(&mut out, bucket);
+            }
+            StateKey::Proposal(p) => {
+                out.push(tag::PROPOSAL);
+                out.extend_from_slice(&p.0.to_be_bytes());
+            }
+            StateKey::Retirement(r) => {
+                out.push(tag::RETIREMENT);
+                out.extend_from_slice(&r.0.to_be_bytes());
+            }
+        }
+        out
+    }
+}
+
+/// The prefix of every `Holder` key of one zone and hour.
+pub fn holder_prefix(zone: &ZoneId, hour: Hour) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + 16 + 8);
+    out.push(tag::HOLDER);
+    out.extend_from_slice(&zone.padded());
+    out.extend_from_slice(&hour.0.to_be_bytes());
+    out
+}
+
+/// The prefix of every `Debt` key of one owner.
+pub fn debt_prefix(owner: &AccountId) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + 32);
+    out.push(tag::DEBT);
+    out.extend_from_slice(&owner.0 .0);
+    out
+}
+
+/// The exclusive upper bound of all keys starting with `prefix`.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    // All 0xff: no upper bound below the end of the keyspace.
+    vec![0xff; prefix.len() + 1]
+}
+
+/// Decodes the account of a `Holder` key.
+pub fn holder_account(key: &[u8]) -> Option<AccountId> {
+    let bytes: [u8; 32] = key.get(25..57)?.try_into().ok()?;
+    Some(AccountId(PublicKey(bytes)))
+}
+
+/// Decodes the site and bucket of a `Debt` key.
+pub fn debt_site_bucket(key: &[u8]) -> Option<(SiteId, Bucket)> {
+    let site = u64::from_be_bytes(key.get(33..41)?.try_into().ok()?);
+    let window = window_from(*key.get(41)?)?;
+    let index = u64::from_be_bytes(key.get(42..50)?.try_into().ok()?);
+    Some((SiteId(site), Bucket { window, index }))
+}
+
+/// Decodes a `DebtDeadline` key.
+pub fn deadline_parts(key: &[u8]) -> Option<(u64, SiteId, Bucket)> {
+    let deadline = u64::from_be_bytes(key.get(1..9)?.try_into().ok()?);
+    let site = u64::from_be_bytes(key.get(9..17)?.try_into().ok()?);
+    let window = window_from(*key.get(17)?)?;
+    let index = u64::from_be_bytes(key.get(18..26)?.try_into().ok()?);
+    Some((deadline, SiteId(site), Bucket { window, index }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_order_matches_logical_order() {
+        let z = ZoneId::new("RU-BU").unwrap();
+        let a = AccountId(PublicKey([1; 32]));
+        let early = StateKey::Holder(
+            Vintage {
+                zone: z.clone(),
+                hour: Hour(255),
+            },
+            a,
+        )
+        .encode();
+        let late = StateKey::Holder(
+            Vintage {
+                zone: z,
+                hour: Hour(256),
+            },
+            a,
+        )
+        .encode();
+        assert!(early < late, "big-endian hours must sort numerically");
+        let d1 = StateKey::DebtDeadline(
+            10,
+            SiteId(9),
+            Bucket {
+                window: MatchingWindow::Hour,
+                index: 1,
+            },
+        );
+        let d2 = StateKey::DebtDeadline(
+            256,
+            SiteId(1),
+            Bucket {
+                window: MatchingWindow::Hour,
+                index: 1,
+            },
+        );
+        assert!(d1.encode() < d2.encode());
+    }
+
+    #[test]
+    fn parts_round_trip() {
+        let owner = AccountId(PublicKey([3; 32]));
+        let b = Bucket {
+            window: MatchingWindow::Month,
+            index: 24_300,
+        };
+        let k = StateKey::Debt(owner, SiteId(7), b).encode();
+        assert_eq!(debt_site_bucket(&k), Some((SiteId(7), b)));
+        let k = StateKey::DebtDeadline(99, SiteId(7), b).encode();
+        assert_eq!(deadline_parts(&k), Some((99, SiteId(7), b)));
+        let z = ZoneId::new("US-MT-NW").unwrap();
+        let k = StateKey::Holder(
+            Vintage {
+                zone: z,
+                hour: Hour(5),
+            },
+            owner,
+        )
+        .encode();
+        assert_eq!(holder_account(&k), Some(owner));
+    }
+
+    #[test]
+    fn prefix_end_bounds_the_prefix() {
+        assert_eq!(prefix_end(&[1, 2]), vec![1, 3]);
+        assert_eq!(prefix_end(&[1, 0xff]), vec![2]);
+    }
+}

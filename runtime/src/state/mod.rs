@@ -1,0 +1,157 @@
+//! The ledger state: a sorted key-value map read through [`StateReader`],
+//! changed only by applying a [`StateDiff`].
+//!
+//! Block execution reads through an [`Overlay`] on top of a reader and
+//! produces a diff; it never writes to the reader. The in-memory
+//! [`MemoryState`] serves tests, the genesis builder and the auditor; the
+//! node implements [`StateReader`] on RocksDB.
+
+mod keys;
+mod overlay;
+mod values;
+
+pub use keys::*;
+pub use overlay::Overlay;
+pub use values::*;
+
+use crate::crypto::{Domain, Hash};
+use crate::tree::{MemoryTree, TreeError};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+/// A failure to read state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// The store failed.
+    #[error("state store failed: {0}")]
+    Store(String),
+    /// A stored value did not decode: the store is corrupt.
+    #[error("stored value under key 0x{key} is corrupt: {reason}")]
+    Corrupt {
+        /// The key, hex.
+        key: String,
+        /// The decode error.
+        reason: String,
+    },
+    /// The state tree failed.
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+}
+
+/// Key-value pairs from a range scan, in key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Read access to state, by encoded key.
+pub trait StateReader {
+    /// The value under `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError>;
+    /// Every entry with `from <= key < to`, in ascending key order.
+    fn scan(&self, from: &[u8], to: &[u8]) -> Result<Entries, StateError>;
+}
+
+/// The changes a block makes: for each touched key, its new value or
+/// `None` for a deletion. Sorted by key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateDiff(pub BTreeMap<Vec<u8>, Option<Vec<u8>>>);
+
+impl StateDiff {
+    /// The changes as state-tree updates: `(key hash, value hash)`.
+    pub fn tree_changes(&self) -> Vec<(Hash, Option<Hash>)> {
+        self.0
+            .iter()
+            .map(|(k, v)| (key_hash(k), v.as_deref().map(value_hash)))
+            .collect()
+    }
+
+    /// Number of touched keys.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Where a state key sits in the state tree.
+pub fn key_hash(key: &[u8]) -> Hash {
+    Domain::StateKey.hash(key)
+}
+
+/// What a state value's tree leaf commits to.
+pub fn value_hash(value: &[u8]) -> Hash {
+    Domain::StateValue.hash(value)
+}
+
+/// State held in memory with its state tree: for tests, genesis and the
+/// auditor's replay.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryState {
+    entries: BTreeMap<Vec<u8>, Vec<u8>>,
+    tree: MemoryTree,
+}
+
+impl MemoryState {
+    /// An empty state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies a diff and updates the state tree; returns the new root.
+    pub fn apply(&mut self, diff: &StateDiff) -> Result<Hash, StateError> {
+        for (k, v) in &diff.0 {
+            match v {
+                Some(v) => {
+                    self.entries.insert(k.clone(), v.clone());
+                }
+                None => {
+                    self.entries.remove(k);
+                }
+            }
+        }
+        Ok(self.tree.apply(&diff.tree_changes())?)
+    }
+
+    /// The state root.
+    pub fn root(&self) -> Hash {
+        self.tree.root()
+    }
+
+    /// The state tree, for proofs.
+    pub fn tree(&self) -> &MemoryTree {
+        &self.tree
+    }
+
+    /// Every entry, in key order.
+    pub fn entries(&self) -> &BTreeMap<Vec<u8>, Vec<u8>> {
+        &self.entries
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the state is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl StateReader for MemoryState {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self.entries.get(key).cloned())
+    }
+
+    fn scan(&self, from: &[u8], to: &[u8]) -> Result<Entries, StateError> {
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .entries
+            .range::<[u8], _>((Bound::Included(from), Bound::Excluded(to)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}

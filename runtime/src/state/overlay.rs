@@ -1,0 +1,87 @@
+//! Buffered writes over a reader, with per-transaction rollback.
+
+use super::{Entries, StateDiff, StateError, StateReader};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+/// Reads through to a base reader, buffering writes in two layers: the
+/// block's committed changes and the current transaction's. A failing
+/// transaction's layer is dropped; a successful one is folded into the
+/// block's.
+pub struct Overlay<'a, R: ?Sized> {
+    base: &'a R,
+    block: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    tx: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
+    /// An overlay with no changes.
+    pub fn new(base: &'a R) -> Self {
+        Overlay {
+            base,
+            block: BTreeMap::new(),
+            tx: BTreeMap::new(),
+        }
+    }
+
+    /// Reads a key, newest layer first.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        if let Some(v) = self.tx.get(key) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.block.get(key) {
+            return Ok(v.clone());
+        }
+        self.base.get(key)
+    }
+
+    /// Writes a key in the current transaction's layer.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.tx.insert(key, Some(value));
+    }
+
+    /// Deletes a key in the current transaction's layer.
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.tx.insert(key, None);
+    }
+
+    /// Every live entry with `from <= key < to`, merging the layers.
+    pub fn scan(&self, from: &[u8], to: &[u8]) -> Result<Entries, StateError> {
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
+            .base
+            .scan(from, to)?
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+        let range = (Bound::Included(from), Bound::Excluded(to));
+        for layer in [&self.block, &self.tx] {
+            for (k, v) in layer.range::<[u8], _>(range) {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(merged
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect())
+    }
+
+    /// Keeps the current transaction's writes.
+    pub fn commit_tx(&mut self) {
+        let tx = std::mem::take(&mut self.tx);
+        self.block.extend(tx);
+    }
+
+    /// Drops the current transaction's writes.
+    pub fn rollback_tx(&mut self) {
+        self.tx.clear();
+    }
+
+    /// The block's committed changes (the current transaction's, if any,
+    /// are dropped).
+    pub fn into_diff(self) -> StateDiff {
+        StateDiff(self.block)
+    }
+}
