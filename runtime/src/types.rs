@@ -488,6 +488,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// A zone's rules.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ZonePolicy {
     /// The calendar bucket within which credits must match consumption.
     pub matching_window: MatchingWindow,
@@ -523,6 +524,7 @@ impl Default for ZonePolicy {
 /// Chain-wide parameters. They live in genesis and change only by a
 /// governance proposal, so every validator judges a block alike.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ChainParams {
     /// Allowed clock skew for readings and block timestamps, in seconds.
     pub max_clock_skew_s: u64,
