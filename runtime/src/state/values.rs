@@ -20,8 +20,34 @@ use std::collections::BTreeMap;
 pub struct Account {
     /// The nonce the account's next transaction must carry.
     pub nonce: u64,
-    /// Credits held, by vintage.
+    /// Credits held, by vintage. In JSON: a list of `{vintage, amount}`.
+    #[serde(with = "holdings_json")]
     pub holdings: BTreeMap<Vintage, Wh>,
+}
+
+/// JSON has only string map keys, so holdings travel as a list.
+mod holdings_json {
+    use super::{BTreeMap, Vintage, Wh};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Holding {
+        vintage: Vintage,
+        amount: Wh,
+    }
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<Vintage, Wh>, s: S) -> Result<S::Ok, S::Error> {
+        let list: Vec<Holding> = map
+            .iter()
+            .map(|(v, a)| Holding { vintage: v.clone(), amount: *a })
+            .collect();
+        list.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Vintage, Wh>, D::Error> {
+        let list = Vec::<Holding>::deserialize(d)?;
+        Ok(list.into_iter().map(|h| (h.vintage, h.amount)).collect())
+    }
 }
 
 impl Account {
