@@ -11,7 +11,6 @@
 
 use crate::crypto::Hash;
 use crate::crypto::{verify_all, PublicKey, SigCheck};
-use crate::encoding::decode;
 use crate::error::TxError;
 use crate::exec::VerifiedTx;
 use crate::state::{Meter, Site, StateError, StateKey, StateReader};
@@ -34,14 +33,7 @@ fn read<T: borsh::BorshDeserialize>(
     state: &(impl StateReader + ?Sized),
     key: &StateKey,
 ) -> Result<Option<T>, StateError> {
-    let k = key.encode();
-    match state.get(&k)? {
-        Some(v) => decode(&v).map(Some).map_err(|e| StateError::Corrupt {
-            key: hex::encode(&k),
-            reason: e.to_string(),
-        }),
-        None => Ok(None),
-    }
+    crate::state::read_value(state, key)
 }
 
 /// The checks a transaction needs, each with what it is for.

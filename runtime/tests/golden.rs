@@ -9,9 +9,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use watt_runtime::block::{
-    CommitCertificate, Header, Proposal, ValidatorSet, Vote, VoteKind,
-};
+use watt_runtime::block::{CommitCertificate, Header, Proposal, ValidatorSet, Vote, VoteKind};
 use watt_runtime::crypto::{Domain, Hash, Keypair};
 use watt_runtime::encoding::{decode, encode, BoundedString, BoundedVec};
 use watt_runtime::events::{event_root, Event, EventRecord};
@@ -51,7 +49,10 @@ struct Vectors {
 
 impl Vectors {
     fn new(name: &'static str) -> Self {
-        Vectors { name, items: Vec::new() }
+        Vectors {
+            name,
+            items: Vec::new(),
+        }
     }
 
     /// A signed object: unsigned encoding, signing hash, signature, full
@@ -83,7 +84,14 @@ impl Vectors {
         }));
     }
 
-    fn plain<T: Serialize>(&mut self, name: &str, ty: &str, fields: &T, encoded: &[u8], hash: Option<Hash>) {
+    fn plain<T: Serialize>(
+        &mut self,
+        name: &str,
+        ty: &str,
+        fields: &T,
+        encoded: &[u8],
+        hash: Option<Hash>,
+    ) {
         self.items.push(json!({
             "name": name,
             "type": ty,
@@ -94,7 +102,8 @@ impl Vectors {
     }
 
     fn check(self) {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/vectors/{}.json", self.name));
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/vectors/{}.json", self.name));
         let got = serde_json::to_string_pretty(&json!({
             "about": "Watt golden vectors; see docs/encoding.md. Seeds are RFC 8032 secret keys.",
             "chain_id": CHAIN.to_string(),
@@ -106,8 +115,12 @@ impl Vectors {
             std::fs::write(&path, &got).expect("write vectors");
             return;
         }
-        let want = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}; run with WATT_BLESS=1 to create it", path.display()));
+        let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run with WATT_BLESS=1 to create it",
+                path.display()
+            )
+        });
         assert!(
             want == got,
             "{} differs from what the code produces: a consensus format changed. \
@@ -118,46 +131,279 @@ impl Vectors {
 }
 
 fn tx(signer: u8, nonce: u64, body: Body) -> (UnsignedTx, Transaction) {
-    let u = UnsignedTx { chain_id: CHAIN, signer: acct(signer), nonce, body };
+    let u = UnsignedTx {
+        chain_id: CHAIN,
+        signer: acct(signer),
+        nonce,
+        body,
+    };
     (u.clone(), u.sign(&key(signer)))
 }
 
 fn gen_reading() -> GenerationReading {
-    GenerationReading { meter: MeterId(1), sequence: 1, period_start: 1_767_225_600, period_end: 1_767_225_900, counter: Wh(12_345), flags: 0 }
+    GenerationReading {
+        meter: MeterId(1),
+        sequence: 1,
+        period_start: 1_767_225_600,
+        period_end: 1_767_225_900,
+        counter: Wh(12_345),
+        flags: 0,
+    }
 }
 
 fn all_bodies() -> Vec<(&'static str, u8, Body)> {
-    let v = Vintage { zone: zone(), hour: Hour(490_896) };
+    let v = Vintage {
+        zone: zone(),
+        hour: Hour(490_896),
+    };
     let serial = BoundedString::new("SOL-0001").expect("serial");
     let policy = ZonePolicy::default();
-    let vote = |h: u8| Vote { kind: VoteKind::Precommit, chain_id: CHAIN, height: Height(7), round: 0, block_hash: Some(Hash([h; 32])), validator: key(9).public() }.sign(&key(9));
+    let vote = |h: u8| {
+        Vote {
+            kind: VoteKind::Precommit,
+            chain_id: CHAIN,
+            height: Height(7),
+            round: 0,
+            block_hash: Some(Hash([h; 32])),
+            validator: key(9).public(),
+        }
+        .sign(&key(9))
+    };
     vec![
-        ("transfer", 1, Body::Transfer { to: acct(2), amount: Wh(1500), vintages: None }),
-        ("transfer-named-vintages", 1, Body::Transfer { to: acct(2), amount: Wh(10), vintages: BoundedVec::new(vec![v.clone()]).ok() }),
-        ("retire", 1, Body::Retire { amount: Wh(500), beneficiary: text("Valley School"), purpose: text("heating 2026"), vintages: None }),
-        ("register-meter", 3, Body::RegisterMeter { serial: serial.clone(), device_key: key(4).public(), owner: acct(1), source: Source::Solar, capacity: Watts(250_000), zone: zone(), baseline_time: 1_767_225_600, baseline_counter: Wh(0) }),
+        (
+            "transfer",
+            1,
+            Body::Transfer {
+                to: acct(2),
+                amount: Wh(1500),
+                vintages: None,
+            },
+        ),
+        (
+            "transfer-named-vintages",
+            1,
+            Body::Transfer {
+                to: acct(2),
+                amount: Wh(10),
+                vintages: BoundedVec::new(vec![v.clone()]).ok(),
+            },
+        ),
+        (
+            "retire",
+            1,
+            Body::Retire {
+                amount: Wh(500),
+                beneficiary: text("Valley School"),
+                purpose: text("heating 2026"),
+                vintages: None,
+            },
+        ),
+        (
+            "register-meter",
+            3,
+            Body::RegisterMeter {
+                serial: serial.clone(),
+                device_key: key(4).public(),
+                owner: acct(1),
+                source: Source::Solar,
+                capacity: Watts(250_000),
+                zone: zone(),
+                baseline_time: 1_767_225_600,
+                baseline_counter: Wh(0),
+            },
+        ),
         ("approve-meter", 5, Body::ApproveMeter { meter: MeterId(1) }),
-        ("submit-readings", 3, Body::SubmitReadings { readings: BoundedVec::new(vec![gen_reading().sign(&CHAIN, &key(4))]).expect("one") }),
-        ("replace-meter-key", 3, Body::ReplaceMeterKey { meter: MeterId(1), new_device_key: key(6).public(), baseline_time: 1_767_229_200, baseline_counter: Wh(7) }),
-        ("resync-meter", 3, Body::ResyncMeter { meter: MeterId(1), baseline_time: 1_767_229_200, baseline_counter: Wh(99) }),
-        ("transfer-meter-operator", 5, Body::TransferMeterOperator { meter: MeterId(1), new_operator: acct(8) }),
-        ("revoke-meter", 3, Body::RevokeMeter { meter: MeterId(1), reason: text("decommissioned") }),
-        ("register-site", 5, Body::RegisterSite { serial: BoundedString::new("MINE-1").expect("serial"), device_key: key(7).public(), owner: acct(2), zone: zone(), max_draw: Watts(100_000), baseline_time: 1_767_225_600, baseline_counter: Wh(0) }),
-        ("submit-consumption", 2, Body::SubmitConsumption { readings: BoundedVec::new(vec![ConsumptionReading { site: SiteId(1), sequence: 1, period_start: 1_767_225_600, period_end: 1_767_225_660, counter: Wh(1_600), flags: 0 }.sign(&CHAIN, &key(7))]).expect("one") }),
-        ("settle-shortfall", 2, Body::SettleShortfall { site: SiteId(1), vintages: None }),
-        ("set-zone-policy", 5, Body::SetZonePolicy { zone: zone(), policy }),
-        ("suspend-site", 5, Body::SuspendSite { site: SiteId(1), reason: text("inspection") }),
-        ("reinstate-site", 5, Body::ReinstateSite { site: SiteId(1), reason: text("inspected") }),
-        ("revoke-site", 5, Body::RevokeSite { site: SiteId(1), reason: text("licence withdrawn") }),
-        ("replace-site-key", 5, Body::ReplaceSiteKey { site: SiteId(1), new_device_key: key(10).public(), baseline_time: 1_767_229_200, baseline_counter: Wh(0) }),
-        ("withdraw-credits", 5, Body::WithdrawCredits { account: acct(1), vintage: v, amount: Wh(40), reason: text("meter misconfigured") }),
-        ("propose-authority-add", 3, Body::ProposeAuthoritySet { change: AuthorityChange::Add { operator: acct(8), consensus_key: key(9).public(), name: text("new-coop"), proof: ProofOfPossession::create(&CHAIN, &acct(8), &key(9)) } }),
-        ("propose-authority-remove", 3, Body::ProposeAuthoritySet { change: AuthorityChange::Remove { operator: acct(8) } }),
-        ("propose-authority-rotate", 3, Body::ProposeAuthoritySet { change: AuthorityChange::Rotate { operator: acct(3), consensus_key: key(12).public(), proof: ProofOfPossession::create(&CHAIN, &acct(3), &key(12)) } }),
-        ("propose-regulator-add", 3, Body::ProposeRegulatorSet { change: RegulatorChange::Add { account: acct(13) } }),
-        ("propose-chain-params", 5, Body::ProposeChainParams { params: ChainParams::default() }),
-        ("vote", 3, Body::Vote { proposal: ProposalId(1), approve: true }),
-        ("evidence", 2, Body::Evidence { first: vote(0xaa), second: vote(0xbb) }),
+        (
+            "submit-readings",
+            3,
+            Body::SubmitReadings {
+                readings: BoundedVec::new(vec![gen_reading().sign(&CHAIN, &key(4))]).expect("one"),
+            },
+        ),
+        (
+            "replace-meter-key",
+            3,
+            Body::ReplaceMeterKey {
+                meter: MeterId(1),
+                new_device_key: key(6).public(),
+                baseline_time: 1_767_229_200,
+                baseline_counter: Wh(7),
+            },
+        ),
+        (
+            "resync-meter",
+            3,
+            Body::ResyncMeter {
+                meter: MeterId(1),
+                baseline_time: 1_767_229_200,
+                baseline_counter: Wh(99),
+            },
+        ),
+        (
+            "transfer-meter-operator",
+            5,
+            Body::TransferMeterOperator {
+                meter: MeterId(1),
+                new_operator: acct(8),
+            },
+        ),
+        (
+            "revoke-meter",
+            3,
+            Body::RevokeMeter {
+                meter: MeterId(1),
+                reason: text("decommissioned"),
+            },
+        ),
+        (
+            "register-site",
+            5,
+            Body::RegisterSite {
+                serial: BoundedString::new("MINE-1").expect("serial"),
+                device_key: key(7).public(),
+                owner: acct(2),
+                zone: zone(),
+                max_draw: Watts(100_000),
+                baseline_time: 1_767_225_600,
+                baseline_counter: Wh(0),
+            },
+        ),
+        (
+            "submit-consumption",
+            2,
+            Body::SubmitConsumption {
+                readings: BoundedVec::new(vec![ConsumptionReading {
+                    site: SiteId(1),
+                    sequence: 1,
+                    period_start: 1_767_225_600,
+                    period_end: 1_767_225_660,
+                    counter: Wh(1_600),
+                    flags: 0,
+                }
+                .sign(&CHAIN, &key(7))])
+                .expect("one"),
+            },
+        ),
+        (
+            "settle-shortfall",
+            2,
+            Body::SettleShortfall {
+                site: SiteId(1),
+                vintages: None,
+            },
+        ),
+        (
+            "set-zone-policy",
+            5,
+            Body::SetZonePolicy {
+                zone: zone(),
+                policy,
+            },
+        ),
+        (
+            "suspend-site",
+            5,
+            Body::SuspendSite {
+                site: SiteId(1),
+                reason: text("inspection"),
+            },
+        ),
+        (
+            "reinstate-site",
+            5,
+            Body::ReinstateSite {
+                site: SiteId(1),
+                reason: text("inspected"),
+            },
+        ),
+        (
+            "revoke-site",
+            5,
+            Body::RevokeSite {
+                site: SiteId(1),
+                reason: text("licence withdrawn"),
+            },
+        ),
+        (
+            "replace-site-key",
+            5,
+            Body::ReplaceSiteKey {
+                site: SiteId(1),
+                new_device_key: key(10).public(),
+                baseline_time: 1_767_229_200,
+                baseline_counter: Wh(0),
+            },
+        ),
+        (
+            "withdraw-credits",
+            5,
+            Body::WithdrawCredits {
+                account: acct(1),
+                vintage: v,
+                amount: Wh(40),
+                reason: text("meter misconfigured"),
+            },
+        ),
+        (
+            "propose-authority-add",
+            3,
+            Body::ProposeAuthoritySet {
+                change: AuthorityChange::Add {
+                    operator: acct(8),
+                    consensus_key: key(9).public(),
+                    name: text("new-coop"),
+                    proof: ProofOfPossession::create(&CHAIN, &acct(8), &key(9)),
+                },
+            },
+        ),
+        (
+            "propose-authority-remove",
+            3,
+            Body::ProposeAuthoritySet {
+                change: AuthorityChange::Remove { operator: acct(8) },
+            },
+        ),
+        (
+            "propose-authority-rotate",
+            3,
+            Body::ProposeAuthoritySet {
+                change: AuthorityChange::Rotate {
+                    operator: acct(3),
+                    consensus_key: key(12).public(),
+                    proof: ProofOfPossession::create(&CHAIN, &acct(3), &key(12)),
+                },
+            },
+        ),
+        (
+            "propose-regulator-add",
+            3,
+            Body::ProposeRegulatorSet {
+                change: RegulatorChange::Add { account: acct(13) },
+            },
+        ),
+        (
+            "propose-chain-params",
+            5,
+            Body::ProposeChainParams {
+                params: ChainParams::default(),
+            },
+        ),
+        (
+            "vote",
+            3,
+            Body::Vote {
+                proposal: ProposalId(1),
+                approve: true,
+            },
+        ),
+        (
+            "evidence",
+            2,
+            Body::Evidence {
+                first: vote(0xaa),
+                second: vote(0xbb),
+            },
+        ),
     ]
 }
 
@@ -167,7 +413,17 @@ fn transactions() {
     for (nonce, (name, signer, body)) in all_bodies().into_iter().enumerate() {
         let (u, t) = tx(signer, nonce as u64, body);
         assert_eq!(decode::<Transaction>(&encode(&t)).expect("round-trips"), t);
-        v.signed(name, "Transaction", signer, &t, &encode(&u), u.signing_hash(), &t.signature.0, &encode(&t), Some(t.hash()));
+        v.signed(
+            name,
+            "Transaction",
+            signer,
+            &t,
+            &encode(&u),
+            u.signing_hash(),
+            &t.signature.0,
+            &encode(&t),
+            Some(t.hash()),
+        );
     }
     // Every body variant appears: a new variant must get a vector.
     let names: std::collections::BTreeSet<&str> =
@@ -181,25 +437,73 @@ fn readings_and_proofs() {
     let mut v = Vectors::new("readings");
     let r = gen_reading();
     let s = r.clone().sign(&CHAIN, &key(4));
-    v.signed("generation-reading", "Signed<GenerationReading>", 4, &s, &encode(&r), r.signing_hash(&CHAIN), &s.signature.0, &encode(&s), None);
-    let c = ConsumptionReading { site: SiteId(1), sequence: 2, period_start: 1_767_225_660, period_end: 1_767_225_720, counter: Wh(3_300), flags: watt_runtime::tx::FLAG_TAMPERED };
+    v.signed(
+        "generation-reading",
+        "Signed<GenerationReading>",
+        4,
+        &s,
+        &encode(&r),
+        r.signing_hash(&CHAIN),
+        &s.signature.0,
+        &encode(&s),
+        None,
+    );
+    let c = ConsumptionReading {
+        site: SiteId(1),
+        sequence: 2,
+        period_start: 1_767_225_660,
+        period_end: 1_767_225_720,
+        counter: Wh(3_300),
+        flags: watt_runtime::tx::FLAG_TAMPERED,
+    };
     let s = c.clone().sign(&CHAIN, &key(7));
-    v.signed("consumption-reading-tampered", "Signed<ConsumptionReading>", 7, &s, &encode(&c), c.signing_hash(&CHAIN), &s.signature.0, &encode(&s), None);
+    v.signed(
+        "consumption-reading-tampered",
+        "Signed<ConsumptionReading>",
+        7,
+        &s,
+        &encode(&c),
+        c.signing_hash(&CHAIN),
+        &s.signature.0,
+        &encode(&s),
+        None,
+    );
     let pop = ProofOfPossession::create(&CHAIN, &acct(8), &key(9));
     let msg = ProofOfPossession::signing_hash(&CHAIN, &acct(8), &key(9).public());
-    v.signed("proof-of-possession", "ProofOfPossession", 9, &json!({"operator": acct(8), "consensus_key": key(9).public()}), &encode(&(acct(8), key(9).public())), msg, &pop.signature.0, &encode(&pop), None);
+    v.signed(
+        "proof-of-possession",
+        "ProofOfPossession",
+        9,
+        &json!({"operator": acct(8), "consensus_key": key(9).public()}),
+        &encode(&(acct(8), key(9).public())),
+        msg,
+        &pop.signature.0,
+        &encode(&pop),
+        None,
+    );
     v.check();
 }
 
 fn validator_set() -> ValidatorSet {
-    ValidatorSet::new((20..24).map(|i| validator(key(i).public(), acct(i + 10), &format!("v{i}"))).collect()).expect("set")
+    ValidatorSet::new(
+        (20..24)
+            .map(|i| validator(key(i).public(), acct(i + 10), &format!("v{i}")))
+            .collect(),
+    )
+    .expect("set")
 }
 
 #[test]
 fn consensus_objects() {
     let mut v = Vectors::new("consensus");
     let set = validator_set();
-    v.plain("validator-set", "ValidatorSet", &set, &encode(&set), Some(set.hash()));
+    v.plain(
+        "validator-set",
+        "ValidatorSet",
+        &set,
+        &encode(&set),
+        Some(set.hash()),
+    );
     let header = Header {
         chain_id: CHAIN,
         height: Height(7),
@@ -213,27 +517,93 @@ fn consensus_objects() {
         next_validator_set_hash: set.hash(),
         parent_commit_hash: Hash([0x66; 32]),
     };
-    v.plain("header", "Header", &header, &encode(&header), Some(header.hash()));
+    v.plain(
+        "header",
+        "Header",
+        &header,
+        &encode(&header),
+        Some(header.hash()),
+    );
     let block_hash = header.hash();
-    let p = Proposal { chain_id: CHAIN, height: Height(7), round: 1, valid_round: Some(0), block_hash, proposer: set.validators()[0].consensus_key };
-    let signer = (20..24).find(|i| key(*i).public() == p.proposer).expect("proposer seed");
+    let p = Proposal {
+        chain_id: CHAIN,
+        height: Height(7),
+        round: 1,
+        valid_round: Some(0),
+        block_hash,
+        proposer: set.validators()[0].consensus_key,
+    };
+    let signer = (20..24)
+        .find(|i| key(*i).public() == p.proposer)
+        .expect("proposer seed");
     let sp = p.clone().sign(&key(signer));
-    v.signed("proposal", "SignedProposal", signer, &sp, &encode(&p), p.signing_hash(), &sp.signature.0, &encode(&sp), None);
+    v.signed(
+        "proposal",
+        "SignedProposal",
+        signer,
+        &sp,
+        &encode(&p),
+        p.signing_hash(),
+        &sp.signature.0,
+        &encode(&sp),
+        None,
+    );
     let mut precommits = Vec::new();
     for i in 20..23 {
-        let vote = Vote { kind: VoteKind::Precommit, chain_id: CHAIN, height: Height(7), round: 1, block_hash: Some(block_hash), validator: key(i).public() };
+        let vote = Vote {
+            kind: VoteKind::Precommit,
+            chain_id: CHAIN,
+            height: Height(7),
+            round: 1,
+            block_hash: Some(block_hash),
+            validator: key(i).public(),
+        };
         let sv = vote.clone().sign(&key(i));
         if i == 20 {
-            v.signed("precommit", "SignedVote", i, &sv, &encode(&vote), vote.signing_hash(), &sv.signature.0, &encode(&sv), None);
+            v.signed(
+                "precommit",
+                "SignedVote",
+                i,
+                &sv,
+                &encode(&vote),
+                vote.signing_hash(),
+                &sv.signature.0,
+                &encode(&sv),
+                None,
+            );
         }
         precommits.push(sv);
     }
-    let nil = Vote { kind: VoteKind::Prevote, chain_id: CHAIN, height: Height(7), round: 2, block_hash: None, validator: key(21).public() };
+    let nil = Vote {
+        kind: VoteKind::Prevote,
+        chain_id: CHAIN,
+        height: Height(7),
+        round: 2,
+        block_hash: None,
+        validator: key(21).public(),
+    };
     let sv = nil.clone().sign(&key(21));
-    v.signed("prevote-nil", "SignedVote", 21, &sv, &encode(&nil), nil.signing_hash(), &sv.signature.0, &encode(&sv), None);
+    v.signed(
+        "prevote-nil",
+        "SignedVote",
+        21,
+        &sv,
+        &encode(&nil),
+        nil.signing_hash(),
+        &sv.signature.0,
+        &encode(&sv),
+        None,
+    );
     let cert = CommitCertificate::from_precommits(&set, Height(7), 1, block_hash, &precommits);
-    cert.verify(&CHAIN, &set, Height(7), &block_hash).expect("certificate verifies");
-    v.plain("commit-certificate", "CommitCertificate", &cert, &encode(&cert), Some(cert.hash()));
+    cert.verify(&CHAIN, &set, Height(7), &block_hash)
+        .expect("certificate verifies");
+    v.plain(
+        "commit-certificate",
+        "CommitCertificate",
+        &cert,
+        &encode(&cert),
+        Some(cert.hash()),
+    );
     v.check();
 }
 
@@ -253,9 +623,20 @@ fn genesis_state_and_events() {
     };
     let state = g.memory_state().expect("valid genesis");
     v.plain("genesis", "Genesis", &g, &encode(&g), Some(g.chain_id()));
-    v.items.push(json!({"name": "genesis-state-root", "type": "Hash", "hash": state.root().to_string()}));
-    let mut a = Account { nonce: 3, holdings: Default::default() };
-    a.holdings.insert(Vintage { zone: zone(), hour: Hour(490_896) }, Wh(1500));
+    v.items.push(
+        json!({"name": "genesis-state-root", "type": "Hash", "hash": state.root().to_string()}),
+    );
+    let mut a = Account {
+        nonce: 3,
+        holdings: Default::default(),
+    };
+    a.holdings.insert(
+        Vintage {
+            zone: zone(),
+            hour: Hour(490_896),
+        },
+        Wh(1500),
+    );
     let k = StateKey::Account(acct(1)).encode();
     v.items.push(json!({
         "name": "state-entry-account",
@@ -267,10 +648,39 @@ fn genesis_state_and_events() {
         "value_hash": watt_runtime::state::value_hash(&encode(&a)).to_string(),
     }));
     let events = vec![
-        EventRecord { tx_index: Some(0), event: Event::Minted { meter: MeterId(1), sequence: 1, owner: acct(1), vintage: Vintage { zone: zone(), hour: Hour(490_896) }, source: Source::Solar, amount: Wh(1500) } },
-        EventRecord { tx_index: None, event: Event::Expired { account: acct(1), vintage: Vintage { zone: zone(), hour: Hour(481_000) }, amount: Wh(1) } },
+        EventRecord {
+            tx_index: Some(0),
+            event: Event::Minted {
+                meter: MeterId(1),
+                sequence: 1,
+                owner: acct(1),
+                vintage: Vintage {
+                    zone: zone(),
+                    hour: Hour(490_896),
+                },
+                source: Source::Solar,
+                amount: Wh(1500),
+            },
+        },
+        EventRecord {
+            tx_index: None,
+            event: Event::Expired {
+                account: acct(1),
+                vintage: Vintage {
+                    zone: zone(),
+                    hour: Hour(481_000),
+                },
+                amount: Wh(1),
+            },
+        },
     ];
-    v.plain("event-records", "Vec<EventRecord>", &events, &encode(&events), Some(event_root(&events)));
+    v.plain(
+        "event-records",
+        "Vec<EventRecord>",
+        &events,
+        &encode(&events),
+        Some(event_root(&events)),
+    );
     let empty_root = Domain::TxRoot.hash(&[]);
     assert_ne!(empty_root, Hash::ZERO);
     v.check();

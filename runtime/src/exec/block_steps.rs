@@ -106,13 +106,16 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         Ok(amount)
     }
 
-    /// Open debts whose bucket end plus grace has been reached become
-    /// shortfalls.
+    /// Open debts whose bucket end plus grace block time has passed
+    /// (deadline < now) become shortfalls. At the deadline itself the debt
+    /// is still open: a generation reading ending at the bucket's end is
+    /// valid until block time reaches end + max age <= the deadline, and
+    /// must still be able to settle it (SPEC §2, even with zero skew).
     fn close_overdue_debts(&mut self) -> Result<(), TxError> {
         let now = self.now_s();
         let from = [tag::DEBT_DEADLINE];
         let mut to = vec![tag::DEBT_DEADLINE];
-        to.extend_from_slice(&now.saturating_add(1).to_be_bytes());
+        to.extend_from_slice(&now.to_be_bytes());
         for (k, v) in self.ov.scan(&from, &to)? {
             let (deadline, site, bucket) =
                 deadline_parts(&k).ok_or_else(|| StateError::Corrupt {

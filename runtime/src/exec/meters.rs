@@ -178,6 +178,16 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                 });
             }
             (_, Some(pending)) => {
+                // The old key may have minted past the new baseline while the
+                // change was pending; rewinding to the baseline would let the
+                // new key mint those periods again.
+                if pending.baseline_time < meter.last_end {
+                    return Err(TxError::ResyncBackwards {
+                        meter: id,
+                        last_end: meter.last_end,
+                        got: pending.baseline_time,
+                    });
+                }
                 self.delete(&StateKey::DeviceKey(meter.device_key));
                 meter.device_key = pending.device_key;
                 meter.last_end = pending.baseline_time;

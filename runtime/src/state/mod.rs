@@ -49,6 +49,24 @@ pub trait StateReader {
     fn scan(&self, from: &[u8], to: &[u8]) -> Result<Entries, StateError>;
 }
 
+/// Reads and decodes the value under a key; a value that does not decode is
+/// reported as corrupt, naming the key.
+pub fn read_value<T: borsh::BorshDeserialize>(
+    reader: &(impl StateReader + ?Sized),
+    key: &StateKey,
+) -> Result<Option<T>, StateError> {
+    let k = key.encode();
+    match reader.get(&k)? {
+        Some(v) => crate::encoding::decode(&v)
+            .map(Some)
+            .map_err(|e| StateError::Corrupt {
+                key: hex::encode(&k),
+                reason: e.to_string(),
+            }),
+        None => Ok(None),
+    }
+}
+
 /// The changes a block makes: for each touched key, its new value or
 /// `None` for a deletion. Sorted by key.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

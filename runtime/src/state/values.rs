@@ -39,7 +39,10 @@ mod holdings_json {
     pub fn serialize<S: Serializer>(map: &BTreeMap<Vintage, Wh>, s: S) -> Result<S::Ok, S::Error> {
         let list: Vec<Holding> = map
             .iter()
-            .map(|(v, a)| Holding { vintage: v.clone(), amount: *a })
+            .map(|(v, a)| Holding {
+                vintage: v.clone(),
+                amount: *a,
+            })
             .collect();
         list.serialize(s)
     }

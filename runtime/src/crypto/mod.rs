@@ -5,24 +5,17 @@
 //! Every signed message additionally starts with the chain id, so a
 //! signature for one chain is never valid on another.
 //!
-//! # Acceptance rule
-//! A signature `(R, S)` by public key `A` over message `M` is accepted iff:
-//! 1. `A` and `R` are canonical encodings of curve points (re-encoding gives
-//!    the same 32 bytes),
-//! 2. neither `A` nor `R` is of small order, and both are torsion-free (lie in
-//!    the prime-order subgroup),
-//! 3. `S < L` (canonical scalar),
-//! 4. `[S]B = R + [k]A` with `k = SHA-512(R || A || M)` (cofactorless).
-//!
-//! Points 1 to 3 are checked up front, before either path. With every point in
-//! the prime-order subgroup the cofactored and cofactorless equations agree, so
-//! the single path (`verify_strict`) and the batch path (`verify_batch`) accept
-//! exactly the same set. The batch path is deterministic (its coefficients are
-//! derived from a transcript of the inputs), so it is safe in consensus code.
+//! Signatures follow one acceptance rule on every path; see [`verify_bytes`]
+//! and the `ed25519` module.
+
+mod ed25519;
+
+pub use ed25519::{
+    verify, verify_all, verify_batch, verify_bytes, verify_each, SigCheck, SignatureError,
+};
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use curve25519_dalek::edwards::CompressedEdwardsY;
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -270,174 +263,5 @@ impl Keypair {
 impl fmt::Debug for Keypair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Keypair({:?})", self.public())
-    }
-}
-
-/// Why a signature was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
-    /// The public key is not a canonical point encoding, is of small order or
-    /// has a torsion component.
-    #[error("public key is not a canonical prime-order point")]
-    BadPublicKey,
-    /// R is not a canonical point encoding, is of small order or has a
-    /// torsion component.
-    #[error("signature R is not a canonical prime-order point")]
-    BadR,
-    /// S is not reduced modulo the group order.
-    #[error("signature S is not canonical")]
-    BadS,
-    /// The verification equation does not hold.
-    #[error("signature does not verify")]
-    Invalid,
-    /// At least one signature in a batch is refused; the batch says no more.
-    #[error("batch contains an invalid signature")]
-    BatchInvalid,
-}
-
-/// Point checks 1 and 2 of the acceptance rule.
-fn strict_point(bytes: &[u8; 32]) -> bool {
-    let compressed = CompressedEdwardsY(*bytes);
-    match compressed.decompress() {
-        Some(p) => p.compress().0 == *bytes && !p.is_small_order() && p.is_torsion_free(),
-        None => false,
-    }
-}
-
-/// The group order L, little-endian.
-const GROUP_ORDER: [u8; 32] = [
-    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-];
-
-fn scalar_is_canonical(s: &[u8]) -> bool {
-    // Compare little-endian integers from the most significant byte down.
-    for i in (0..32).rev() {
-        if s[i] < GROUP_ORDER[i] {
-            return true;
-        }
-        if s[i] > GROUP_ORDER[i] {
-            return false;
-        }
-    }
-    false
-}
-
-/// The up-front checks (1 to 3) shared by both paths.
-fn precheck(
-    key: &PublicKey,
-    sig: &Signature,
-) -> Result<(VerifyingKey, ed25519_dalek::Signature), SignatureError> {
-    if !strict_point(&key.0) {
-        return Err(SignatureError::BadPublicKey);
-    }
-    let mut r = [0u8; 32];
-    r.copy_from_slice(&sig.0[..32]);
-    if !strict_point(&r) {
-        return Err(SignatureError::BadR);
-    }
-    if !scalar_is_canonical(&sig.0[32..]) {
-        return Err(SignatureError::BadS);
-    }
-    let vk = VerifyingKey::from_bytes(&key.0).map_err(|_| SignatureError::BadPublicKey)?;
-    Ok((vk, ed25519_dalek::Signature::from_bytes(&sig.0)))
-}
-
-/// Verifies one signature over an arbitrary message under the acceptance
-/// rule. Consensus objects sign their 32-byte signing hash.
-pub fn verify_bytes(
-    key: &PublicKey,
-    message: &[u8],
-    sig: &Signature,
-) -> Result<(), SignatureError> {
-    let (vk, s) = precheck(key, sig)?;
-    vk.verify_strict(message, &s)
-        .map_err(|_| SignatureError::Invalid)
-}
-
-/// Verifies one signature over a signing hash under the acceptance rule.
-pub fn verify(key: &PublicKey, message: &Hash, sig: &Signature) -> Result<(), SignatureError> {
-    verify_bytes(key, &message.0, sig)
-}
-
-/// One signature to check: key, message, signature.
-#[derive(Clone, Debug)]
-pub struct SigCheck {
-    /// The signer's public key.
-    pub key: PublicKey,
-    /// The message; for consensus objects, their signing hash.
-    pub message: Vec<u8>,
-    /// The signature.
-    pub signature: Signature,
-}
-
-impl SigCheck {
-    /// A check of a signature over a 32-byte signing hash.
-    pub fn new(key: PublicKey, message: Hash, signature: Signature) -> Self {
-        SigCheck {
-            key,
-            message: message.0.to_vec(),
-            signature,
-        }
-    }
-}
-
-/// Verifies many signatures at once under the acceptance rule. Returns `Ok`
-/// iff every one of them would pass [`verify_bytes`]. On failure the caller
-/// may fall back to [`verify_each`] to learn which ones failed.
-pub fn verify_batch(checks: &[SigCheck]) -> Result<(), SignatureError> {
-    if checks.is_empty() {
-        return Ok(());
-    }
-    let mut keys = Vec::with_capacity(checks.len());
-    let mut sigs = Vec::with_capacity(checks.len());
-    let mut messages: Vec<&[u8]> = Vec::with_capacity(checks.len());
-    for c in checks {
-        let (vk, s) = precheck(&c.key, &c.signature).map_err(|_| SignatureError::BatchInvalid)?;
-        keys.push(vk);
-        sigs.push(s);
-        messages.push(&c.message);
-    }
-    ed25519_dalek::verify_batch(&messages, &sigs, &keys).map_err(|_| SignatureError::BatchInvalid)
-}
-
-/// Verifies every check on its own and reports each verdict, in order.
-pub fn verify_each(checks: &[SigCheck]) -> Vec<Result<(), SignatureError>> {
-    checks
-        .iter()
-        .map(|c| verify_bytes(&c.key, &c.message, &c.signature))
-        .collect()
-}
-
-/// Verifies a batch, and if it fails, finds the verdict of each check.
-/// Splits the work over `threads` OS threads (1 means the calling thread).
-/// Threads are not I/O: the result depends only on the inputs.
-pub fn verify_all(checks: &[SigCheck], threads: usize) -> Vec<Result<(), SignatureError>> {
-    let threads = threads.max(1);
-    if threads == 1 || checks.len() < 64 {
-        return verify_chunk(checks);
-    }
-    let chunk = checks.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = checks
-            .chunks(chunk)
-            .map(|part| (part.len(), scope.spawn(move || verify_chunk(part))))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|(len, h)| match h.join() {
-                Ok(v) => v,
-                // A verifier thread cannot panic on any input; should it, its
-                // part is refused rather than the panic propagated.
-                Err(_) => vec![Err(SignatureError::BatchInvalid); len],
-            })
-            .collect()
-    })
-}
-
-fn verify_chunk(checks: &[SigCheck]) -> Vec<Result<(), SignatureError>> {
-    match verify_batch(checks) {
-        Ok(()) => vec![Ok(()); checks.len()],
-        Err(_) => verify_each(checks),
     }
 }
