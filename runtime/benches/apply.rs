@@ -10,7 +10,6 @@ use watt_runtime::crypto::{Hash, Keypair};
 use watt_runtime::encoding::{BoundedString, BoundedVec};
 use watt_runtime::exec::{apply_block, BlockContext};
 use watt_runtime::genesis::{validator, Genesis, GenesisMeter};
-use watt_runtime::state::MemoryState;
 use watt_runtime::tx::{Body, GenerationReading, Transaction, UnsignedTx};
 use watt_runtime::types::*;
 use watt_runtime::verify::verify_txs;

@@ -23,6 +23,8 @@ pub mod events;
 pub mod exec;
 pub mod genesis;
 pub mod state;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod testkit;
 pub mod tree;
 pub mod tx;
 pub mod types;

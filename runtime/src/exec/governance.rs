@@ -376,8 +376,12 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                     }
                 }
                 PendingChange::Params { params } => {
-                    chain.params = params;
-                    self.emit(Event::ParamsChanged);
+                    // Zone policies set since the vote may have raised a max
+                    // age past the new grace: such parameters never apply.
+                    if validate_params(&params, self.zone_policies()?.iter()).is_ok() {
+                        chain.params = params;
+                        self.emit(Event::ParamsChanged);
+                    }
                 }
             }
         }

@@ -20,6 +20,8 @@ mod governance;
 mod ledger;
 mod meters;
 mod sites;
+#[cfg(test)]
+mod tests;
 mod zones;
 
 pub use governance::{apply_authority_change, ACTIVATION_DELAY};

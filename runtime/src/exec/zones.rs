@@ -142,6 +142,12 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                 .or_else(|| z.policy.clone())
         });
         validate_policy(policy, &params, newest.as_ref())?;
+        // Parameters already voted in must stay valid with this policy too.
+        for scheduled in &self.chain()?.scheduled {
+            if let crate::state::PendingChange::Params { params: next } = &scheduled.change {
+                validate_policy(policy, next, None)?;
+            }
+        }
         let effective_hour = Hour(self.hour().0 + 1);
         let mut zone = existing.unwrap_or(Zone {
             id: id.clone(),
