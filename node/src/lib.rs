@@ -1,17 +1,28 @@
-//! The Watt node. For now it holds one building block: the consensus engine,
-//! Tendermint written as a pure state machine ([`consensus::Consensus`]),
-//! and, behind the `test-utils` feature, a deterministic simulator that runs
-//! whole networks of it on simulated time (`consensus::sim`).
+//! The Watt node: the `watt` binary's library.
 //!
-//! What this crate must never do in its consensus core: read a clock, draw a
-//! random number, spawn a thread or touch a socket or a disk. Time arrives as
-//! `Input::Timeout`, durability is the host's job (`Effect::Persist`), and
-//! everything the core decides is returned as a list of effects, so the same
-//! inputs always give the same outputs.
+//! It drives the consensus engine ([`consensus`], Tendermint as a pure state
+//! machine, with a deterministic simulator behind the `test-utils` feature)
+//! with real time, storage and transactions: [`service`] is the one task that
+//! owns the core and performs its effects; [`chain`] builds, checks and
+//! commits blocks by calling the runtime; [`storage`] keeps the chain in
+//! RocksDB, one synced write batch per block; [`mempool`] holds verified
+//! transactions; [`dev`] is `watt dev`; [`cli`] is the command line.
 //!
-//! Start reading at `consensus/mod.rs` (the design and the contract with the
-//! host), then `consensus/state.rs` (the paper's pseudo-code, line by line).
+//! What it must never do: let a vote leave before the consensus log is
+//! synced, write a block in more than one batch, or let consensus or runtime
+//! code read the clock (time comes from [`clock`], as an input).
+//!
+//! Start reading at `service/mod.rs`, then `chain.rs`.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
+pub mod chain;
+pub mod cli;
+pub mod clock;
 pub mod consensus;
+pub mod dev;
+pub mod failpoint;
+pub mod keys;
+pub mod mempool;
+pub mod service;
+pub mod storage;

@@ -205,6 +205,36 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         Ok(())
     }
 
+    /// The checks shared by every re-baselining (key replacement, resync):
+    /// the signer operates the meter, the meter is not revoked, and the new
+    /// baseline is neither before the last period's end nor outside the
+    /// zone's max age.
+    fn rebaseline_target(
+        &self,
+        signer: &AccountId,
+        id: MeterId,
+        baseline_time: u64,
+    ) -> Result<Meter, TxError> {
+        let meter = self.meter(id)?;
+        self.require_operator(&meter, signer)?;
+        if meter.status == MeterStatus::Revoked {
+            return Err(TxError::MeterStatus {
+                meter: id,
+                status: meter.status,
+            });
+        }
+        if baseline_time < meter.last_end {
+            return Err(TxError::ResyncBackwards {
+                meter: id,
+                last_end: meter.last_end,
+                got: baseline_time,
+            });
+        }
+        let (_, policy) = self.live_zone(&meter.zone)?;
+        self.check_baseline(baseline_time, policy.reading_max_age_s)?;
+        Ok(meter)
+    }
+
     /// ReplaceMeterKey: records a pending key; the old key keeps working
     /// until the regulator approves.
     pub fn replace_meter_key(
@@ -215,23 +245,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         baseline_time: u64,
         baseline_counter: Wh,
     ) -> Result<(), TxError> {
-        let mut meter = self.meter(id)?;
-        self.require_operator(&meter, signer)?;
-        if meter.status == MeterStatus::Revoked {
-            return Err(TxError::MeterStatus {
-                meter: id,
-                status: meter.status,
-            });
-        }
-        let (_, policy) = self.live_zone(&meter.zone)?;
-        self.check_baseline(baseline_time, policy.reading_max_age_s)?;
-        if baseline_time < meter.last_end {
-            return Err(TxError::ResyncBackwards {
-                meter: id,
-                last_end: meter.last_end,
-                got: baseline_time,
-            });
-        }
+        let mut meter = self.rebaseline_target(signer, id, baseline_time)?;
         if let Some(old) = meter.pending_key.take() {
             self.delete(&StateKey::DeviceKey(old.device_key));
         }
@@ -258,23 +272,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         baseline_time: u64,
         baseline_counter: Wh,
     ) -> Result<(), TxError> {
-        let mut meter = self.meter(id)?;
-        self.require_operator(&meter, signer)?;
-        if meter.status == MeterStatus::Revoked {
-            return Err(TxError::MeterStatus {
-                meter: id,
-                status: meter.status,
-            });
-        }
-        if baseline_time < meter.last_end {
-            return Err(TxError::ResyncBackwards {
-                meter: id,
-                last_end: meter.last_end,
-                got: baseline_time,
-            });
-        }
-        let (_, policy) = self.live_zone(&meter.zone)?;
-        self.check_baseline(baseline_time, policy.reading_max_age_s)?;
+        let mut meter = self.rebaseline_target(signer, id, baseline_time)?;
         let forfeited = baseline_counter.saturating_sub(meter.last_counter);
         meter.last_end = baseline_time;
         meter.last_counter = baseline_counter;

@@ -11,6 +11,24 @@ fn invalid(field: &'static str, reason: String) -> TxError {
     TxError::InvalidParameter { field, reason }
 }
 
+/// Settlement grace must be at least the zone's max age plus the skew, so
+/// that late but valid generation can always still settle a debt.
+fn check_grace(params: &ChainParams, policy: &ZonePolicy) -> Result<(), TxError> {
+    let needed = policy
+        .reading_max_age_s
+        .saturating_add(params.max_clock_skew_s);
+    if params.settlement_grace_s < needed {
+        return Err(invalid(
+            "settlement_grace_s",
+            format!(
+                "{} s is shorter than a zone's max age plus skew ({needed} s)",
+                params.settlement_grace_s
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a zone policy on its own and against the chain parameters, and,
 /// for an update, against the policy it replaces.
 pub fn validate_policy(
@@ -55,18 +73,7 @@ pub fn validate_policy(
             ),
         ));
     }
-    let needed = policy
-        .reading_max_age_s
-        .saturating_add(params.max_clock_skew_s);
-    if params.settlement_grace_s < needed {
-        return Err(invalid(
-            "settlement_grace_s",
-            format!(
-                "{} s is shorter than the zone's max age plus skew ({needed} s)",
-                params.settlement_grace_s
-            ),
-        ));
-    }
+    check_grace(params, policy)?;
     if let Some(prev) = previous {
         if policy.credit_lifetime_hours < prev.credit_lifetime_hours {
             return Err(invalid(
@@ -107,18 +114,7 @@ pub fn validate_params<'a>(
         ));
     }
     for policy in policies {
-        let needed = policy
-            .reading_max_age_s
-            .saturating_add(params.max_clock_skew_s);
-        if params.settlement_grace_s < needed {
-            return Err(invalid(
-                "settlement_grace_s",
-                format!(
-                    "{} s is shorter than a zone's max age plus skew ({needed} s)",
-                    params.settlement_grace_s
-                ),
-            ));
-        }
+        check_grace(params, policy)?;
     }
     Ok(())
 }

@@ -1,0 +1,175 @@
+use super::*;
+use crate::mempool::Config;
+use watt_runtime::block::{Vote, VoteKind};
+use watt_runtime::crypto::Keypair;
+use watt_runtime::testkit::{account, consensus_key, key, TestChain};
+use watt_runtime::tx::Body;
+use watt_runtime::types::{MeterId, Wh};
+
+const T0_MS: u64 = 1_767_225_600_000;
+
+fn open(tc: &TestChain, dir: &std::path::Path) -> Chain {
+    Chain::new(
+        Store::open(dir, &tc.genesis).unwrap(),
+        Mempool::new(Config::default()),
+    )
+    .unwrap()
+}
+
+fn certify(chain: &Chain, key: &Keypair, height: Height, hash: Hash) -> CommitCertificate {
+    let vote = Vote {
+        kind: VoteKind::Precommit,
+        chain_id: chain.chain_id(),
+        height,
+        round: 0,
+        block_hash: Some(hash),
+        validator: key.public(),
+    }
+    .sign(key);
+    CommitCertificate::from_precommits(&chain.next_validators().unwrap(), height, 0, hash, &[vote])
+}
+
+/// Builds the next block at `at_ms` and commits it; returns its txs count.
+fn produce(chain: &mut Chain, at_ms: u64) -> usize {
+    let key = consensus_key(1);
+    let height = chain.head().unwrap().next();
+    let hash = chain.build_block(height, at_ms, key.public()).unwrap();
+    let cert = certify(chain, &key, height, hash);
+    chain.commit(&hash, cert).unwrap().txs
+}
+
+/// Mints to alice through meter 1, so that she can transfer.
+fn fund_alice(tc: &mut TestChain, chain: &mut Chain) {
+    let r = tc.gen(MeterId(1), T0_MS / 1000 + 600, 1_500);
+    let tx = tc.readings_tx(vec![r]);
+    assert!(chain.submit(vec![tx]).into_iter().all(|r| r.is_ok()));
+    assert_eq!(produce(chain, T0_MS + 601_000), 1);
+}
+
+#[test]
+fn blocks_respect_the_chain_transaction_limit() {
+    let mut tc = TestChain::builder()
+        .authorities(1)
+        .with_params(|p| p.max_block_txs = 3)
+        .build();
+    let dir = tempfile::tempdir().unwrap();
+    let mut chain = open(&tc, dir.path());
+    fund_alice(&mut tc, &mut chain);
+    let (alice, bob) = (key("alice"), account("bob"));
+    let txs: Vec<_> = (0..5)
+        .map(|_| {
+            tc.tx(
+                &alice,
+                Body::Transfer {
+                    to: bob,
+                    amount: Wh(10),
+                    vintages: None,
+                },
+            )
+        })
+        .collect();
+    assert!(chain.submit(txs).into_iter().all(|r| r.is_ok()));
+    assert_eq!(
+        produce(&mut chain, T0_MS + 602_000),
+        3,
+        "the limit is the chain's max_block_txs"
+    );
+    assert_eq!(produce(&mut chain, T0_MS + 603_000), 2);
+    assert!(chain.mempool().is_empty());
+}
+
+#[test]
+fn a_transaction_failing_in_the_block_is_dropped_not_included() {
+    let mut tc = TestChain::builder().authorities(1).build();
+    let dir = tempfile::tempdir().unwrap();
+    let mut chain = open(&tc, dir.path());
+    fund_alice(&mut tc, &mut chain);
+    let (alice, bob) = (key("alice"), account("bob"));
+    let too_much = tc.tx(
+        &alice,
+        Body::Transfer {
+            to: bob,
+            amount: Wh(100_000),
+            vintages: None,
+        },
+    );
+    assert!(
+        chain.submit(vec![too_much]).into_iter().all(|r| r.is_ok()),
+        "admission checks signatures and nonces, not balances"
+    );
+    assert_eq!(produce(&mut chain, T0_MS + 602_000), 0);
+    assert!(
+        chain.mempool().is_empty(),
+        "the failing transaction is dropped"
+    );
+}
+
+#[test]
+fn bad_signatures_are_refused_at_admission() {
+    let mut tc = TestChain::builder().authorities(1).build();
+    let dir = tempfile::tempdir().unwrap();
+    let mut chain = open(&tc, dir.path());
+    let (alice, bob) = (key("alice"), account("bob"));
+    let mut tx = tc.tx(
+        &alice,
+        Body::Transfer {
+            to: bob,
+            amount: Wh(10),
+            vintages: None,
+        },
+    );
+    tx.signature.0[5] ^= 1;
+    let r = chain.submit(vec![tx]);
+    assert!(
+        matches!(&r[0], Err(ChainError::Tx(TxError::BadSignature { .. }))),
+        "{:?}",
+        r[0].as_ref().err()
+    );
+    assert!(chain.mempool().is_empty());
+}
+
+#[test]
+fn another_node_accepts_the_block_and_refuses_a_tampered_one() {
+    let mut tc = TestChain::builder().authorities(1).build();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut proposer = open(&tc, d1.path());
+    let mut follower = open(&tc, d2.path());
+    let r = tc.gen(MeterId(1), T0_MS / 1000 + 600, 1_500);
+    let tx = tc.readings_tx(vec![r]);
+    assert!(proposer.submit(vec![tx]).into_iter().all(|r| r.is_ok()));
+    let key = consensus_key(1);
+    let hash = proposer
+        .build_block(Height(1), T0_MS + 601_000, key.public())
+        .unwrap();
+    let block = proposer.executed[&hash].block.clone();
+
+    let mut bad = block.clone();
+    bad.header.state_root.0[0] ^= 1;
+    let err = follower.check_block(bad, T0_MS + 601_000).unwrap_err();
+    assert!(err.to_string().contains("state root"), "{err}");
+
+    assert_eq!(follower.check_block(block, T0_MS + 601_500).unwrap(), hash);
+    let cert = certify(&follower, &key, Height(1), hash);
+    follower.commit(&hash, cert.clone()).unwrap();
+    proposer.commit(&hash, cert).unwrap();
+    assert_eq!(
+        follower.store().state_root().unwrap(),
+        proposer.store().state_root().unwrap()
+    );
+}
+
+#[test]
+fn a_block_from_the_future_is_refused() {
+    let mut tc = TestChain::builder().authorities(1).build();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut proposer = open(&tc, d1.path());
+    let mut follower = open(&tc, d2.path());
+    let _ = &mut tc;
+    let hash = proposer
+        .build_block(Height(1), T0_MS + 600_000, consensus_key(1).public())
+        .unwrap();
+    let block = proposer.executed[&hash].block.clone();
+    // The follower's clock is ten minutes behind: far beyond the skew.
+    let err = follower.check_block(block, T0_MS).unwrap_err();
+    assert!(err.to_string().contains("timestamp"), "{err}");
+}

@@ -1,0 +1,142 @@
+//! The `watt` command line.
+
+mod config;
+pub use db::verify_store;
+mod db;
+mod genesis_cmd;
+mod key;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Watt: a proof-of-authority chain for community energy credits.
+#[derive(Parser, Debug)]
+#[command(name = "watt", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a single-validator development chain with a simulated community.
+    Dev {
+        /// Data directory (default: a fresh temporary directory).
+        #[arg(long, env = "WATT_BASE_PATH")]
+        base_path: Option<PathBuf>,
+        /// Wall time between blocks, e.g. `1s` or `500ms`.
+        #[arg(long, default_value = "1s", value_parser = parse_duration)]
+        block_time: Duration,
+        /// Run without the simulated meters and sites.
+        #[arg(long)]
+        no_sim: bool,
+        /// How many times faster than the wall clock the chain clock runs.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        speed: u64,
+    },
+    /// Run a node from a config file (CLI flags and WATT_* variables override it).
+    Run(config::RunArgs),
+    /// Create and inspect key files.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+    /// Build and inspect genesis documents.
+    #[command(subcommand)]
+    Genesis(genesis_cmd::GenesisCommand),
+    /// Inspect a data directory (the node must be stopped).
+    #[command(subcommand)]
+    Db(db::DbCommand),
+    /// Check the stored chain.
+    #[command(subcommand)]
+    Chain(db::ChainCommand),
+}
+
+/// Parses `1s`, `500ms`, `2m` or a bare number of milliseconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "ms"), |i| s.split_at(i));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 1s or 500ms"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        _ => return Err(format!("{s:?}: unit must be ms, s or m")),
+    };
+    if d.is_zero() {
+        return Err("duration must be above zero".into());
+    }
+    Ok(d)
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dev {
+            base_path,
+            block_time,
+            no_sim,
+            speed,
+        } => {
+            init_tracing("warn");
+            runtime().and_then(|rt| {
+                rt.block_on(crate::dev::run(crate::dev::DevOptions {
+                    base_path,
+                    block_time,
+                    no_sim,
+                    speed,
+                }))
+            })
+        }
+        Command::Run(args) => {
+            init_tracing("info");
+            runtime().and_then(|rt| rt.block_on(config::run(args)))
+        }
+        Command::Key(cmd) => key::run(cmd),
+        Command::Genesis(cmd) => genesis_cmd::run(cmd),
+        Command::Db(cmd) => db::run_db(cmd),
+        Command::Chain(cmd) => db::run_chain(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `watt dev`: a single-validator chain with a simulated community, on a
+//! clock that runs `speed` times faster than the wall clock.
+
+pub mod display;
+pub mod genesis;
+pub mod sim;
+
+use crate::clock::{Clock, ScaledClock};
+use crate::consensus;
+use crate::mempool;
+use crate::service::{Node, NodeConfig};
+use crate::storage::{BlockReader, Store};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Options of `watt dev`.
+#[derive(Clone, Debug)]
+pub struct DevOptions {
+    /// The data directory; a fresh temporary one if `None`.
+    pub base_path: Option<PathBuf>,
+    /// Wall time between blocks.
+    pub block_time: Duration,
+    /// Run without the simulated community.
+    pub no_sim: bool,
+    /// How many times faster than the wall clock the chain clock runs.
+    pub speed: u64,
+}
+
+/// Runs the dev chain until SIGINT or SIGTERM.
+pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
+    let (base_path, _tmp) = match &opts.base_path {
+        Some(p) => (p.clone(), None),
+        None => {
+            let t = tempfile::Builder::new().prefix("watt-dev-").tempdir()?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    };
+    // A new chain starts at 05:00 UTC of today, an hour before sunrise in the
+    // simulation; an existing one resumes from its last block's time.
+    let wall_ms = crate::clock::SystemClock.now_ms();
+    let today_5am = wall_ms / 86_400_000 * 86_400_000 + 5 * 3_600_000;
+    let existing = Store::schema_version(&base_path)?.is_some();
+    let (genesis, start_ms) = if existing {
+        let store = Store::open_existing(&base_path)?;
+        let genesis = store
+            .genesis()?
+            .ok_or_else(|| anyhow::anyhow!("data directory has no genesis"))?;
+        let head = store.head()?;
+        let t = if head.0 == 0 {
+            genesis.genesis_time_ms
+        } else {
+            store
+                .header(head)?
+                .map_or(genesis.genesis_time_ms, |h| h.timestamp_ms)
+        };
+        (genesis, t)
+    } else {
+        let built = genesis::dev_genesis(today_5am)?;
+        (built.genesis, today_5am)
+    };
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(start_ms + 1, opts.speed));
+    println!("Watt dev chain {}", genesis.chain_id());
+    println!("  data      {}", base_path.display());
+    println!(
+        "  clock     {}x wall time, starting {}",
+        opts.speed,
+        watt_genesis::format_rfc3339(start_ms)
+    );
+    println!(
+        "  community {}",
+        if opts.no_sim {
+            "off (--no-sim)"
+        } else {
+            "3 meters (solar, wind, geothermal), 2 mining sites"
+        }
+    );
+    println!();
+    let node = Node::start(NodeConfig {
+        base_path: base_path.clone(),
+        genesis,
+        validator_keys: vec![genesis::validator_key()],
+        block_time: opts.block_time,
+        consensus: consensus::Config::default(),
+        mempool: mempool::Config::default(),
+        clock: clock.clone(),
+    })?;
+    let mut blocks = node.handle.subscribe();
+    let printer = tokio::spawn(async move {
+        loop {
+            match blocks.recv().await {
+                Ok(c) => {
+                    for line in display::block_lines(&c) {
+                        println!("{line}");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    println!("   ({n} blocks not shown)")
+                }
+                Err(_) => return,
+            }
+        }
+    });
+    if !opts.no_sim {
+        if let Some(community) = sim::Community::new(node.handle.clone(), clock.clone()).await {
+            tokio::spawn(community.run(opts.block_time.max(Duration::from_millis(200))));
+        }
+    }
+    let handle = node.handle.clone();
+    let mut task = node.task;
+    tokio::select! {
+        r = &mut task => { r??; }
+        _ = crate::cli::shutdown_signal() => {
+            println!("shutting down");
+            handle.shutdown().await;
+            task.await??;
+        }
+    }
+    printer.abort();
+    Ok(())
+}

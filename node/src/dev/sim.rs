@@ -1,0 +1,375 @@
+//! The simulated community of `watt dev`: three generation meters and two
+//! mining sites, each signing real readings with its own device key, plus a
+//! producer selling credits to the short site.
+//!
+//! Every tick it reads what the chain has accepted, signs readings for the
+//! chain time that passed (split at hour boundaries), and submits them. Each
+//! signer keeps one transaction in flight, so nonces never run ahead of
+//! what the chain has seen. Site controllers obey `canRun`: a suspended
+//! site idles its rigs.
+
+use crate::clock::Clock;
+use crate::service::NodeHandle;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use watt_genesis::dev_keypair;
+use watt_runtime::crypto::{Hash, Keypair};
+use watt_runtime::encoding::BoundedVec;
+use watt_runtime::state::{Account, Meter, Site, SiteStatus, StateKey, Zone};
+use watt_runtime::tx::{
+    Body, ConsumptionReading, GenerationReading, Signed, Transaction, UnsignedTx,
+};
+use watt_runtime::types::{AccountId, Hour, MeterId, SiteId, Source, Vintage, Wh, ZoneId};
+
+use super::genesis::{operator_key, METERS, SITES, ZONE};
+
+/// Most readings one transaction carries.
+const MAX_BATCH: usize = 64;
+
+struct MeterSim {
+    id: MeterId,
+    key: Keypair,
+    source: Source,
+    capacity_w: u64,
+    last_end: u64,
+    counter_mwh: u64,
+    next_seq: u64,
+    pending: Vec<Signed<GenerationReading>>,
+}
+
+struct SiteSim {
+    id: SiteId,
+    key: Keypair,
+    owner: Keypair,
+    load_w: u64,
+    last_end: u64,
+    counter_mwh: u64,
+    next_seq: u64,
+    pending: Vec<Signed<ConsumptionReading>>,
+    running: bool,
+}
+
+/// What the simulator reads from the chain each tick.
+struct Snapshot {
+    meter_seq: HashMap<MeterId, u64>,
+    site_seq: HashMap<SiteId, (u64, SiteStatus)>,
+    nonces: HashMap<AccountId, u64>,
+    pending: Vec<Hash>,
+    seller_hour_credits: Wh,
+}
+
+fn power_w(source: Source, cap: u64, t: u64) -> u64 {
+    let cap = cap as f64;
+    let p = match source {
+        Source::Solar => {
+            let h = (t % 86_400) as f64 / 3600.0;
+            if (6.0..18.0).contains(&h) {
+                cap * (std::f64::consts::PI * (h - 6.0) / 12.0).sin()
+            } else {
+                0.0
+            }
+        }
+        Source::Wind => {
+            cap * (0.45 + 0.3 * (t as f64 / 5_400.0).sin() + 0.15 * (t as f64 / 1_300.0).sin())
+        }
+        _ => cap * 0.92,
+    };
+    p.clamp(0.0, cap) as u64
+}
+
+/// Splits `[start, end)` at hour boundaries.
+fn hour_chunks(start: u64, end: u64) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut a = start;
+    while a < end {
+        let b = end.min((a / 3600 + 1) * 3600);
+        out.push((a, b));
+        a = b;
+    }
+    out
+}
+
+/// The simulated community.
+pub struct Community {
+    handle: NodeHandle,
+    clock: Arc<dyn Clock>,
+    chain_id: Hash,
+    zone: ZoneId,
+    operator: Keypair,
+    seller: Keypair,
+    buyer: AccountId,
+    meters: Vec<MeterSim>,
+    sites: Vec<SiteSim>,
+    in_flight: HashMap<AccountId, Hash>,
+}
+
+impl Community {
+    /// The community of the dev genesis, resuming from the chain's state.
+    pub async fn new(handle: NodeHandle, clock: Arc<dyn Clock>) -> Option<Community> {
+        let chain_id = handle.chain_id();
+        let zone = ZoneId::new(ZONE).ok()?;
+        let (meters_state, sites_state) = handle
+            .read(|chain| {
+                let m: Vec<Option<Meter>> = (1..=METERS.len() as u64)
+                    .map(|i| chain.state(&StateKey::Meter(MeterId(i))))
+                    .collect();
+                let s: Vec<Option<Site>> = (1..=SITES.len() as u64)
+                    .map(|i| chain.state(&StateKey::Site(SiteId(i))))
+                    .collect();
+                (m, s)
+            })
+            .await?;
+        let meters = METERS
+            .iter()
+            .zip(meters_state)
+            .enumerate()
+            .filter_map(|(i, ((_, key, _, source, cap), st))| {
+                let st = st?;
+                Some(MeterSim {
+                    id: MeterId(i as u64 + 1),
+                    key: dev_keypair(key),
+                    source: *source,
+                    capacity_w: *cap,
+                    last_end: st.last_end,
+                    counter_mwh: st.last_counter.0 * 1000,
+                    next_seq: st.last_sequence + 1,
+                    pending: Vec::new(),
+                })
+            })
+            .collect();
+        let sites = SITES
+            .iter()
+            .zip(sites_state)
+            .enumerate()
+            .filter_map(|(i, ((_, key, owner, draw), st))| {
+                let st = st?;
+                Some(SiteSim {
+                    id: SiteId(i as u64 + 1),
+                    key: dev_keypair(key),
+                    owner: dev_keypair(owner),
+                    load_w: draw * 3 / 4,
+                    last_end: st.last_end,
+                    counter_mwh: st.last_counter.0 * 1000,
+                    next_seq: st.last_sequence + 1,
+                    pending: Vec::new(),
+                    running: true,
+                })
+            })
+            .collect();
+        Some(Community {
+            handle,
+            clock,
+            chain_id,
+            zone,
+            operator: operator_key(),
+            seller: dev_keypair("dev-hill-farm"),
+            buyer: AccountId(dev_keypair("dev-ridge-miner").public()),
+            meters,
+            sites,
+            in_flight: HashMap::new(),
+        })
+    }
+
+    /// Runs until the node stops, one tick per `every`.
+    pub async fn run(mut self, every: Duration) {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            ticker.tick().await;
+            if !self.tick().await {
+                return;
+            }
+        }
+    }
+
+    async fn snapshot(&self) -> Option<Snapshot> {
+        let meters: Vec<MeterId> = self.meters.iter().map(|m| m.id).collect();
+        let sites: Vec<SiteId> = self.sites.iter().map(|s| s.id).collect();
+        let mut accounts: Vec<AccountId> = vec![
+            AccountId(self.operator.public()),
+            AccountId(self.seller.public()),
+        ];
+        accounts.extend(self.sites.iter().map(|s| AccountId(s.owner.public())));
+        let in_flight: Vec<Hash> = self.in_flight.values().copied().collect();
+        let zone = self.zone.clone();
+        let seller = AccountId(self.seller.public());
+        let now_ms = self.clock.now_ms();
+        self.handle
+            .read(move |chain| {
+                let policy = chain
+                    .state::<Zone>(&StateKey::Zone(zone.clone()))
+                    .and_then(|z| z.policy)
+                    .unwrap_or_default();
+                let chain_time = chain.head_hash_and_time().map_or(now_ms, |(_, t)| t);
+                let hour = Hour::of_millis(now_ms);
+                let seller_hour_credits = chain
+                    .state::<Account>(&StateKey::Account(seller))
+                    .and_then(|a| a.holdings.get(&Vintage { zone, hour }).copied())
+                    .unwrap_or_default();
+                Snapshot {
+                    meter_seq: meters
+                        .iter()
+                        .filter_map(|m| {
+                            chain
+                                .state::<Meter>(&StateKey::Meter(*m))
+                                .map(|st| (*m, st.last_sequence))
+                        })
+                        .collect(),
+                    site_seq: sites
+                        .iter()
+                        .filter_map(|s| {
+                            chain
+                                .state::<Site>(&StateKey::Site(*s))
+                                .map(|st| (*s, (st.last_sequence, st.status(&policy, chain_time))))
+                        })
+                        .collect(),
+                    nonces: accounts.iter().map(|a| (*a, chain.nonce(a))).collect(),
+                    pending: in_flight
+                        .into_iter()
+                        .filter(|h| chain.mempool().contains(h))
+                        .collect(),
+                    seller_hour_credits,
+                }
+            })
+            .await
+    }
+
+    /// One tick; false once the node is gone.
+    async fn tick(&mut self) -> bool {
+        let Some(snap) = self.snapshot().await else {
+            return false;
+        };
+        let now = self.clock.now_ms() / 1000;
+        self.in_flight.retain(|_, h| snap.pending.contains(h));
+
+        for m in &mut self.meters {
+            let done = snap.meter_seq.get(&m.id).copied().unwrap_or(0);
+            m.pending.retain(|r| r.reading.sequence > done);
+            for (a, b) in hour_chunks(m.last_end, now) {
+                let mid = (a + b) / 2;
+                m.counter_mwh += power_w(m.source, m.capacity_w, mid) * (b - a) * 1000 / 3600;
+                let r = GenerationReading {
+                    meter: m.id,
+                    sequence: m.next_seq,
+                    period_start: a,
+                    period_end: b,
+                    counter: Wh(m.counter_mwh / 1000),
+                    flags: 0,
+                };
+                m.pending.push(r.sign(&self.chain_id, &m.key));
+                m.next_seq += 1;
+                m.last_end = b;
+            }
+        }
+        for s in &mut self.sites {
+            let (done, status) = snap
+                .site_seq
+                .get(&s.id)
+                .copied()
+                .unwrap_or((0, SiteStatus::Active));
+            s.pending.retain(|r| r.reading.sequence > done);
+            // The site controller obeys canRun: rigs run only while active.
+            s.running = matches!(status, SiteStatus::Active | SiteStatus::Dark);
+            let load = if s.running { s.load_w } else { s.load_w / 50 };
+            for (a, b) in hour_chunks(s.last_end, now) {
+                s.counter_mwh += load * (b - a) * 1000 / 3600;
+                let r = ConsumptionReading {
+                    site: s.id,
+                    sequence: s.next_seq,
+                    period_start: a,
+                    period_end: b,
+                    counter: Wh(s.counter_mwh / 1000),
+                    flags: 0,
+                };
+                s.pending.push(r.sign(&self.chain_id, &s.key));
+                s.next_seq += 1;
+                s.last_end = b;
+            }
+        }
+
+        let mut txs = Vec::new();
+        let operator = AccountId(self.operator.public());
+        let readings: Vec<Signed<GenerationReading>> = self
+            .meters
+            .iter()
+            .flat_map(|m| m.pending.iter().cloned())
+            .take(MAX_BATCH)
+            .collect();
+        if !readings.is_empty() && !self.in_flight.contains_key(&operator) {
+            if let Ok(readings) = BoundedVec::new(readings) {
+                txs.push(self.signed(&self.operator, &snap, Body::SubmitReadings { readings }));
+            }
+        }
+        for s in &self.sites {
+            let owner = AccountId(s.owner.public());
+            if !s.pending.is_empty() && !self.in_flight.contains_key(&owner) {
+                let readings: Vec<_> = s.pending.iter().take(MAX_BATCH).cloned().collect();
+                if let Ok(readings) = BoundedVec::new(readings) {
+                    txs.push(self.signed(&s.owner, &snap, Body::SubmitConsumption { readings }));
+                }
+            }
+        }
+        // The hill farm sells the ridge miner a little of this hour's wind.
+        let seller = AccountId(self.seller.public());
+        let sale = Wh(snap.seller_hour_credits.0 / 4);
+        if sale.0 >= 100 && !self.in_flight.contains_key(&seller) {
+            let vintage = Vintage {
+                zone: self.zone.clone(),
+                hour: Hour::of_seconds(now),
+            };
+            let body = Body::Transfer {
+                to: self.buyer,
+                amount: sale,
+                vintages: BoundedVec::new(vec![vintage]).ok(),
+            };
+            txs.push(self.signed(&self.seller, &snap, body));
+        }
+        if txs.is_empty() {
+            return true;
+        }
+        let signers: Vec<AccountId> = txs.iter().map(|t| t.signer()).collect();
+        for (signer, result) in signers.into_iter().zip(self.handle.submit(txs).await) {
+            match result {
+                Ok(hash) => {
+                    self.in_flight.insert(signer, hash);
+                }
+                Err(e) => tracing::debug!(%signer, error = %e, "simulated transaction refused"),
+            }
+        }
+        true
+    }
+
+    fn signed(&self, key: &Keypair, snap: &Snapshot, body: Body) -> Transaction {
+        let signer = AccountId(key.public());
+        let nonce = snap.nonces.get(&signer).copied().unwrap_or(0);
+        UnsignedTx {
+            chain_id: self.chain_id,
+            signer,
+            nonce,
+            body,
+        }
+        .sign(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_split_at_hours() {
+        assert_eq!(
+            hour_chunks(3500, 7300),
+            vec![(3500, 3600), (3600, 7200), (7200, 7300)]
+        );
+        assert_eq!(hour_chunks(10, 10), vec![]);
+    }
+
+    #[test]
+    fn solar_follows_the_day() {
+        assert_eq!(power_w(Source::Solar, 1000, 3 * 3600), 0);
+        assert_eq!(power_w(Source::Solar, 1000, 12 * 3600), 1000);
+        assert!(power_w(Source::Wind, 1000, 77) <= 1000);
+    }
+}

@@ -1,0 +1,344 @@
+//! The node: one task that owns the consensus core and the chain and
+//! performs the core's effects.
+//!
+//! Everything that changes the chain happens on this task, in order:
+//! commands from the outside (transactions, reads, shutdown), expired
+//! timers, and the start of the next height after the block time. The core's
+//! effects are performed in the order it returns them; `Persist` is written
+//! and synced before anything after it, so no vote leaves the process
+//! unrecorded.
+
+use crate::chain::{Chain, ChainError, Committed};
+use crate::clock::Clock;
+use crate::consensus::{self, Consensus, Effect, Input, PersistedState, Timeout};
+use crate::failpoint;
+use crate::mempool::{self, Mempool};
+use crate::storage::{StorageError, Store};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::Instant;
+use watt_runtime::crypto::{Hash, Keypair};
+use watt_runtime::encoding::{decode, encode};
+use watt_runtime::genesis::Genesis;
+use watt_runtime::tx::{Body, Transaction, UnsignedTx};
+use watt_runtime::types::{AccountId, Height};
+
+/// How a node runs.
+pub struct NodeConfig {
+    /// The data directory.
+    pub base_path: PathBuf,
+    /// The genesis to start a new data directory with (an existing one must
+    /// hold the same chain).
+    pub genesis: Genesis,
+    /// Consensus keys this node may sign with (none: a follower).
+    pub validator_keys: Vec<Keypair>,
+    /// Time between a block's finality and the start of the next height.
+    pub block_time: Duration,
+    /// Consensus timeouts.
+    pub consensus: consensus::Config,
+    /// Mempool limits.
+    pub mempool: mempool::Config,
+    /// The chain clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Why the node stopped or refused to start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The chain failed.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The consensus log is unreadable.
+    #[error("consensus log is corrupt: {0}")]
+    ConsensusLog(String),
+}
+
+type Reader = Box<dyn FnOnce(&Chain) + Send>;
+
+enum Command {
+    Submit(Vec<Transaction>, oneshot::Sender<Vec<Result<Hash, String>>>),
+    Read(Reader),
+    Shutdown,
+}
+
+/// A handle to a running node.
+#[derive(Clone)]
+pub struct NodeHandle {
+    commands: mpsc::Sender<Command>,
+    committed: broadcast::Sender<Arc<Committed>>,
+    chain_id: Hash,
+}
+
+impl NodeHandle {
+    /// The chain id.
+    pub fn chain_id(&self) -> Hash {
+        self.chain_id
+    }
+
+    /// Verifies transactions and adds them to the mempool; one result per
+    /// transaction (the id, or why it was refused).
+    pub async fn submit(&self, txs: Vec<Transaction>) -> Vec<Result<Hash, String>> {
+        let n = txs.len();
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Submit(txs, tx)).await.is_err() {
+            return vec![Err("node is shutting down".into()); n];
+        }
+        rx.await
+            .unwrap_or_else(|_| vec![Err("node is shutting down".into()); n])
+    }
+
+    /// Runs `f` on the chain, between blocks, and returns its result.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Chain) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        let reader: Reader = Box::new(move |chain| {
+            let _ = tx.send(f(chain));
+        });
+        self.commands.send(Command::Read(reader)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Finalised blocks as they are written.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
+        self.committed.subscribe()
+    }
+
+    /// Asks the node to stop cleanly.
+    pub async fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown).await;
+    }
+}
+
+/// A running node: its handle and the task to await.
+pub struct Node {
+    /// The handle.
+    pub handle: NodeHandle,
+    /// Completes when the node stops.
+    pub task: tokio::task::JoinHandle<Result<(), NodeError>>,
+}
+
+struct Actor {
+    chain: Chain,
+    core: Consensus,
+    persisted: PersistedState,
+    keys: Vec<Keypair>,
+    block_time: Duration,
+    clock: Arc<dyn Clock>,
+    timers: mpsc::UnboundedSender<Timeout>,
+    committed: broadcast::Sender<Arc<Committed>>,
+    next_start: Option<Instant>,
+}
+
+impl Node {
+    /// Opens the store and starts the node on the current tokio runtime.
+    pub fn start(cfg: NodeConfig) -> Result<Node, NodeError> {
+        let store = Store::open(&cfg.base_path, &cfg.genesis)?;
+        if store.mark_running()? {
+            tracing::warn!(path = %cfg.base_path.display(), "the last run did not shut down cleanly; resuming from the last committed block");
+        }
+        let persisted = match store.consensus_log()? {
+            Some(bytes) => decode::<PersistedState>(&bytes)
+                .map_err(|e| NodeError::ConsensusLog(e.to_string()))?,
+            None => PersistedState::default(),
+        };
+        let mut chain = Chain::new(store, Mempool::new(cfg.mempool))?;
+        if let Some(hash) = chain.restore_own_proposal()? {
+            tracing::info!(%hash, "restored the block proposed before the restart");
+        }
+        let chain_id = chain.chain_id();
+        let core = Consensus::new(
+            cfg.consensus,
+            chain_id,
+            cfg.validator_keys.clone(),
+            persisted.clone(),
+        );
+        let (commands, rx) = mpsc::channel(1024);
+        let (committed, _) = broadcast::channel(1024);
+        let (timers, timer_rx) = mpsc::unbounded_channel();
+        let actor = Actor {
+            chain,
+            core,
+            persisted,
+            keys: cfg.validator_keys,
+            block_time: cfg.block_time,
+            clock: cfg.clock,
+            timers,
+            committed: committed.clone(),
+            next_start: Some(Instant::now()),
+        };
+        let task = tokio::spawn(actor.run(rx, timer_rx));
+        Ok(Node {
+            handle: NodeHandle {
+                commands,
+                committed,
+                chain_id,
+            },
+            task,
+        })
+    }
+}
+
+impl Actor {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut timers: mpsc::UnboundedReceiver<Timeout>,
+    ) -> Result<(), NodeError> {
+        let result = loop {
+            let start_at = self.next_start;
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Submit(txs, reply)) => {
+                        let results = self.chain.submit(txs).into_iter().map(|r| r.map_err(|e| e.to_string())).collect();
+                        let _ = reply.send(results);
+                    }
+                    Some(Command::Read(f)) => f(&self.chain),
+                    Some(Command::Shutdown) | None => break Ok(()),
+                },
+                Some(t) = timers.recv() => {
+                    let effects = self.core.apply(Input::Timeout(t));
+                    if let Err(e) = self.perform(effects) { break Err(e); }
+                }
+                _ = sleep_until(start_at), if start_at.is_some() => {
+                    self.next_start = None;
+                    if let Err(e) = self.start_height() { break Err(e); }
+                }
+            }
+        };
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "node stopped");
+        }
+        self.chain.store().mark_clean_shutdown()?;
+        tracing::info!("node stopped cleanly");
+        result
+    }
+
+    fn start_height(&mut self) -> Result<(), NodeError> {
+        let height = self.chain.head()?.next();
+        let validators = self.chain.next_validators()?;
+        let effects = self.core.apply(Input::StartHeight { height, validators });
+        self.perform(effects)
+    }
+
+    /// Performs effects in order; effects that produce inputs feed them
+    /// back, and their effects run next, depth first.
+    fn perform(&mut self, effects: Vec<Effect>) -> Result<(), NodeError> {
+        let mut queue: std::collections::VecDeque<Effect> = effects.into();
+        while let Some(effect) = queue.pop_front() {
+            let more = self.perform_one(effect)?;
+            for e in more.into_iter().rev() {
+                queue.push_front(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn perform_one(&mut self, effect: Effect) -> Result<Vec<Effect>, NodeError> {
+        tracing::trace!(?effect, "consensus effect");
+        Ok(match effect {
+            Effect::Persist(entry) => {
+                self.persisted.record(&entry);
+                self.chain
+                    .store()
+                    .write_consensus_log(&encode(&self.persisted))?;
+                failpoint::hit("after-consensus-log-sync");
+                Vec::new()
+            }
+            // No peers yet: a lone validator counts its own votes itself.
+            Effect::Broadcast(_) => Vec::new(),
+            Effect::ScheduleTimeout { timeout, after } => {
+                let tx = self.timers.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    let _ = tx.send(timeout);
+                });
+                Vec::new()
+            }
+            Effect::RequestBlock { height, round } => {
+                let validators = self.chain.next_validators()?;
+                let proposer = self
+                    .keys
+                    .iter()
+                    .find(|k| validators.index_of(&k.public()).is_some())
+                    .map(|k| k.public())
+                    .unwrap_or_default();
+                let block_hash = self
+                    .chain
+                    .build_block(height, self.clock.now_ms(), proposer)?;
+                // Durable before the proposal that names it is signed.
+                if let Some(block) = self.chain.executed_block(&block_hash) {
+                    self.chain.store().write_own_proposal(block)?;
+                }
+                self.core.apply(Input::Propose {
+                    height,
+                    round,
+                    block_hash,
+                })
+            }
+            Effect::ValidateBlock {
+                height, block_hash, ..
+            } => {
+                let valid = self.chain.is_executed(&block_hash);
+                self.core.apply(Input::BlockVerdict {
+                    height,
+                    block_hash,
+                    valid,
+                })
+            }
+            Effect::Decide {
+                height,
+                block_hash,
+                certificate,
+            } => {
+                let committed = self.chain.commit(&block_hash, certificate)?;
+                tracing::info!(height = height.0, hash = %block_hash, txs = committed.txs, "block finalized");
+                let _ = self.committed.send(Arc::new(committed));
+                self.next_start = Some(Instant::now() + self.block_time);
+                Vec::new()
+            }
+            Effect::Evidence { first, second } => {
+                tracing::warn!(validator = %first.vote.validator, height = first.vote.height.0, "equivocation seen; submitting evidence");
+                if let Some(key) = self.keys.first() {
+                    let signer = AccountId(key.public());
+                    let nonce = self.chain.nonce(&signer);
+                    let tx = UnsignedTx {
+                        chain_id: self.chain.chain_id(),
+                        signer,
+                        nonce,
+                        body: Body::Evidence { first, second },
+                    }
+                    .sign(key);
+                    for r in self.chain.submit(vec![tx]) {
+                        if let Err(e) = r {
+                            tracing::warn!(error = %e, "evidence transaction refused");
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            Effect::Rejected(reason) => {
+                tracing::debug!(%reason, "consensus refused a message");
+                Vec::new()
+            }
+        })
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The height a node resumes at, for logs.
+pub fn resume_height(chain: &Chain) -> Height {
+    chain.head().map(|h| h.next()).unwrap_or(Height(1))
+}

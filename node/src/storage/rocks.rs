@@ -1,0 +1,500 @@
+//! The RocksDB implementation of the store.
+
+use super::tables::{self, height_key, meta, Table};
+use super::{BlockReader, CommittedBlock, StorageError, SCHEMA_VERSION};
+use rocksdb::{
+    ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+};
+use std::path::{Path, PathBuf};
+use watt_runtime::block::{Block, CommitCertificate, Header};
+use watt_runtime::crypto::Hash;
+use watt_runtime::encoding::{decode, encode};
+use watt_runtime::events::EventRecord;
+use watt_runtime::genesis::Genesis;
+use watt_runtime::state::{key_hash, value_hash, Entries, StateError, StateReader};
+use watt_runtime::tree::{self, Node, TreeError, TreeReader};
+use watt_runtime::types::Height;
+
+/// The chain's RocksDB store.
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt(what.to_string())
+}
+
+fn u64_be(bytes: &[u8]) -> Result<u64, StorageError> {
+    Ok(u64::from_be_bytes(
+        bytes
+            .try_into()
+            .map_err(|_| corrupt("height is not 8 bytes"))?,
+    ))
+}
+
+fn options() -> Options {
+    let mut opts = Options::default();
+    opts.create_if_missing(true);
+    opts.create_missing_column_families(true);
+    opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    opts.set_max_open_files(512);
+    opts.set_keep_log_file_num(3);
+    opts
+}
+
+impl Store {
+    /// Reads the schema version of an existing database without writing
+    /// anything to it. `None` if the directory holds no database.
+    pub fn schema_version(path: &Path) -> Result<Option<u32>, StorageError> {
+        if !path.join("CURRENT").exists() {
+            return Ok(None);
+        }
+        let cfs = DB::list_cf(&Options::default(), path)?;
+        if !cfs.iter().any(|c| c == tables::Meta::NAME) {
+            return Ok(Some(0));
+        }
+        let db = DB::open_cf_for_read_only(&Options::default(), path, [tables::Meta::NAME], false)?;
+        let cf = db
+            .cf_handle(tables::Meta::NAME)
+            .ok_or_else(|| corrupt("no meta table"))?;
+        match db.get_cf(cf, meta::SCHEMA)? {
+            Some(v) => Ok(Some(u32::from_le_bytes(
+                v.as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt("schema version"))?,
+            ))),
+            None => Ok(Some(0)),
+        }
+    }
+
+    /// Opens (or creates, with this genesis) the store in `path`. A
+    /// database of another schema version or another chain is refused and
+    /// left untouched.
+    pub fn open(path: &Path, genesis: &Genesis) -> Result<Store, StorageError> {
+        match Self::schema_version(path)? {
+            Some(v) if v != SCHEMA_VERSION => {
+                return Err(StorageError::Schema {
+                    path: path.display().to_string(),
+                    found: v,
+                    expected: SCHEMA_VERSION,
+                })
+            }
+            _ => {}
+        }
+        std::fs::create_dir_all(path)
+            .map_err(|e| corrupt(format!("cannot create {}: {e}", path.display())))?;
+        let cfs = tables::ALL
+            .iter()
+            .map(|n| ColumnFamilyDescriptor::new(*n, options()));
+        let db = DB::open_cf_descriptors(&options(), path, cfs)?;
+        let store = Store {
+            db,
+            path: path.to_path_buf(),
+        };
+        match store.genesis()? {
+            Some(stored) => {
+                let (found, expected) = (stored.chain_id(), genesis.chain_id());
+                if found != expected {
+                    return Err(StorageError::OtherChain {
+                        path: path.display().to_string(),
+                        found,
+                        expected,
+                    });
+                }
+            }
+            None => store.init(genesis)?,
+        }
+        Ok(store)
+    }
+
+    /// Opens an existing store with whatever chain it holds.
+    pub fn open_existing(path: &Path) -> Result<Store, StorageError> {
+        match Self::schema_version(path)? {
+            None => return Err(StorageError::Uninitialised),
+            Some(v) if v != SCHEMA_VERSION => {
+                return Err(StorageError::Schema {
+                    path: path.display().to_string(),
+                    found: v,
+                    expected: SCHEMA_VERSION,
+                })
+            }
+            _ => {}
+        }
+        let cfs = tables::ALL
+            .iter()
+            .map(|n| ColumnFamilyDescriptor::new(*n, options()));
+        let db = DB::open_cf_descriptors(&options(), path, cfs)?;
+        let store = Store {
+            db,
+            path: path.to_path_buf(),
+        };
+        if store.genesis()?.is_none() {
+            return Err(StorageError::Uninitialised);
+        }
+        Ok(store)
+    }
+
+    fn cf<T: Table>(&self) -> Result<&rocksdb::ColumnFamily, StorageError> {
+        self.db
+            .cf_handle(T::NAME)
+            .ok_or_else(|| corrupt(format!("missing table {}", T::NAME)))
+    }
+
+    fn read<T: Table>(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.db.get_cf(self.cf::<T>()?, key)?)
+    }
+
+    fn decode_at<T: Table, V: borsh::BorshDeserialize>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<V>, StorageError> {
+        match self.read::<T>(key)? {
+            Some(bytes) => decode(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt(format!("{}: {e}", T::NAME))),
+            None => Ok(None),
+        }
+    }
+
+    fn sync_opts() -> WriteOptions {
+        let mut w = WriteOptions::default();
+        w.set_sync(true);
+        w
+    }
+
+    /// Writes the genesis state in one batch.
+    fn init(&self, genesis: &Genesis) -> Result<(), StorageError> {
+        let diff = genesis
+            .state_diff()
+            .map_err(|e| corrupt(format!("genesis: {e}")))?;
+        let update =
+            tree::update(&self.tree_reader(), Hash::ZERO, &diff.tree_changes()).map_err(corrupt)?;
+        let mut batch = WriteBatch::default();
+        let (state, values, nodes, m) = (
+            self.cf::<tables::State>()?,
+            self.cf::<tables::StateValues>()?,
+            self.cf::<tables::TreeNodes>()?,
+            self.cf::<tables::Meta>()?,
+        );
+        for (k, v) in &diff.0 {
+            if let Some(v) = v {
+                batch.put_cf(state, k, v);
+                batch.put_cf(values, value_hash(v).0, v);
+            }
+        }
+        for (h, n) in &update.new_nodes {
+            batch.put_cf(nodes, h.0, encode(n));
+        }
+        batch.put_cf(m, meta::GENESIS, encode(genesis));
+        batch.put_cf(m, meta::GENESIS_ROOT, update.root.0);
+        batch.put_cf(m, meta::HEAD, height_key(0));
+        batch.put_cf(m, meta::FINALIZED, height_key(0));
+        batch.put_cf(m, meta::SCHEMA, SCHEMA_VERSION.to_le_bytes());
+        self.db.write_opt(batch, &Self::sync_opts())?;
+        Ok(())
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The genesis document.
+    pub fn genesis(&self) -> Result<Option<Genesis>, StorageError> {
+        self.decode_at::<tables::Meta, Genesis>(meta::GENESIS)
+    }
+
+    /// The state root after a height (0: genesis).
+    pub fn state_root_at(&self, height: Height) -> Result<Option<Hash>, StorageError> {
+        if height.0 == 0 {
+            return Ok(self
+                .read::<tables::Meta>(meta::GENESIS_ROOT)?
+                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                .map(Hash));
+        }
+        Ok(self.header(height)?.map(|h| h.state_root))
+    }
+
+    /// The current state root.
+    pub fn state_root(&self) -> Result<Hash, StorageError> {
+        let head = self.head()?;
+        self.state_root_at(head)?
+            .ok_or_else(|| corrupt(format!("no state root for head {head}")))
+    }
+
+    /// A state-tree reader over the stored nodes.
+    pub fn tree_reader(&self) -> RocksTree<'_> {
+        RocksTree { store: self }
+    }
+
+    /// The value of a state key after `height`, read through that height's
+    /// state root (archive read).
+    pub fn state_at(&self, key: &[u8], height: Height) -> Result<Option<Vec<u8>>, StorageError> {
+        let root = self
+            .state_root_at(height)?
+            .ok_or_else(|| corrupt(format!("no block at height {height}")))?;
+        match tree::get(&self.tree_reader(), root, &key_hash(key)).map_err(corrupt)? {
+            Some(vh) => Ok(Some(
+                self.read::<tables::StateValues>(&vh.0)?
+                    .ok_or_else(|| corrupt(format!("value {vh} missing")))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a finalised block and everything it changed in one synced
+    /// batch. The block must follow the head.
+    pub fn commit_block(&self, c: &CommittedBlock) -> Result<(), StorageError> {
+        let head = self.head()?;
+        let h = c.block.header.height;
+        if h != head.next() {
+            return Err(StorageError::NotNext { head, got: h });
+        }
+        let hk = height_key(h.0);
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf::<tables::Headers>()?, hk, encode(&c.block.header));
+        batch.put_cf(self.cf::<tables::Bodies>()?, hk, encode(&c.block));
+        batch.put_cf(self.cf::<tables::Commits>()?, hk, encode(&c.commit));
+        if let Some(parent) = &c.block.parent_commit {
+            // The certificate a block carries is the canonical one.
+            batch.put_cf(
+                self.cf::<tables::Commits>()?,
+                height_key(h.0 - 1),
+                encode(parent),
+            );
+        }
+        batch.put_cf(self.cf::<tables::BlockHashes>()?, c.block.hash().0, hk);
+        let txi = self.cf::<tables::TxIndex>()?;
+        for (i, tx) in c.outcome.tx_hashes.iter().enumerate() {
+            let mut loc = hk.to_vec();
+            loc.extend_from_slice(&(i as u32).to_be_bytes());
+            batch.put_cf(txi, tx.0, loc);
+        }
+        batch.put_cf(self.cf::<tables::Events>()?, hk, encode(&c.outcome.events));
+        let (state, values) = (
+            self.cf::<tables::State>()?,
+            self.cf::<tables::StateValues>()?,
+        );
+        for (k, v) in &c.outcome.diff.0 {
+            match v {
+                Some(v) => {
+                    batch.put_cf(state, k, v);
+                    batch.put_cf(values, value_hash(v).0, v);
+                }
+                None => batch.delete_cf(state, k),
+            }
+        }
+        let nodes = self.cf::<tables::TreeNodes>()?;
+        for (hash, node) in &c.tree_nodes {
+            batch.put_cf(nodes, hash.0, encode(node));
+        }
+        let m = self.cf::<tables::Meta>()?;
+        batch.put_cf(m, meta::HEAD, hk);
+        batch.put_cf(m, meta::FINALIZED, hk);
+        crate::failpoint::hit("mid-block-write");
+        self.db.write_opt(batch, &Self::sync_opts())?;
+        Ok(())
+    }
+
+    /// Reads the consensus log's record.
+    pub fn consensus_log(&self) -> Result<Option<Vec<u8>>, StorageError> {
+        self.read::<tables::ConsensusLog>(tables::CONSENSUS_LOG_KEY)
+    }
+
+    /// Writes the consensus log's record and syncs it to disk before
+    /// returning: only then may the vote it describes leave the process.
+    pub fn write_consensus_log(&self, bytes: &[u8]) -> Result<(), StorageError> {
+        self.db.put_cf_opt(
+            self.cf::<tables::ConsensusLog>()?,
+            tables::CONSENSUS_LOG_KEY,
+            bytes,
+            &Self::sync_opts(),
+        )?;
+        Ok(())
+    }
+
+    /// Keeps the block this validator is about to propose, so that after a
+    /// crash it can propose (and commit) the very same block again: it may
+    /// never sign a different proposal for that height and round.
+    pub fn write_own_proposal(&self, block: &Block) -> Result<(), StorageError> {
+        self.db.put_cf_opt(
+            self.cf::<tables::ConsensusLog>()?,
+            tables::OWN_PROPOSAL_KEY,
+            encode(block),
+            &Self::sync_opts(),
+        )?;
+        Ok(())
+    }
+
+    /// The block this validator last proposed, if any.
+    pub fn own_proposal(&self) -> Result<Option<Block>, StorageError> {
+        self.decode_at::<tables::ConsensusLog, Block>(tables::OWN_PROPOSAL_KEY)
+    }
+
+    /// Marks the store as in use; returns whether the previous run ended
+    /// without a clean shutdown.
+    pub fn mark_running(&self) -> Result<bool, StorageError> {
+        let unclean = self.read::<tables::Meta>(meta::RUNNING)?.is_some();
+        self.db.put_cf_opt(
+            self.cf::<tables::Meta>()?,
+            meta::RUNNING,
+            [1u8],
+            &Self::sync_opts(),
+        )?;
+        Ok(unclean)
+    }
+
+    /// Marks a clean shutdown and flushes memtables.
+    pub fn mark_clean_shutdown(&self) -> Result<(), StorageError> {
+        self.db.delete_cf_opt(
+            self.cf::<tables::Meta>()?,
+            meta::RUNNING,
+            &Self::sync_opts(),
+        )?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Overwrites the recorded schema version (for tests of the refusal).
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn set_schema_version(&self, version: u32) -> Result<(), StorageError> {
+        self.db.put_cf_opt(
+            self.cf::<tables::Meta>()?,
+            meta::SCHEMA,
+            version.to_le_bytes(),
+            &Self::sync_opts(),
+        )?;
+        Ok(())
+    }
+
+    /// Sizes and counts per table.
+    pub fn stats(&self) -> Result<DbStats, StorageError> {
+        let mut tables_out = Vec::new();
+        for name in tables::ALL {
+            let cf = self
+                .db
+                .cf_handle(name)
+                .ok_or_else(|| corrupt(format!("missing table {name}")))?;
+            let keys = self
+                .db
+                .property_int_value_cf(cf, "rocksdb.estimate-num-keys")?
+                .unwrap_or(0);
+            let sst = self
+                .db
+                .property_int_value_cf(cf, "rocksdb.total-sst-files-size")?
+                .unwrap_or(0);
+            let mem = self
+                .db
+                .property_int_value_cf(cf, "rocksdb.cur-size-all-mem-tables")?
+                .unwrap_or(0);
+            tables_out.push((name.to_string(), keys, sst + mem));
+        }
+        let head = self.head()?;
+        Ok(DbStats {
+            head,
+            state_root: self.state_root()?,
+            tables: tables_out,
+        })
+    }
+}
+
+/// Sizes of the store, for `watt db stats`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DbStats {
+    /// The head height.
+    pub head: Height,
+    /// The current state root.
+    pub state_root: Hash,
+    /// Per table: name, estimated keys, bytes (SST files plus memtables).
+    pub tables: Vec<(String, u64, u64)>,
+}
+
+impl BlockReader for Store {
+    fn head(&self) -> Result<Height, StorageError> {
+        match self.read::<tables::Meta>(meta::HEAD)? {
+            Some(b) => Ok(Height(u64_be(&b)?)),
+            None => Err(StorageError::Uninitialised),
+        }
+    }
+    fn header(&self, height: Height) -> Result<Option<Header>, StorageError> {
+        self.decode_at::<tables::Headers, Header>(&height_key(height.0))
+    }
+    fn block(&self, height: Height) -> Result<Option<Block>, StorageError> {
+        self.decode_at::<tables::Bodies, Block>(&height_key(height.0))
+    }
+    fn commit(&self, height: Height) -> Result<Option<CommitCertificate>, StorageError> {
+        self.decode_at::<tables::Commits, CommitCertificate>(&height_key(height.0))
+    }
+    fn height_of(&self, hash: &Hash) -> Result<Option<Height>, StorageError> {
+        self.read::<tables::BlockHashes>(&hash.0)?
+            .map(|b| u64_be(&b).map(Height))
+            .transpose()
+    }
+    fn tx_location(&self, tx: &Hash) -> Result<Option<(Height, u32)>, StorageError> {
+        match self.read::<tables::TxIndex>(&tx.0)? {
+            Some(b) if b.len() == 12 => {
+                let h = u64_be(&b[..8])?;
+                let i = u32::from_be_bytes(b[8..12].try_into().map_err(|_| corrupt("tx index"))?);
+                Ok(Some((Height(h), i)))
+            }
+            Some(_) => Err(corrupt("tx index entry is not 12 bytes")),
+            None => Ok(None),
+        }
+    }
+    fn events(&self, height: Height) -> Result<Option<Vec<EventRecord>>, StorageError> {
+        self.decode_at::<tables::Events, Vec<EventRecord>>(&height_key(height.0))
+    }
+}
+
+/// The current state, for the runtime.
+impl StateReader for Store {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        let cf = self
+            .cf::<tables::State>()
+            .map_err(|e| StateError::Store(e.to_string()))?;
+        self.db
+            .get_cf(cf, key)
+            .map_err(|e| StateError::Store(e.to_string()))
+    }
+
+    fn scan(&self, from: &[u8], to: &[u8]) -> Result<Entries, StateError> {
+        let cf = self
+            .cf::<tables::State>()
+            .map_err(|e| StateError::Store(e.to_string()))?;
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(cf, IteratorMode::From(from, Direction::Forward))
+        {
+            let (k, v) = item.map_err(|e| StateError::Store(e.to_string()))?;
+            if &*k >= to {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+/// The state tree's nodes in the store.
+pub struct RocksTree<'a> {
+    store: &'a Store,
+}
+
+impl TreeReader for RocksTree<'_> {
+    fn node(&self, hash: &Hash) -> Result<Option<Node>, TreeError> {
+        let bytes =
+            self.store
+                .read::<tables::TreeNodes>(&hash.0)
+                .map_err(|e| TreeError::Store {
+                    reason: e.to_string(),
+                })?;
+        match bytes {
+            Some(b) => decode(&b).map(Some).map_err(|e| TreeError::Store {
+                reason: format!("node {hash}: {e}"),
+            }),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,404 @@
+//! Process-level tests: the real `watt` binary, killed and restarted.
+//!
+//! They share two cores, so they run one at a time (a lock), each bounded
+//! in time. Blocks a node reported as finalised (its `block finalized` log
+//! lines) must survive any crash with the same hash, and a stopped data
+//! directory must re-execute from genesis to the same state
+//! (`watt chain verify`).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn watt() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_watt"))
+}
+
+/// A running `watt dev` with its log lines collected.
+struct Dev {
+    child: Child,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+fn collect(r: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let out = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines().map_while(Result::ok) {
+            out.lock().unwrap().push(line);
+        }
+    });
+    lines
+}
+
+fn start_dev(dir: &Path, extra_env: &[(&str, &str)], args: &[&str]) -> Dev {
+    let mut cmd = watt();
+    cmd.args(["dev", "--base-path"]).arg(dir).args(args);
+    cmd.env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("watt starts");
+    let stdout = collect(child.stdout.take().unwrap());
+    let stderr = collect(child.stderr.take().unwrap());
+    Dev {
+        child,
+        stdout,
+        stderr,
+    }
+}
+
+impl Dev {
+    /// (height, hash) of every block the node reported finalised.
+    fn finalized(&self) -> BTreeMap<u64, String> {
+        let mut out = BTreeMap::new();
+        for line in self.stderr.lock().unwrap().iter() {
+            if !line.contains("block finalized") {
+                continue;
+            }
+            let field = |name: &str| {
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix(name))
+                    .map(str::to_string)
+            };
+            if let (Some(h), Some(hash)) = (field("height="), field("hash=")) {
+                out.insert(h.parse().unwrap(), hash);
+            }
+        }
+        out
+    }
+
+    fn wait_for_blocks(&self, n: usize, limit: Duration) {
+        let start = Instant::now();
+        while self.finalized().len() < n {
+            assert!(
+                start.elapsed() < limit,
+                "fewer than {n} blocks within {limit:?}; stderr: {:?}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn stdout_has(&self, pred: impl Fn(&str) -> bool) -> bool {
+        self.stdout.lock().unwrap().iter().any(|l| pred(l))
+    }
+
+    fn signal(&self, sig: i32) {
+        send_signal(self.child.id(), sig);
+    }
+
+    fn wait(mut self, limit: Duration) -> (std::process::ExitStatus, Vec<String>) {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100));
+                let err = self.stderr.lock().unwrap().clone();
+                return (status, err);
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!("watt did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Sends a signal with kill(1), which keeps the tests free of `unsafe`
+/// (the workspace forbids it).
+fn send_signal(pid: u32, sig: i32) {
+    let status = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{sig} {pid} failed");
+}
+
+/// `watt db blocks` on a stopped directory.
+fn stored_blocks(dir: &Path) -> BTreeMap<u64, String> {
+    let out = watt()
+        .args(["db", "blocks", "--base-path"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "db blocks: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let (h, hash) = l.split_once(' ').unwrap();
+            (h.parse().unwrap(), hash.to_string())
+        })
+        .collect()
+}
+
+fn verify(dir: &Path) {
+    let out = watt()
+        .args(["chain", "verify", "--base-path"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chain verify failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn assert_survived(reported: &BTreeMap<u64, String>, stored: &BTreeMap<u64, String>) {
+    for (h, hash) in reported {
+        assert_eq!(
+            stored.get(h),
+            Some(hash),
+            "finalised block {h} lost or changed after the crash"
+        );
+    }
+}
+
+/// A small deterministic generator for kill moments.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+const FAST: [&str; 4] = ["--speed", "600", "--block-time", "200ms"];
+
+#[test]
+fn kill_dash_nine_under_load_loses_nothing_finalised() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(0x5eed_cafe);
+    let mut all_reported = BTreeMap::new();
+    let mut last_head = 0;
+    for round in 0..4 {
+        let dev = start_dev(dir.path(), &[], &FAST);
+        dev.wait_for_blocks(2, Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(300 + rng.below(2_500)));
+        dev.signal(9);
+        let reported = dev.finalized();
+        let (status, _) = dev.wait(Duration::from_secs(10));
+        assert!(
+            !status.success(),
+            "round {round}: killed process reports failure"
+        );
+        all_reported.extend(reported);
+        let stored = stored_blocks(dir.path());
+        assert_survived(&all_reported, &stored);
+        let head = *stored.keys().last().unwrap();
+        assert!(
+            head > last_head,
+            "round {round}: the chain grew after restart ({last_head} -> {head})"
+        );
+        last_head = head;
+    }
+    verify(dir.path());
+}
+
+#[test]
+fn crash_at_failpoints_then_recover() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for point in ["after-consensus-log-sync", "mid-block-write"] {
+        let dir = tempfile::tempdir().unwrap();
+        // First run: a clean start, then a crash at the named point.
+        let dev = start_dev(dir.path(), &[], &FAST);
+        dev.wait_for_blocks(3, Duration::from_secs(60));
+        dev.signal(15);
+        let (status, _) = dev.wait(Duration::from_secs(20));
+        assert!(status.success());
+        let before = stored_blocks(dir.path());
+        let dev = start_dev(dir.path(), &[("WATT_FAILPOINT", point)], &FAST);
+        let (status, err) = dev.wait(Duration::from_secs(60));
+        assert!(!status.success(), "{point}: the process aborts");
+        assert!(
+            err.iter()
+                .any(|l| l.contains(&format!("failpoint {point}"))),
+            "{point}: {err:?}"
+        );
+        let after_crash = stored_blocks(dir.path());
+        assert_survived(&before, &after_crash);
+        // Restart without the failpoint: it recovers by itself and goes on.
+        let dev = start_dev(dir.path(), &[], &FAST);
+        dev.wait_for_blocks(2, Duration::from_secs(60));
+        let reported = dev.finalized();
+        dev.signal(15);
+        let (status, err) = dev.wait(Duration::from_secs(20));
+        assert!(status.success(), "{point}: {err:?}");
+        assert!(
+            err.iter().any(|l| l.contains("did not shut down cleanly")),
+            "{point}: the restart noticed the crash"
+        );
+        let stored = stored_blocks(dir.path());
+        assert_survived(&after_crash, &stored);
+        assert_survived(&reported, &stored);
+        assert!(stored.len() > after_crash.len());
+        verify(dir.path());
+    }
+}
+
+#[test]
+fn sigterm_and_sigint_shut_down_cleanly() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    for sig in [15, 2] {
+        let dev = start_dev(dir.path(), &[], &FAST);
+        dev.wait_for_blocks(2, Duration::from_secs(60));
+        let reported = dev.finalized();
+        dev.signal(sig);
+        let (status, err) = dev.wait(Duration::from_secs(20));
+        assert!(status.success(), "signal {sig}: exit {status:?}, {err:?}");
+        assert!(
+            !err.iter().any(|l| l.contains("did not shut down cleanly")),
+            "signal {sig}: the start needed no recovery: {err:?}"
+        );
+        assert_survived(&reported, &stored_blocks(dir.path()));
+    }
+    verify(dir.path());
+}
+
+#[test]
+fn unknown_schema_is_refused_untouched() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let dev = start_dev(dir.path(), &[], &["--no-sim"]);
+    dev.wait_for_blocks(1, Duration::from_secs(60));
+    dev.signal(15);
+    assert!(dev.wait(Duration::from_secs(20)).0.success());
+    watt_node::storage::Store::open_existing(dir.path())
+        .unwrap()
+        .set_schema_version(7)
+        .unwrap();
+    let listing = |p: &Path| {
+        let mut v: Vec<(String, u64)> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into(),
+                    e.metadata().unwrap().len(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = listing(dir.path());
+    let out = watt()
+        .args(["dev", "--base-path"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("schema version 7") && err.contains("left untouched"),
+        "{err}"
+    );
+    assert_eq!(listing(dir.path()), before);
+}
+
+#[test]
+fn world_readable_key_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("validator.json");
+    let out = watt()
+        .args(["key", "generate", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(watt()
+        .args(["key", "inspect"])
+        .arg(&key)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = watt().args(["key", "inspect"]).arg(&key).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("others can read it") && err.contains("chmod 600"),
+        "{err}"
+    );
+}
+
+#[test]
+fn watt_dev_mints_burns_and_suspends_the_short_site() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let dev = start_dev(
+        dir.path(),
+        &[],
+        &["--speed", "900", "--block-time", "300ms"],
+    );
+    let start = Instant::now();
+    type Check<'a> = (&'a str, &'a dyn Fn(&str) -> bool);
+    let wanted: [Check; 6] = [
+        ("SOL-1 minted", &|l| {
+            l.contains("minted:") && l.contains("SOL-1")
+        }),
+        ("WND-1 minted", &|l| {
+            l.contains("minted:") && l.contains("WND-1")
+        }),
+        ("GEO-1 minted", &|l| {
+            l.contains("minted:") && l.contains("GEO-1")
+        }),
+        ("NORTH-MINE burned", &|l| {
+            l.contains("burned:") && l.contains("NORTH-MINE")
+        }),
+        ("RIDGE-MINE burned", &|l| {
+            l.contains("burned:") && l.contains("RIDGE-MINE")
+        }),
+        ("RIDGE-MINE suspended", &|l| {
+            l.contains("SHORTFALL RIDGE-MINE")
+        }),
+    ];
+    loop {
+        let missing: Vec<&str> = wanted
+            .iter()
+            .filter(|(_, f)| !dev.stdout_has(f))
+            .map(|(n, _)| *n)
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "missing after 120 s: {missing:?}; output: {:?}",
+            dev.stdout.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(
+        !dev.stdout_has(|l| l.contains("SHORTFALL NORTH-MINE")),
+        "the supplied site stays backed"
+    );
+    dev.signal(2);
+    assert!(dev.wait(Duration::from_secs(20)).0.success());
+    verify(dir.path());
+}
