@@ -82,6 +82,17 @@ pub struct Committed {
     pub events: Vec<watt_runtime::events::EventRecord>,
 }
 
+/// An account's next nonce in a state (0 for an unknown account).
+fn nonce_in(state: &impl StateReader, account: &AccountId) -> u64 {
+    let bytes = state
+        .get(&StateKey::Account(*account).encode())
+        .ok()
+        .flatten();
+    bytes
+        .and_then(|b| decode::<Account>(&b).ok())
+        .map_or(0, |a| a.nonce)
+}
+
 /// The node's chain.
 pub struct Chain {
     store: Store,
@@ -192,14 +203,7 @@ impl Chain {
 
     /// An account's next nonce in the current state.
     pub fn nonce(&self, account: &AccountId) -> u64 {
-        let bytes = self
-            .store
-            .get(&StateKey::Account(*account).encode())
-            .ok()
-            .flatten();
-        bytes
-            .and_then(|b| decode::<Account>(&b).ok())
-            .map_or(0, |a| a.nonce)
+        nonce_in(&self.store, account)
     }
 
     /// Verifies transactions (in one batch) and adds them to the mempool;
@@ -238,22 +242,24 @@ impl Chain {
         let mut exec = BlockExecutor::begin(&self.store, ctx)?;
         let mut included: Vec<VerifiedTx> = Vec::new();
         let mut failed: Vec<Hash> = Vec::new();
+        let mut failed_senders: std::collections::HashSet<AccountId> = Default::default();
         let store = &self.store;
-        let nonce_of = |a: &AccountId| {
-            let bytes = store.get(&StateKey::Account(*a).encode()).ok().flatten();
-            bytes
-                .and_then(|b| decode::<Account>(&b).ok())
-                .map_or(0, |acc| acc.nonce)
-        };
+        let nonce_of = |a: &AccountId| nonce_in(store, a);
         for vtx in self.mempool.ready(nonce_of) {
             if !exec.fits(vtx.size) {
                 break;
+            }
+            // Later nonces of a sender whose transaction failed cannot apply
+            // in this block; they stay in the pool.
+            if failed_senders.contains(&vtx.tx.signer()) {
+                continue;
             }
             match exec.try_apply(vtx) {
                 Ok(()) => included.push(vtx.clone()),
                 Err(e) => {
                     tracing::debug!(tx = %vtx.hash, error = %e, "dropping transaction that fails in the block");
                     failed.push(vtx.hash);
+                    failed_senders.insert(vtx.tx.signer());
                 }
             }
         }
@@ -262,13 +268,14 @@ impl Chain {
         }
         let outcome = exec.finish()?;
         let txs: Vec<Transaction> = included.into_iter().map(|v| v.tx).collect();
+        let parent_commit = self.head_commit.clone();
         let executed = self.seal(
             height,
             parent_hash,
             timestamp_ms,
             proposer,
             &validators,
-            txs,
+            (txs, parent_commit),
             outcome,
         )?;
         let hash = executed.block.hash();
@@ -285,7 +292,7 @@ impl Chain {
         timestamp_ms: u64,
         proposer: PublicKey,
         validators: &ValidatorSet,
-        txs: Vec<Transaction>,
+        (txs, parent_commit): (Vec<Transaction>, Option<CommitCertificate>),
         outcome: BlockOutcome,
     ) -> Result<Executed, ChainError> {
         let (state_root, tree_nodes) = self.state_root_after(&outcome)?;
@@ -301,13 +308,13 @@ impl Chain {
             event_root: event_root(&outcome.events),
             validator_set_hash: validators.hash(),
             next_validator_set_hash: next_validators.hash(),
-            parent_commit_hash: self.head_commit.as_ref().map_or(Hash::ZERO, |c| c.hash()),
+            parent_commit_hash: parent_commit.as_ref().map_or(Hash::ZERO, |c| c.hash()),
         };
         let n = txs.len();
         let block = Block {
             header,
             txs: BoundedVec::new(txs).map_err(|_| mismatch(height, "transactions", n, "fewer"))?,
-            parent_commit: self.head_commit.clone(),
+            parent_commit,
         };
         Ok(Executed {
             block,
@@ -431,13 +438,15 @@ impl Chain {
             proposer: hd.proposer,
         };
         let outcome = apply_block(&self.store, ctx, &verified)?;
+        // The block carries its proposer's certificate of the parent (checked
+        // above); the header must commit to that one, not to ours.
         let expected = self.seal(
             h,
             parent_hash,
             hd.timestamp_ms,
             hd.proposer,
             &validators,
-            txs,
+            (txs, block.parent_commit.clone()),
             outcome,
         )?;
         let e = &expected.block.header;
@@ -533,12 +542,7 @@ impl Chain {
         self.executed.clear();
         self.head_commit = Some(certificate);
         let store = &self.store;
-        let nonce_of = |a: &AccountId| {
-            let bytes = store.get(&StateKey::Account(*a).encode()).ok().flatten();
-            bytes
-                .and_then(|b| decode::<Account>(&b).ok())
-                .map_or(0, |acc| acc.nonce)
-        };
+        let nonce_of = |a: &AccountId| nonce_in(store, a);
         let chain_id = self.chain_id;
         // A reading whose device key changed no longer verifies as it was.
         let still_valid = |v: &VerifiedTx| {

@@ -173,3 +173,60 @@ fn a_block_from_the_future_is_refused() {
     let err = follower.check_block(block, T0_MS).unwrap_err();
     assert!(err.to_string().contains("timestamp"), "{err}");
 }
+
+/// Precommits of the given authorities (1-based) for a block.
+fn cert_of(chain: &Chain, signers: &[usize], height: Height, hash: Hash) -> CommitCertificate {
+    let votes: Vec<_> = signers
+        .iter()
+        .map(|i| {
+            let k = consensus_key(*i);
+            Vote {
+                kind: VoteKind::Precommit,
+                chain_id: chain.chain_id(),
+                height,
+                round: 0,
+                block_hash: Some(hash),
+                validator: k.public(),
+            }
+            .sign(&k)
+        })
+        .collect();
+    CommitCertificate::from_precommits(&chain.next_validators().unwrap(), height, 0, hash, &votes)
+}
+
+#[test]
+fn a_block_carrying_another_valid_parent_certificate_is_accepted_and_kept() {
+    // Four validators: the proposer saw precommits 1-3 for block 1, the
+    // follower saw all four. Both certificates are valid; the block commits
+    // to the one it carries, and that one becomes canonical everywhere.
+    let tc = TestChain::builder().authorities(4).build();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut proposer = open(&tc, d1.path());
+    let mut follower = open(&tc, d2.path());
+    let p1 = consensus_key(1).public();
+    let h1 = proposer.build_block(Height(1), T0_MS + 1_000, p1).unwrap();
+    let b1 = proposer.executed[&h1].block.clone();
+    assert_eq!(follower.check_block(b1, T0_MS + 1_000).unwrap(), h1);
+    let cert_a = cert_of(&proposer, &[1, 2, 3], Height(1), h1);
+    let cert_b = cert_of(&follower, &[1, 2, 3, 4], Height(1), h1);
+    assert_ne!(cert_a.hash(), cert_b.hash());
+    proposer.commit(&h1, cert_a.clone()).unwrap();
+    follower.commit(&h1, cert_b).unwrap();
+
+    let h2 = proposer.build_block(Height(2), T0_MS + 2_000, p1).unwrap();
+    let b2 = proposer.executed[&h2].block.clone();
+    assert_eq!(b2.parent_commit.as_ref(), Some(&cert_a));
+    // A body certificate that differs from what the header commits to is refused.
+    let mut swapped = b2.clone();
+    swapped.parent_commit = Some(cert_of(&follower, &[2, 3, 4], Height(1), h1));
+    let err = follower.check_block(swapped, T0_MS + 2_000).unwrap_err();
+    assert!(err.to_string().contains("parent commit hash"), "{err}");
+    assert_eq!(follower.check_block(b2, T0_MS + 2_000).unwrap(), h2);
+    let cert2 = cert_of(&follower, &[1, 2, 3], Height(2), h2);
+    follower.commit(&h2, cert2).unwrap();
+    assert_eq!(
+        follower.store().commit(Height(1)).unwrap(),
+        Some(cert_a),
+        "the carried certificate is the canonical one"
+    );
+}

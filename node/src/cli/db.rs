@@ -122,6 +122,22 @@ pub fn verify_store(store: &Store) -> anyhow::Result<(u64, u64, watt_runtime::cr
             hd.validator_set_hash == set.hash(),
             "block {h}: validator set hash differs"
         );
+        anyhow::ensure!(
+            set.index_of(&hd.proposer).is_some(),
+            "block {h}: proposer is not a validator"
+        );
+        let carried = block
+            .parent_commit
+            .as_ref()
+            .map_or(watt_runtime::crypto::Hash::ZERO, |c| c.hash());
+        anyhow::ensure!(
+            hd.parent_commit_hash == carried,
+            "block {h}: parent commit hash does not match the certificate it carries"
+        );
+        anyhow::ensure!(
+            (h == 1) == block.parent_commit.is_none(),
+            "block {h}: parent certificate missing or unexpected"
+        );
         let cert = store
             .commit(height)?
             .ok_or_else(|| anyhow::anyhow!("block {h}: no commit certificate"))?;

@@ -64,7 +64,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = match unit {
         "ms" => Duration::from_millis(n),
         "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n * 60),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
         _ => return Err(format!("{s:?}: unit must be ms, s or m")),
     };
     if d.is_zero() {

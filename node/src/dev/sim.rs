@@ -57,6 +57,7 @@ struct Snapshot {
     nonces: HashMap<AccountId, u64>,
     pending: Vec<Hash>,
     seller_hour_credits: Wh,
+    max_age_s: u64,
 }
 
 fn power_w(source: Source, cap: u64, t: u64) -> u64 {
@@ -230,6 +231,7 @@ impl Community {
                         .filter(|h| chain.mempool().contains(h))
                         .collect(),
                     seller_hour_credits,
+                    max_age_s: policy.reading_max_age_s,
                 }
             })
             .await
@@ -290,6 +292,32 @@ impl Community {
 
         let mut txs = Vec::new();
         let operator = AccountId(self.operator.public());
+        // A reading the chain has not taken for half the zone's max age is
+        // about to be refused as too old, and every later one with it. Do
+        // what an operator does: re-baseline the meter at the current time
+        // (the gap's energy is forfeited, on record) and carry on.
+        let stale_after = snap.max_age_s / 2;
+        let stale = self.meters.iter().position(|m| {
+            m.pending
+                .first()
+                .is_some_and(|r| r.reading.period_end + stale_after < now)
+        });
+        if let (Some(i), false) = (stale, self.in_flight.contains_key(&operator)) {
+            let m = &mut self.meters[i];
+            tracing::warn!(meter = %m.id, "readings are getting too old to mint; resyncing the meter");
+            m.pending.clear();
+            m.next_seq = snap.meter_seq.get(&m.id).copied().unwrap_or(0) + 1;
+            m.last_end = now;
+            let body = Body::ResyncMeter {
+                meter: m.id,
+                baseline_time: now,
+                baseline_counter: Wh(m.counter_mwh / 1000),
+            };
+            let tx = self.signed(&self.operator, &snap, body);
+            if let Some(Ok(hash)) = self.handle.submit(vec![tx]).await.pop() {
+                self.in_flight.insert(operator, hash);
+            }
+        }
         let readings: Vec<Signed<GenerationReading>> = self
             .meters
             .iter()

@@ -290,19 +290,14 @@ impl Mempool {
         for h in included {
             self.remove(h);
         }
-        let mut dropped = Vec::new();
-        let senders: Vec<AccountId> = self.by_sender.keys().copied().collect();
-        for s in senders {
-            let next = next_nonce(&s);
-            let stale: Vec<Hash> = self
-                .by_sender
-                .get(&s)
-                .map(|m| m.range(..next).map(|(_, h)| *h).collect())
-                .unwrap_or_default();
-            dropped.extend(stale);
+        let mut dropped: Vec<Hash> = Vec::new();
+        for (s, nonces) in &self.by_sender {
+            let next = next_nonce(s);
+            dropped.extend(nonces.range(..next).map(|(_, h)| *h));
         }
+        let stale: std::collections::HashSet<Hash> = dropped.iter().copied().collect();
         for (h, e) in &self.by_hash {
-            if !dropped.contains(h) && !still_valid(&e.vtx) {
+            if !stale.contains(h) && !still_valid(&e.vtx) {
                 dropped.push(*h);
             }
         }

@@ -25,6 +25,10 @@ use watt_runtime::genesis::Genesis;
 use watt_runtime::tx::{Body, Transaction, UnsignedTx};
 use watt_runtime::types::{AccountId, Height};
 
+/// The longest block time: an empty block at least every 5 s keeps the
+/// chain's time (expiry, deadlines) moving.
+pub const MAX_BLOCK_TIME: Duration = Duration::from_secs(5);
+
 /// How a node runs.
 pub struct NodeConfig {
     /// The data directory.
@@ -53,9 +57,13 @@ pub enum NodeError {
     /// The chain failed.
     #[error(transparent)]
     Chain(#[from] ChainError),
-    /// The consensus log is unreadable.
-    #[error("consensus log is corrupt: {0}")]
+    /// The consensus log is unreadable. Do not delete it to get going: a
+    /// validator without its log may sign twice.
+    #[error("consensus log is corrupt: {0}; do not delete it (a validator without its log may sign twice): restore it from a backup")]
     ConsensusLog(String),
+    /// The configuration is unusable.
+    #[error("invalid configuration: {0}")]
+    Config(String),
 }
 
 type Reader = Box<dyn FnOnce(&Chain) + Send>;
@@ -139,6 +147,12 @@ struct Actor {
 impl Node {
     /// Opens the store and starts the node on the current tokio runtime.
     pub fn start(cfg: NodeConfig) -> Result<Node, NodeError> {
+        if cfg.block_time.is_zero() || cfg.block_time > MAX_BLOCK_TIME {
+            return Err(NodeError::Config(format!(
+                "block time {:?} must be above zero and at most {:?} (an empty block at least every 5 s keeps time moving)",
+                cfg.block_time, MAX_BLOCK_TIME
+            )));
+        }
         let store = Store::open(&cfg.base_path, &cfg.genesis)?;
         if store.mark_running()? {
             tracing::warn!(path = %cfg.base_path.display(), "the last run did not shut down cleanly; resuming from the last committed block");
@@ -212,11 +226,14 @@ impl Actor {
                 }
             }
         };
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "node stopped");
+        match &result {
+            Ok(()) => {
+                self.chain.store().mark_clean_shutdown()?;
+                tracing::info!("node stopped cleanly");
+            }
+            // Not marked clean: the next start says it is recovering.
+            Err(e) => tracing::error!(error = %e, "node stopped"),
         }
-        self.chain.store().mark_clean_shutdown()?;
-        tracing::info!("node stopped cleanly");
         result
     }
 

@@ -53,8 +53,14 @@ pub enum StorageError {
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     /// The store has no genesis yet.
-    #[error("data directory is not initialised")]
+    #[error("data directory is not initialised: no chain there yet (check --base-path)")]
     Uninitialised,
+    /// Another process has the database open.
+    #[error("data directory {path} is in use by another watt process")]
+    Locked {
+        /// The directory.
+        path: String,
+    },
     /// A block does not follow the head.
     #[error("block {got} does not follow head {head}")]
     NotNext {

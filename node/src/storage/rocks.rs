@@ -58,6 +58,12 @@ impl Store {
         let cf = db
             .cf_handle(tables::Meta::NAME)
             .ok_or_else(|| corrupt("no meta table"))?;
+        // The column families exist before the genesis batch is written: a
+        // crash in between leaves neither a schema nor a genesis, which is a
+        // directory still to initialise.
+        if db.get_cf(cf, meta::SCHEMA)?.is_none() && db.get_cf(cf, meta::GENESIS)?.is_none() {
+            return Ok(None);
+        }
         match db.get_cf(cf, meta::SCHEMA)? {
             Some(v) => Ok(Some(u32::from_le_bytes(
                 v.as_slice()
@@ -68,15 +74,15 @@ impl Store {
         }
     }
 
-    /// Opens (or creates, with this genesis) the store in `path`. A
-    /// database of another schema version or another chain is refused and
-    /// left untouched.
-    pub fn open(path: &Path, genesis: &Genesis) -> Result<Store, StorageError> {
+    /// Opens the database in `path` after checking, read-only, that it is
+    /// of this schema version (a missing one is created if `create`).
+    fn open_db(path: &Path, create: bool) -> Result<Store, StorageError> {
         match Self::schema_version(path)? {
-            Some(v) if v != SCHEMA_VERSION => {
+            None if !create => return Err(StorageError::Uninitialised),
+            Some(found) if found != SCHEMA_VERSION => {
                 return Err(StorageError::Schema {
                     path: path.display().to_string(),
-                    found: v,
+                    found,
                     expected: SCHEMA_VERSION,
                 })
             }
@@ -87,11 +93,26 @@ impl Store {
         let cfs = tables::ALL
             .iter()
             .map(|n| ColumnFamilyDescriptor::new(*n, options()));
-        let db = DB::open_cf_descriptors(&options(), path, cfs)?;
-        let store = Store {
+        let db = DB::open_cf_descriptors(&options(), path, cfs).map_err(|e| {
+            if e.to_string().contains("LOCK") {
+                StorageError::Locked {
+                    path: path.display().to_string(),
+                }
+            } else {
+                StorageError::Db(e)
+            }
+        })?;
+        Ok(Store {
             db,
             path: path.to_path_buf(),
-        };
+        })
+    }
+
+    /// Opens (or creates, with this genesis) the store in `path`. A
+    /// database of another schema version or another chain is refused; one
+    /// of another schema version is left untouched.
+    pub fn open(path: &Path, genesis: &Genesis) -> Result<Store, StorageError> {
+        let store = Self::open_db(path, true)?;
         match store.genesis()? {
             Some(stored) => {
                 let (found, expected) = (stored.chain_id(), genesis.chain_id());
@@ -110,25 +131,7 @@ impl Store {
 
     /// Opens an existing store with whatever chain it holds.
     pub fn open_existing(path: &Path) -> Result<Store, StorageError> {
-        match Self::schema_version(path)? {
-            None => return Err(StorageError::Uninitialised),
-            Some(v) if v != SCHEMA_VERSION => {
-                return Err(StorageError::Schema {
-                    path: path.display().to_string(),
-                    found: v,
-                    expected: SCHEMA_VERSION,
-                })
-            }
-            _ => {}
-        }
-        let cfs = tables::ALL
-            .iter()
-            .map(|n| ColumnFamilyDescriptor::new(*n, options()));
-        let db = DB::open_cf_descriptors(&options(), path, cfs)?;
-        let store = Store {
-            db,
-            path: path.to_path_buf(),
-        };
+        let store = Self::open_db(path, false)?;
         if store.genesis()?.is_none() {
             return Err(StorageError::Uninitialised);
         }

@@ -144,3 +144,18 @@ fn a_block_that_does_not_follow_the_head_is_refused() {
         Err(StorageError::NotNext { .. })
     ));
 }
+
+#[test]
+fn a_crash_before_the_genesis_batch_leaves_a_directory_that_still_opens() {
+    // Column families are created before the genesis batch is written.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut opts = rocksdb::Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let _db = rocksdb::DB::open_cf(&opts, dir.path(), tables::ALL).unwrap();
+    }
+    assert_eq!(Store::schema_version(dir.path()).unwrap(), None);
+    let store = Store::open(dir.path(), &genesis()).unwrap();
+    assert_eq!(store.head().unwrap(), Height(0));
+}
