@@ -76,14 +76,14 @@ pub fn dev_genesis(time_ms: u64) -> Result<BuiltGenesis, GenesisError> {
         matching_window: MatchingWindow::Hour,
         mining_cap_w: Watts(1_000_000),
         credit_lifetime_hours: 24 * 7,
-        reading_max_age_s: 900,
+        reading_max_age_s: 3_600,
         plausibility_tolerance_pct: 10,
         shortfall_penalty_permille: 1_500,
         dark_after_s: 600,
     };
     let params = ChainParams {
         max_clock_skew_s: 30,
-        settlement_grace_s: 930,
+        settlement_grace_s: 3_630,
         min_new_account_wh: Wh(100),
         ..ChainParams::default()
     };

@@ -103,12 +103,15 @@ pub struct Community {
     meters: Vec<MeterSim>,
     sites: Vec<SiteSim>,
     in_flight: HashMap<AccountId, Hash>,
+    /// Chain time of the previous tick, to know how much a tick spans.
+    last_tick_s: u64,
 }
 
 impl Community {
     /// The community of the dev genesis, resuming from the chain's state.
     pub async fn new(handle: NodeHandle, clock: Arc<dyn Clock>) -> Option<Community> {
         let chain_id = handle.chain_id();
+        let last_tick_s = clock.now_ms() / 1000;
         let zone = ZoneId::new(ZONE).ok()?;
         let (meters_state, sites_state) = handle
             .read(|chain| {
@@ -169,6 +172,7 @@ impl Community {
             meters,
             sites,
             in_flight: HashMap::new(),
+            last_tick_s,
         })
     }
 
@@ -292,15 +296,17 @@ impl Community {
 
         let mut txs = Vec::new();
         let operator = AccountId(self.operator.public());
-        // A reading the chain has not taken for half the zone's max age is
-        // about to be refused as too old, and every later one with it. Do
-        // what an operator does: re-baseline the meter at the current time
-        // (the gap's energy is forfeited, on record) and carry on.
-        let stale_after = snap.max_age_s / 2;
+        // A reading that will be older than the zone's max age by the next
+        // tick cannot be minted any more, and every later one of its meter
+        // fails with it.
+        // Do what an operator does: re-baseline the meter at the current
+        // time (the gap's energy is forfeited, on record) and carry on.
+        let tick = now.saturating_sub(self.last_tick_s).max(1);
+        self.last_tick_s = now;
         let stale = self.meters.iter().position(|m| {
             m.pending
                 .first()
-                .is_some_and(|r| r.reading.period_end + stale_after < now)
+                .is_some_and(|r| r.reading.period_end + snap.max_age_s < now + tick)
         });
         if let (Some(i), false) = (stale, self.in_flight.contains_key(&operator)) {
             let m = &mut self.meters[i];
