@@ -275,22 +275,19 @@ impl Genesis {
             );
             put(
                 StateKey::Meter(id),
-                encode(&Meter {
+                encode(&Meter::new(
                     id,
-                    serial: m.serial.clone(),
-                    device_key: m.device_key,
-                    owner: m.owner,
-                    operator: m.operator,
-                    source: m.source,
-                    capacity: m.capacity,
-                    zone: m.zone.clone(),
-                    status: MeterStatus::Active,
-                    last_sequence: 0,
-                    last_end: m.baseline_time,
-                    last_counter: m.baseline_counter,
-                    pending_key: None,
-                    minted: Wh(0),
-                }),
+                    m.serial.clone(),
+                    m.device_key,
+                    m.owner,
+                    m.operator,
+                    m.source,
+                    m.capacity,
+                    m.zone.clone(),
+                    MeterStatus::Active,
+                    m.baseline_time,
+                    m.baseline_counter,
+                )),
             );
         }
         for (i, s) in self.sites.iter().enumerate() {
@@ -318,25 +315,17 @@ impl Genesis {
             );
             put(
                 StateKey::Site(id),
-                encode(&Site {
+                encode(&Site::new(
                     id,
-                    serial: s.serial.clone(),
-                    device_key: s.device_key,
-                    owner: s.owner,
-                    zone: s.zone.clone(),
-                    max_draw: s.max_draw,
-                    last_sequence: 0,
-                    last_end: s.baseline_time,
-                    last_counter: s.baseline_counter,
-                    last_seen_ms: self.genesis_time_ms,
-                    revoked: None,
-                    regulator_suspension: None,
-                    anomaly: None,
-                    open_debt: Wh(0),
-                    shortfall: Wh(0),
-                    consumed: Wh(0),
-                    burned: Wh(0),
-                }),
+                    s.serial.clone(),
+                    s.device_key,
+                    s.owner,
+                    s.zone.clone(),
+                    s.max_draw,
+                    s.baseline_time,
+                    s.baseline_counter,
+                    self.genesis_time_ms,
+                )),
             );
         }
         for (id, policy) in &zones {

@@ -19,6 +19,28 @@ use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// JSON, TOML and RPC carry fixed-size byte strings as `0x` hex (the
+/// type's `Display`); parsing also takes bare hex.
+macro_rules! hex_serde {
+    ($ty:ident, $len:expr) => {
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_string())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as Deserialize>::deserialize(d)?;
+                let mut out = [0u8; $len];
+                hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(&s), &mut out)
+                    .map_err(serde::de::Error::custom)?;
+                Ok($ty(out))
+            }
+        }
+    };
+}
+
 /// A 32-byte blake3 digest.
 #[derive(
     Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, BorshSerialize, BorshDeserialize,
@@ -54,18 +76,7 @@ impl fmt::Debug for Hash {
     }
 }
 
-impl Serialize for Hash {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for Hash {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <String as Deserialize>::deserialize(d)?;
-        Hash::from_hex(&s).map_err(serde::de::Error::custom)
-    }
-}
+hex_serde!(Hash, 32);
 
 /// The kinds of object that are hashed or signed, each with its own tag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,18 +193,7 @@ impl fmt::Debug for PublicKey {
     }
 }
 
-impl Serialize for PublicKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for PublicKey {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <String as Deserialize>::deserialize(d)?;
-        PublicKey::from_hex(&s).map_err(serde::de::Error::custom)
-    }
-}
+hex_serde!(PublicKey, 32);
 
 /// An ed25519 signature (64 bytes: R then S).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
@@ -217,21 +217,7 @@ impl fmt::Display for Signature {
     }
 }
 
-impl Serialize for Signature {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for Signature {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <String as Deserialize>::deserialize(d)?;
-        let mut out = [0u8; 64];
-        hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(&s), &mut out)
-            .map_err(serde::de::Error::custom)?;
-        Ok(Signature(out))
-    }
-}
+hex_serde!(Signature, 64);
 
 /// A secret signing key. Held by wallets, meters and validators, never by
 /// the runtime's state.

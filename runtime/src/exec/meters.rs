@@ -127,22 +127,19 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         self.claim_serial(false, m.serial, DeviceOwner::Meter(id))?;
         self.claim_device_key(m.device_key, DeviceOwner::Meter(id))?;
         self.ensure_account(&m.owner)?;
-        let meter = Meter {
+        let meter = Meter::new(
             id,
-            serial: m.serial.clone(),
-            device_key: m.device_key,
-            owner: m.owner,
-            operator: *signer,
-            source: m.source,
-            capacity: m.capacity,
-            zone: m.zone.clone(),
-            status: MeterStatus::Pending,
-            last_sequence: 0,
-            last_end: m.baseline_time,
-            last_counter: m.baseline_counter,
-            pending_key: None,
-            minted: Wh(0),
-        };
+            m.serial.clone(),
+            m.device_key,
+            m.owner,
+            *signer,
+            m.source,
+            m.capacity,
+            m.zone.clone(),
+            MeterStatus::Pending,
+            m.baseline_time,
+            m.baseline_counter,
+        );
         self.put_meter(&meter);
         self.emit(Event::MeterRegistered {
             meter: id,

@@ -56,25 +56,17 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         self.ensure_account(owner)?;
         zone.live_max_draw = would_be;
         self.put_zone(&zone);
-        let site = Site {
+        let site = Site::new(
             id,
-            serial: serial.clone(),
+            serial.clone(),
             device_key,
-            owner: *owner,
-            zone: zone_id.clone(),
+            *owner,
+            zone_id.clone(),
             max_draw,
-            last_sequence: 0,
-            last_end: baseline_time,
-            last_counter: baseline_counter,
-            last_seen_ms: self.ctx.timestamp_ms,
-            revoked: None,
-            regulator_suspension: None,
-            anomaly: None,
-            open_debt: Wh(0),
-            shortfall: Wh(0),
-            consumed: Wh(0),
-            burned: Wh(0),
-        };
+            baseline_time,
+            baseline_counter,
+            self.ctx.timestamp_ms,
+        );
         self.put_site(&site);
         self.emit(Event::SiteRegistered {
             site: id,

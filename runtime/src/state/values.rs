@@ -123,6 +123,42 @@ pub struct Meter {
     pub minted: Wh,
 }
 
+impl Meter {
+    /// A newly registered meter: readings count from the baseline, nothing
+    /// minted yet.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: MeterId,
+        serial: Serial,
+        device_key: PublicKey,
+        owner: AccountId,
+        operator: AccountId,
+        source: Source,
+        capacity: Watts,
+        zone: ZoneId,
+        status: MeterStatus,
+        baseline_time: u64,
+        baseline_counter: Wh,
+    ) -> Meter {
+        Meter {
+            id,
+            serial,
+            device_key,
+            owner,
+            operator,
+            source,
+            capacity,
+            zone,
+            status,
+            last_sequence: 0,
+            last_end: baseline_time,
+            last_counter: baseline_counter,
+            pending_key: None,
+            minted: Wh(0),
+        }
+    }
+}
+
 /// Why a site is suspended for an anomaly.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
@@ -183,6 +219,43 @@ pub struct Site {
     pub consumed: Wh,
     /// Total credits burned for its consumption.
     pub burned: Wh,
+}
+
+impl Site {
+    /// A newly registered site, last seen at `seen_ms`: readings count from
+    /// the baseline; nothing consumed, burned or owed yet.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: SiteId,
+        serial: Serial,
+        device_key: PublicKey,
+        owner: AccountId,
+        zone: ZoneId,
+        max_draw: Watts,
+        baseline_time: u64,
+        baseline_counter: Wh,
+        seen_ms: u64,
+    ) -> Site {
+        Site {
+            id,
+            serial,
+            device_key,
+            owner,
+            zone,
+            max_draw,
+            last_sequence: 0,
+            last_end: baseline_time,
+            last_counter: baseline_counter,
+            last_seen_ms: seen_ms,
+            revoked: None,
+            regulator_suspension: None,
+            anomaly: None,
+            open_debt: Wh(0),
+            shortfall: Wh(0),
+            consumed: Wh(0),
+            burned: Wh(0),
+        }
+    }
 }
 
 /// A site's derived status, most severe first.
