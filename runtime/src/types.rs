@@ -12,12 +12,19 @@ use std::fmt;
 
 macro_rules! unit {
     ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
+        unit!(@base $(#[$doc])* #[derive(Serialize, Deserialize)] #[serde(transparent)] $name);
+    };
+    // JSON numbers lose precision above 2^53 in JavaScript: a unit whose
+    // values can grow that large brings its own serde (see `Wh`).
+    ($(#[$doc:meta])* $name:ident, serde_as_string) => {
+        unit!(@base $(#[$doc])* $name);
+    };
+    (@base $(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
         #[derive(
             Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default,
-            BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+            BorshSerialize, BorshDeserialize,
         )]
-        #[serde(transparent)]
         pub struct $name(pub u64);
 
         impl fmt::Debug for $name {
@@ -36,8 +43,47 @@ macro_rules! unit {
 
 unit!(
     /// Energy in watt-hours. One credit is one Wh of renewable generation.
-    Wh
+    /// In JSON a decimal string (`"1500"`); a number is accepted on input.
+    Wh,
+    serde_as_string
 );
+
+impl Serialize for Wh {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Wh {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Wh;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an amount in Wh: a decimal string or a non-negative integer")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Wh, E> {
+                Ok(Wh(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Wh, E> {
+                u64::try_from(v)
+                    .map(Wh)
+                    .map_err(|_| E::custom(format!("amount {v} is negative")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Wh, E> {
+                if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(E::custom(format!(
+                        "amount {v:?} is not a decimal number of Wh"
+                    )));
+                }
+                v.parse::<u64>()
+                    .map(Wh)
+                    .map_err(|_| E::custom(format!("amount {v} is above 2^64 - 1 Wh")))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
 unit!(
     /// Power in watts.
     Watts
@@ -586,6 +632,16 @@ pub fn attributed_hour(end_s: u64) -> Hour {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wh_is_a_decimal_string_in_json_and_reads_numbers_too() {
+        assert_eq!(serde_json::to_string(&Wh(u64::MAX)).unwrap(), "\"18446744073709551615\"");
+        assert_eq!(serde_json::from_str::<Wh>("\"1500\"").unwrap(), Wh(1500));
+        assert_eq!(serde_json::from_str::<Wh>("1500").unwrap(), Wh(1500));
+        for bad in ["\"-1\"", "-1", "\"1.5\"", "\"\"", "\"0x10\"", "\"18446744073709551616\"", "1.5"] {
+            assert!(serde_json::from_str::<Wh>(bad).is_err(), "{bad} accepted");
+        }
+    }
 
     #[test]
     fn civil_round_trip_over_four_centuries() {
