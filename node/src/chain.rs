@@ -11,6 +11,7 @@
 use crate::mempool::{AddError, Mempool};
 use crate::storage::{BlockReader, CommittedBlock, StorageError, Store};
 use std::collections::HashMap;
+use std::sync::Arc;
 use watt_runtime::block::{tx_root, Block, CommitCertificate, Header, ValidatorSet};
 use watt_runtime::crypto::{Hash, PublicKey};
 use watt_runtime::encoding::{decode, BoundedVec};
@@ -76,8 +77,15 @@ pub struct Executed {
 pub struct Committed {
     /// The header.
     pub header: Header,
+    /// The block's hash.
+    pub hash: Hash,
     /// Number of transactions.
     pub txs: usize,
+    /// The ids of its transactions, in block order.
+    pub tx_hashes: Vec<Hash>,
+    /// Pending transactions the block made invalid (stale nonce, changed
+    /// device key), dropped from the mempool.
+    pub dropped: Vec<Hash>,
     /// The events.
     pub events: Vec<watt_runtime::events::EventRecord>,
 }
@@ -95,7 +103,7 @@ fn nonce_in(state: &impl StateReader, account: &AccountId) -> u64 {
 
 /// The node's chain.
 pub struct Chain {
-    store: Store,
+    store: Arc<Store>,
     genesis: Genesis,
     chain_id: Hash,
     mempool: Mempool,
@@ -134,7 +142,7 @@ impl Chain {
         Ok(Chain {
             chain_id: genesis.chain_id(),
             genesis,
-            store,
+            store: Arc::new(store),
             mempool,
             executed: HashMap::new(),
             head_commit,
@@ -155,6 +163,12 @@ impl Chain {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The store, shared: RPC reads go to it directly, without queueing
+    /// behind block production (each block is one atomic write).
+    pub fn shared_store(&self) -> Arc<Store> {
+        self.store.clone()
     }
 
     /// The mempool.
@@ -203,13 +217,13 @@ impl Chain {
 
     /// An account's next nonce in the current state.
     pub fn nonce(&self, account: &AccountId) -> u64 {
-        nonce_in(&self.store, account)
+        nonce_in(self.store(), account)
     }
 
     /// Verifies transactions (in one batch) and adds them to the mempool;
     /// one result per transaction.
     pub fn submit(&mut self, txs: Vec<Transaction>) -> Vec<Result<Hash, ChainError>> {
-        let verified = verify_txs(&self.store, &self.chain_id, txs, self.threads);
+        let verified = verify_txs(self.store(), &self.chain_id, txs, self.threads);
         verified
             .into_iter()
             .map(|v| {
@@ -239,11 +253,11 @@ impl Chain {
             timestamp_ms,
             proposer,
         };
-        let mut exec = BlockExecutor::begin(&self.store, ctx)?;
+        let mut exec = BlockExecutor::begin(self.store(), ctx)?;
         let mut included: Vec<VerifiedTx> = Vec::new();
         let mut failed: Vec<Hash> = Vec::new();
         let mut failed_senders: std::collections::HashSet<AccountId> = Default::default();
-        let store = &self.store;
+        let store: &Store = &self.store;
         let nonce_of = |a: &AccountId| nonce_in(store, a);
         for vtx in self.mempool.ready(nonce_of) {
             if !exec.fits(vtx.size) {
@@ -419,7 +433,7 @@ impl Chain {
         self.check_parent_commit(&block)?;
         let txs: Vec<Transaction> = block.txs.to_vec();
         let mut verified = Vec::with_capacity(txs.len());
-        for (i, v) in verify_txs(&self.store, &self.chain_id, txs.clone(), self.threads)
+        for (i, v) in verify_txs(self.store(), &self.chain_id, txs.clone(), self.threads)
             .into_iter()
             .enumerate()
         {
@@ -437,7 +451,7 @@ impl Chain {
             timestamp_ms: hd.timestamp_ms,
             proposer: hd.proposer,
         };
-        let outcome = apply_block(&self.store, ctx, &verified)?;
+        let outcome = apply_block(self.store(), ctx, &verified)?;
         // The block carries its proposer's certificate of the parent (checked
         // above); the header must commit to that one, not to ours.
         let expected = self.seal(
@@ -541,7 +555,7 @@ impl Chain {
         self.store.commit_block(&committed)?;
         self.executed.clear();
         self.head_commit = Some(certificate);
-        let store = &self.store;
+        let store: &Store = &self.store;
         let nonce_of = |a: &AccountId| nonce_in(store, a);
         let chain_id = self.chain_id;
         // A reading whose device key changed no longer verifies as it was.
@@ -556,7 +570,10 @@ impl Chain {
         }
         Ok(Committed {
             txs: committed.block.txs.len(),
+            hash: *hash,
             header: committed.block.header,
+            tx_hashes: committed.outcome.tx_hashes,
+            dropped,
             events: committed.outcome.events,
         })
     }

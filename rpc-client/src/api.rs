@@ -1,0 +1,268 @@
+//! The API: one trait per namespace. Method names are
+//! `namespace_camelCase`; `docs/rpc.md` documents each with an example.
+//!
+//! With the `server` feature the macro also generates `<Trait>Server`,
+//! which the node implements; without it only `<Trait>Client`.
+
+#![allow(missing_docs)] // the macro's generated items; every method is documented
+
+use crate::types::*;
+// Only the server side names these; the client side rewrites them.
+#[cfg(feature = "server")]
+use jsonrpsee::core::{RpcResult, SubscriptionResult};
+use jsonrpsee::proc_macros::rpc;
+use watt_runtime::block::Validator;
+use watt_runtime::crypto::Hash;
+use watt_runtime::state::{Meter, Proposal, Site, Zone};
+use watt_runtime::types::{AccountId, Height, MeterId, SiteId, ZoneId};
+
+/// Methods that reveal or change the node rather than the chain. They are
+/// served only while the RPC listens on a loopback address, unless the
+/// operator starts the node with `--rpc-methods unsafe`.
+pub const UNSAFE_METHODS: &[&str] = &["tx_pending"];
+
+/// The most blocks `chain_getBlocks` returns in one call.
+pub const MAX_BLOCKS_PER_CALL: u32 = 100;
+/// The most heights one `audit_getEvents` call may span.
+pub const MAX_EVENT_RANGE: u64 = 10_000;
+/// The most items a list or page returns.
+pub const MAX_PAGE: u32 = 1_000;
+
+/// The node itself.
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "system"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "system"))]
+pub trait SystemApi {
+    /// Peers, sync state, best and finalised heights.
+    #[method(name = "health")]
+    async fn health(&self) -> RpcResult<Health>;
+
+    /// The node's name and version, e.g. `watt 0.1.0`.
+    #[method(name = "version")]
+    async fn version(&self) -> RpcResult<String>;
+
+    /// The chain id: what every signature commits to.
+    #[method(name = "chainId")]
+    async fn chain_id(&self) -> RpcResult<Hash>;
+}
+
+/// What the node serves.
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "rpc"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "rpc"))]
+pub trait RpcApi {
+    /// Every method name, sorted, and which of them are unsafe.
+    #[method(name = "methods")]
+    async fn methods(&self) -> RpcResult<MethodList>;
+}
+
+/// The method list `rpc_methods` returns.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodList {
+    /// Every method, sorted.
+    pub methods: Vec<String>,
+    /// The unsafe ones, and whether this node serves them to this caller's
+    /// listener.
+    pub unsafe_methods: Vec<String>,
+    /// Whether unsafe methods are served.
+    pub unsafe_allowed: bool,
+}
+
+/// Blocks, headers and the genesis.
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "chain"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "chain"))]
+pub trait ChainApi {
+    /// The genesis document, its chain id and state root.
+    #[method(name = "getGenesis")]
+    async fn genesis(&self) -> RpcResult<GenesisInfo>;
+
+    /// A header (default: latest); null if there is no such block or `at`
+    /// is the genesis (height 0), which has no header.
+    #[method(name = "getHeader")]
+    async fn header(&self, at: Option<BlockId>) -> RpcResult<Option<RpcHeader>>;
+
+    /// A block with its transactions and commit certificate.
+    #[method(name = "getBlock")]
+    async fn block(&self, at: Option<BlockId>) -> RpcResult<Option<RpcBlock>>;
+
+    /// Up to `count` blocks (at most 100) from height `from`, each with its
+    /// commit certificate, for auditors and syncing tools. Stops at the
+    /// head; more than 100 is -32005.
+    #[method(name = "getBlocks")]
+    async fn blocks(&self, from: Height, count: u32) -> RpcResult<Vec<RpcBlock>>;
+
+    /// The hash of the block at a height (the chain id for 0); null above
+    /// the head.
+    #[method(name = "getBlockHash")]
+    async fn block_hash(&self, height: Height) -> RpcResult<Option<Hash>>;
+
+    /// The finalised head's header; null before the first block.
+    #[method(name = "getFinalizedHead")]
+    async fn finalized_head(&self) -> RpcResult<Option<RpcHeader>>;
+
+    /// Every new block's header.
+    #[subscription(name = "subscribeNewHeads" => "newHead", unsubscribe = "unsubscribeNewHeads", item = RpcHeader)]
+    async fn subscribe_new_heads(&self) -> SubscriptionResult;
+
+    /// Every finalised block's header.
+    #[subscription(name = "subscribeFinalizedHeads" => "finalizedHead", unsubscribe = "unsubscribeFinalizedHeads", item = RpcHeader)]
+    async fn subscribe_finalized_heads(&self) -> SubscriptionResult;
+}
+
+/// Transactions.
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "tx"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "tx"))]
+pub trait TxApi {
+    /// Verifies a signed transaction (canonical encoding, `0x` hex) and adds
+    /// it to the mempool; returns its id. Resubmitting a pending or
+    /// finalised transaction returns its id again.
+    #[method(name = "submit")]
+    async fn submit(&self, tx: Bytes) -> RpcResult<Hash>;
+
+    /// Submits and reports `ready`, `included`, `finalized`, `invalid` or
+    /// `dropped`; the subscription ends after the last three.
+    #[subscription(name = "submitAndWatch" => "status", unsubscribe = "unwatch", item = TxStatus)]
+    async fn submit_and_watch(&self, tx: Bytes) -> SubscriptionResult;
+
+    /// A transaction, pending or finalised; null if unknown.
+    #[method(name = "get")]
+    async fn get(&self, hash: Hash) -> RpcResult<Option<TxLookup>>;
+
+    /// What a finalised transaction did; null while pending or unknown.
+    #[method(name = "getReceipt")]
+    async fn receipt(&self, hash: Hash) -> RpcResult<Option<Receipt>>;
+
+    /// The mempool's transactions (unsafe), up to `limit` (default and most
+    /// 1,000).
+    #[method(name = "pending")]
+    async fn pending(&self, limit: Option<u32>) -> RpcResult<Vec<RpcTx>>;
+}
+
+/// Accounts and credits.
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "credits"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "credits"))]
+pub trait CreditsApi {
+    /// Nonce, balance and roles.
+    #[method(name = "getAccount")]
+    async fn account(&self, account: AccountId, at: Option<BlockId>) -> RpcResult<AccountInfo>;
+
+    /// The balance in total and by vintage.
+    #[method(name = "getBalance")]
+    async fn balance(&self, account: AccountId, at: Option<BlockId>) -> RpcResult<Balance>;
+
+    /// Per zone: minted, held, burned, retired, withdrawn, expired.
+    #[method(name = "getSupply")]
+    async fn supply(&self, at: Option<BlockId>) -> RpcResult<SupplyInfo>;
+
+    /// The account's summary now and after every block that changes it.
+    #[subscription(name = "subscribeAccount" => "accountChanged", unsubscribe = "unsubscribeAccount", item = AccountInfo)]
+    async fn subscribe_account(&self, account: AccountId) -> SubscriptionResult;
+}
+
+/// Generation meters.
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "meters"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "meters"))]
+pub trait MetersApi {
+    /// A meter; null if unknown.
+    #[method(name = "get")]
+    async fn get(&self, id: MeterId, at: Option<BlockId>) -> RpcResult<Option<Meter>>;
+
+    /// Meters in id order from `from` (default 1), up to `limit` (default
+    /// and most 1,000), in the latest state.
+    #[method(name = "list")]
+    async fn list(&self, from: Option<MeterId>, limit: Option<u32>) -> RpcResult<Vec<Meter>>;
+}
+
+/// Mining sites.
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "sites"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "sites"))]
+pub trait SitesApi {
+    /// A site; null if unknown.
+    #[method(name = "get")]
+    async fn get(&self, id: SiteId, at: Option<BlockId>) -> RpcResult<Option<Site>>;
+
+    /// Sites in id order from `from` (default 1), up to `limit`, in the
+    /// latest state.
+    #[method(name = "list")]
+    async fn list(&self, from: Option<SiteId>, limit: Option<u32>) -> RpcResult<Vec<Site>>;
+
+    /// Whether the site may run, with its debt, shortfall, eligible
+    /// balance and runway. -32001 for an unknown site.
+    #[method(name = "canRun")]
+    async fn can_run(&self, id: SiteId, at: Option<BlockId>) -> RpcResult<CanRun>;
+
+    /// `sites_canRun` now and whenever any of its fields changes.
+    #[subscription(name = "subscribeStatus" => "statusChanged", unsubscribe = "unsubscribeStatus", item = CanRun)]
+    async fn subscribe_status(&self, id: SiteId) -> SubscriptionResult;
+}
+
+/// Grid zones.
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "zones"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "zones"))]
+pub trait ZonesApi {
+    /// A zone with its policy and supply; null if unknown.
+    #[method(name = "get")]
+    async fn get(&self, zone: ZoneId, at: Option<BlockId>) -> RpcResult<Option<Zone>>;
+
+    /// Every zone, in id order.
+    #[method(name = "list")]
+    async fn list(&self, at: Option<BlockId>) -> RpcResult<Vec<Zone>>;
+}
+
+/// Governance.
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "gov"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "gov"))]
+pub trait GovApi {
+    /// The authorities: the validator set of the next height.
+    #[method(name = "getAuthorities")]
+    async fn authorities(&self, at: Option<BlockId>) -> RpcResult<Vec<Validator>>;
+
+    /// The regulator accounts.
+    #[method(name = "getRegulators")]
+    async fn regulators(&self, at: Option<BlockId>) -> RpcResult<Vec<AccountId>>;
+
+    /// Proposals, newest first, up to `limit` (default and most 1,000).
+    #[method(name = "getProposals")]
+    async fn proposals(&self, at: Option<BlockId>, limit: Option<u32>)
+        -> RpcResult<Vec<Proposal>>;
+}
+
+/// The state tree.
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "state"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "state"))]
+pub trait StateApi {
+    /// The state root after a block.
+    #[method(name = "getRoot")]
+    async fn root(&self, at: Option<BlockId>) -> RpcResult<StateRoot>;
+
+    /// A state key's value with a proof against that block's state root.
+    #[method(name = "getProof")]
+    async fn proof(&self, key: Bytes, at: Option<BlockId>) -> RpcResult<StateProof>;
+}
+
+/// A state root and the block it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateRoot {
+    /// The height.
+    pub height: Height,
+    /// The block's hash (the chain id at genesis).
+    pub block_hash: Hash,
+    /// The state root.
+    pub state_root: Hash,
+}
+
+/// The audit trail.
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "audit"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "audit"))]
+pub trait AuditApi {
+    /// Events matching a filter, in chain order, a page at a time (`limit`
+    /// default and most 1,000). A range of more than 10,000 heights is
+    /// -32005.
+    #[method(name = "getEvents")]
+    async fn events(
+        &self,
+        filter: EventFilter,
+        cursor: Option<String>,
+        limit: Option<u32>,
+    ) -> RpcResult<EventsPage>;
+}

@@ -1,0 +1,91 @@
+//! Error codes: JSON-RPC 2.0's own and EIP-1474's, with the domain reason in
+//! `error.data` as `{"reason": "..."}`.
+
+use jsonrpsee::types::ErrorObjectOwned;
+use serde::{Deserialize, Serialize};
+
+/// The request is not valid JSON.
+pub const PARSE_ERROR: i32 = -32700;
+/// The JSON is not a valid request object.
+pub const INVALID_REQUEST: i32 = -32600;
+/// The method does not exist.
+pub const METHOD_NOT_FOUND: i32 = -32601;
+/// Malformed parameters: bad hex, a truncated transaction, an unknown
+/// `at`, a field that does not parse.
+pub const INVALID_PARAMS: i32 = -32602;
+/// The node failed; the request may be retried.
+pub const INTERNAL_ERROR: i32 = -32603;
+/// EIP-1474: the resource asked for does not exist.
+pub const RESOURCE_NOT_FOUND: i32 = -32001;
+/// EIP-1474: the resource exists but is not available now (the node is
+/// shutting down, a past state was pruned).
+pub const RESOURCE_UNAVAILABLE: i32 = -32002;
+/// EIP-1474: the transaction was refused (wrong chain id, bad signature,
+/// stale nonce, full mempool, a rule it breaks).
+pub const TRANSACTION_REJECTED: i32 = -32003;
+/// EIP-1474: the method exists but is not served here: an unsafe method on
+/// a node whose RPC listens beyond loopback.
+pub const METHOD_NOT_SUPPORTED: i32 = -32004;
+/// EIP-1474: a limit was exceeded: a range or page too large, the rate
+/// limit.
+pub const LIMIT_EXCEEDED: i32 = -32005;
+
+/// What `error.data` holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorData {
+    /// Why, in the domain's words.
+    pub reason: String,
+}
+
+/// An error object with a code, a message and the domain reason.
+pub fn error(code: i32, message: &str, reason: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(
+        code,
+        message.to_string(),
+        Some(ErrorData {
+            reason: reason.into(),
+        }),
+    )
+}
+
+/// Malformed parameters.
+pub fn invalid_params(reason: impl Into<String>) -> ErrorObjectOwned {
+    error(INVALID_PARAMS, "invalid params", reason)
+}
+
+/// A transaction refused.
+pub fn rejected(reason: impl Into<String>) -> ErrorObjectOwned {
+    error(TRANSACTION_REJECTED, "transaction rejected", reason)
+}
+
+/// A resource that does not exist.
+pub fn not_found(reason: impl Into<String>) -> ErrorObjectOwned {
+    error(RESOURCE_NOT_FOUND, "resource not found", reason)
+}
+
+/// A resource not available now.
+pub fn unavailable(reason: impl Into<String>) -> ErrorObjectOwned {
+    error(RESOURCE_UNAVAILABLE, "resource unavailable", reason)
+}
+
+/// A limit exceeded.
+pub fn limit_exceeded(reason: impl Into<String>) -> ErrorObjectOwned {
+    error(LIMIT_EXCEEDED, "limit exceeded", reason)
+}
+
+/// An unsafe method refused.
+pub fn not_supported(reason: impl Into<String>) -> ErrorObjectOwned {
+    error(METHOD_NOT_SUPPORTED, "method not supported", reason)
+}
+
+/// The node failed.
+pub fn internal(reason: impl Into<String>) -> ErrorObjectOwned {
+    error(INTERNAL_ERROR, "internal error", reason)
+}
+
+/// The domain reason of an error object, if it carries one.
+pub fn reason_of(err: &ErrorObjectOwned) -> Option<String> {
+    err.data()
+        .and_then(|d| serde_json::from_str::<ErrorData>(d.get()).ok())
+        .map(|d| d.reason)
+}
