@@ -253,7 +253,7 @@ impl Chain {
             timestamp_ms,
             proposer,
         };
-        let mut exec = BlockExecutor::begin(self.store(), ctx)?;
+        let mut exec = BlockExecutor::begin(&*self.store, ctx)?;
         let mut included: Vec<VerifiedTx> = Vec::new();
         let mut failed: Vec<Hash> = Vec::new();
         let mut failed_senders: std::collections::HashSet<AccountId> = Default::default();

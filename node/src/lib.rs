@@ -24,5 +24,6 @@ pub mod dev;
 pub mod failpoint;
 pub mod keys;
 pub mod mempool;
+pub mod rpc;
 pub mod service;
 pub mod storage;

@@ -222,8 +222,7 @@ pub trait GovApi {
 
     /// Proposals, newest first, up to `limit` (default and most 1,000).
     #[method(name = "getProposals")]
-    async fn proposals(&self, at: Option<BlockId>, limit: Option<u32>)
-        -> RpcResult<Vec<Proposal>>;
+    async fn proposals(&self, at: Option<BlockId>, limit: Option<u32>) -> RpcResult<Vec<Proposal>>;
 }
 
 /// The state tree.

@@ -75,15 +75,18 @@ impl std::str::FromStr for BlockId {
         match s {
             "latest" => Ok(BlockId::Latest),
             "finalized" => Ok(BlockId::Finalized),
-            _ if s.starts_with("0x") => Hash::from_hex(s).map(BlockId::Hash).map_err(|e| {
-                format!("`at` {:?} is not a 32-byte block hash: {e}", truncate(s))
-            }),
-            _ => s.parse::<u64>().map(|h| BlockId::Height(Height(h))).map_err(|_| {
-                format!(
-                    "`at` {:?} is not \"latest\", \"finalized\", a height or a 0x block hash",
-                    truncate(s)
-                )
-            }),
+            _ if s.starts_with("0x") => Hash::from_hex(s)
+                .map(BlockId::Hash)
+                .map_err(|e| format!("`at` {:?} is not a 32-byte block hash: {e}", truncate(s))),
+            _ => s
+                .parse::<u64>()
+                .map(|h| BlockId::Height(Height(h)))
+                .map_err(|_| {
+                    format!(
+                        "`at` {:?} is not \"latest\", \"finalized\", a height or a 0x block hash",
+                        truncate(s)
+                    )
+                }),
         }
     }
 }
@@ -509,7 +512,11 @@ mod tests {
         assert!(err.contains("32-byte block hash"), "{err}");
         assert!(parse("\"newest\"").is_err());
         assert!(parse("-1").is_err());
-        for id in [BlockId::Latest, BlockId::Height(Height(3)), BlockId::Hash(h)] {
+        for id in [
+            BlockId::Latest,
+            BlockId::Height(Height(3)),
+            BlockId::Hash(h),
+        ] {
             let json = serde_json::to_string(&id).unwrap();
             assert_eq!(parse(&json).unwrap(), id);
         }
@@ -534,6 +541,9 @@ mod tests {
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["status"], "invalid");
         assert!(s.is_final());
-        assert!(!TxStatus::Ready { hash: Hash::default() }.is_final());
+        assert!(!TxStatus::Ready {
+            hash: Hash::default()
+        }
+        .is_final());
     }
 }

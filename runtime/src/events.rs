@@ -322,6 +322,45 @@ pub struct EventRecord {
     pub event: Event,
 }
 
+/// Every event kind, as [`Event::kind`] names them (and as the `kind`
+/// field of an event's JSON).
+pub const EVENT_KINDS: &[&str] = &[
+    "minted",
+    "transferred",
+    "retired",
+    "consumed",
+    "burned",
+    "debtOpened",
+    "debtSettled",
+    "shortfallRecorded",
+    "shortfallSettled",
+    "violation",
+    "expired",
+    "withdrawn",
+    "meterRegistered",
+    "meterApproved",
+    "meterKeyReplaced",
+    "meterResynced",
+    "meterOperatorChanged",
+    "meterRevoked",
+    "siteRegistered",
+    "siteSuspended",
+    "siteReinstated",
+    "siteRevoked",
+    "siteKeyReplaced",
+    "zonePolicySet",
+    "zonePolicyActivated",
+    "proposalCreated",
+    "voted",
+    "proposalPassed",
+    "proposalRejected",
+    "proposalExpired",
+    "equivocationProven",
+    "authoritiesChanged",
+    "regulatorsChanged",
+    "paramsChanged",
+];
+
 impl Event {
     /// The variant's name, for filters and reports.
     pub fn kind(&self) -> &'static str {

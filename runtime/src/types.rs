@@ -635,10 +635,21 @@ mod tests {
 
     #[test]
     fn wh_is_a_decimal_string_in_json_and_reads_numbers_too() {
-        assert_eq!(serde_json::to_string(&Wh(u64::MAX)).unwrap(), "\"18446744073709551615\"");
+        assert_eq!(
+            serde_json::to_string(&Wh(u64::MAX)).unwrap(),
+            "\"18446744073709551615\""
+        );
         assert_eq!(serde_json::from_str::<Wh>("\"1500\"").unwrap(), Wh(1500));
         assert_eq!(serde_json::from_str::<Wh>("1500").unwrap(), Wh(1500));
-        for bad in ["\"-1\"", "-1", "\"1.5\"", "\"\"", "\"0x10\"", "\"18446744073709551616\"", "1.5"] {
+        for bad in [
+            "\"-1\"",
+            "-1",
+            "\"1.5\"",
+            "\"\"",
+            "\"0x10\"",
+            "\"18446744073709551616\"",
+            "1.5",
+        ] {
             assert!(serde_json::from_str::<Wh>(bad).is_err(), "{bad} accepted");
         }
     }

@@ -29,6 +29,8 @@ pub struct RunArgs {
     /// Wall time between blocks, e.g. `1s`.
     #[arg(long, env = "WATT_BLOCK_TIME", value_parser = super::parse_duration)]
     block_time: Option<Duration>,
+    #[command(flatten)]
+    rpc: super::rpc_args::RpcArgs,
 }
 
 /// The config file. Relative paths are relative to the file.
@@ -43,6 +45,9 @@ pub struct FileConfig {
     pub validator_key: Option<PathBuf>,
     /// Block time in milliseconds.
     pub block_time_ms: Option<u64>,
+    /// The JSON-RPC server.
+    #[serde(default)]
+    pub rpc: super::rpc_args::RpcFileConfig,
 }
 
 fn relative(base: &Path, p: PathBuf) -> PathBuf {
@@ -83,6 +88,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .block_time
         .or(file.block_time_ms.map(Duration::from_millis))
         .unwrap_or(Duration::from_secs(1));
+    let rpc_cfg = args.rpc.config(&file.rpc);
     let genesis = super::genesis_cmd::load_genesis(&genesis_path)?.genesis;
     let keys = match &key_path {
         Some(p) => vec![read_key(p)?],
@@ -99,6 +105,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         clock: Arc::new(SystemClock),
     })?;
     let handle = node.handle.clone();
+    let rpc = match rpc_cfg {
+        Some(cfg) => {
+            let server = crate::rpc::start(cfg, handle.clone()).await?;
+            tracing::info!(addr = %server.local_addr, "JSON-RPC listening (HTTP and WebSocket)");
+            Some(server)
+        }
+        None => None,
+    };
     let mut task = node.task;
     tokio::select! {
         r = &mut task => { r??; }
@@ -107,6 +121,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             handle.shutdown().await;
             task.await??;
         }
+    }
+    if let Some(rpc) = rpc {
+        let _ = rpc.handle.stop();
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ pub use db::verify_store;
 mod db;
 mod genesis_cmd;
 mod key;
+pub mod rpc_args;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -35,6 +36,8 @@ enum Command {
         /// How many times faster than the wall clock the chain clock runs.
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         speed: u64,
+        #[command(flatten)]
+        rpc: rpc_args::RpcArgs,
     },
     /// Run a node from a config file (CLI flags and WATT_* variables override it).
     Run(config::RunArgs),
@@ -112,6 +115,7 @@ pub fn main() -> ExitCode {
             block_time,
             no_sim,
             speed,
+            rpc,
         } => {
             init_tracing("warn");
             runtime().and_then(|rt| {
@@ -120,6 +124,7 @@ pub fn main() -> ExitCode {
                     block_time,
                     no_sim,
                     speed,
+                    rpc: rpc.config(&rpc_args::RpcFileConfig::default()),
                 }))
             })
         }

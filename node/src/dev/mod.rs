@@ -25,6 +25,8 @@ pub struct DevOptions {
     pub no_sim: bool,
     /// How many times faster than the wall clock the chain clock runs.
     pub speed: u64,
+    /// The RPC server (none: no RPC).
+    pub rpc: Option<crate::rpc::RpcConfig>,
 }
 
 /// Runs the dev chain until SIGINT or SIGTERM.
@@ -85,6 +87,14 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         mempool: mempool::Config::default(),
         clock: clock.clone(),
     })?;
+    let rpc = match opts.rpc.clone() {
+        Some(cfg) => Some(crate::rpc::start(cfg, node.handle.clone()).await?),
+        None => None,
+    };
+    match &rpc {
+        Some(server) => print_rpc_help(server.local_addr),
+        None => println!("  rpc       off (--no-rpc)\n"),
+    }
     let mut blocks = node.handle.subscribe();
     let printer = tokio::spawn(async move {
         loop {
@@ -117,5 +127,27 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         }
     }
     printer.abort();
+    if let Some(rpc) = rpc {
+        let _ = rpc.handle.stop();
+    }
     Ok(())
+}
+
+/// The RPC address and a few commands to try.
+fn print_rpc_help(addr: std::net::SocketAddr) {
+    let url = format!("http://{addr}");
+    println!("  rpc       {url} (HTTP) and ws://{addr} (WebSocket)");
+    println!("            try:");
+    println!(
+        "    curl -s {url} -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"chain_getFinalizedHead\"}}'"
+    );
+    println!(
+        "    curl -s {url} -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"sites_canRun\",\"params\":[2]}}'"
+    );
+    println!(
+        "    curl -s {url} -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"credits_getSupply\"}}'"
+    );
+    println!("    curl -s {url}/health/ready");
+    println!("    curl -s {url}/metrics");
+    println!();
 }

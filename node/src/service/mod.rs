@@ -69,9 +69,23 @@ pub enum NodeError {
 type Reader = Box<dyn FnOnce(&Chain) + Send>;
 
 enum Command {
-    Submit(Vec<Transaction>, oneshot::Sender<Vec<Result<Hash, String>>>),
+    Submit(
+        Vec<Transaction>,
+        oneshot::Sender<Vec<Result<Hash, ChainError>>>,
+    ),
     Read(Reader),
     Shutdown,
+}
+
+/// Why a submitted transaction was not added.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The chain or the mempool refused it.
+    #[error(transparent)]
+    Refused(ChainError),
+    /// The node is shutting down.
+    #[error("node is shutting down")]
+    Stopped,
 }
 
 /// A handle to a running node.
@@ -80,6 +94,8 @@ pub struct NodeHandle {
     commands: mpsc::Sender<Command>,
     committed: broadcast::Sender<Arc<Committed>>,
     chain_id: Hash,
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
 }
 
 impl NodeHandle {
@@ -88,16 +104,33 @@ impl NodeHandle {
         self.chain_id
     }
 
+    /// The store, for reads that need not wait for the node's task: each
+    /// block is one atomic write, so a read sees whole blocks only.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The chain clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     /// Verifies transactions and adds them to the mempool; one result per
     /// transaction (the id, or why it was refused).
-    pub async fn submit(&self, txs: Vec<Transaction>) -> Vec<Result<Hash, String>> {
+    pub async fn submit(&self, txs: Vec<Transaction>) -> Vec<Result<Hash, SubmitError>> {
         let n = txs.len();
         let (tx, rx) = oneshot::channel();
+        let stopped = || (0..n).map(|_| Err(SubmitError::Stopped)).collect();
         if self.commands.send(Command::Submit(txs, tx)).await.is_err() {
-            return vec![Err("node is shutting down".into()); n];
+            return stopped();
         }
-        rx.await
-            .unwrap_or_else(|_| vec![Err("node is shutting down".into()); n])
+        match rx.await {
+            Ok(results) => results
+                .into_iter()
+                .map(|r| r.map_err(SubmitError::Refused))
+                .collect(),
+            Err(_) => stopped(),
+        }
     }
 
     /// Runs `f` on the chain, between blocks, and returns its result.
@@ -167,6 +200,7 @@ impl Node {
             tracing::info!(%hash, "restored the block proposed before the restart");
         }
         let chain_id = chain.chain_id();
+        let store = chain.shared_store();
         let core = Consensus::new(
             cfg.consensus,
             chain_id,
@@ -182,7 +216,7 @@ impl Node {
             persisted,
             keys: cfg.validator_keys,
             block_time: cfg.block_time,
-            clock: cfg.clock,
+            clock: cfg.clock.clone(),
             timers,
             committed: committed.clone(),
             next_start: Some(Instant::now()),
@@ -193,6 +227,8 @@ impl Node {
                 commands,
                 committed,
                 chain_id,
+                store,
+                clock: cfg.clock,
             },
             task,
         })
@@ -210,8 +246,7 @@ impl Actor {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
                     Some(Command::Submit(txs, reply)) => {
-                        let results = self.chain.submit(txs).into_iter().map(|r| r.map_err(|e| e.to_string())).collect();
-                        let _ = reply.send(results);
+                        let _ = reply.send(self.chain.submit(txs));
                     }
                     Some(Command::Read(f)) => f(&self.chain),
                     Some(Command::Shutdown) | None => break Ok(()),

@@ -1,0 +1,237 @@
+//! `tx_*`: submission, watching and lookups.
+
+use super::context::{store_err, Ctx, RpcResult};
+use super::subs::{next_block, push};
+use super::Rpc;
+use crate::chain::ChainError;
+use crate::mempool::AddError;
+use crate::service::SubmitError;
+use crate::storage::BlockReader;
+use jsonrpsee::core::{async_trait, SubscriptionResult};
+use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::PendingSubscriptionSink;
+use watt_rpc_client::api::{TxApiServer, MAX_PAGE};
+use watt_rpc_client::error::{invalid_params, limit_exceeded, rejected, unavailable};
+use watt_rpc_client::types::{Bytes, Receipt, RpcTx, TxLocation, TxLookup, TxState, TxStatus};
+use watt_runtime::crypto::Hash;
+use watt_runtime::encoding::decode;
+use watt_runtime::tx::Transaction;
+
+/// Decodes a submitted transaction and checks it is for this chain.
+fn parse_tx(ctx: &Ctx, bytes: &Bytes) -> RpcResult<Transaction> {
+    let tx: Transaction = decode(&bytes.0).map_err(|e| {
+        invalid_params(format!(
+            "transaction ({} bytes) does not decode: {e}",
+            bytes.0.len()
+        ))
+    })?;
+    if tx.unsigned.chain_id != ctx.chain_id() {
+        return Err(rejected(format!(
+            "wrong chain id {}: this chain is {}",
+            tx.unsigned.chain_id,
+            ctx.chain_id()
+        )));
+    }
+    Ok(tx)
+}
+
+/// What became of a submission.
+enum Submitted {
+    /// Added to the mempool, or already pending.
+    Pending(Hash),
+    /// Already in a finalised block.
+    Final(Hash, TxLocation),
+}
+
+impl Ctx {
+    /// Where a finalised transaction landed.
+    pub fn tx_location(&self, hash: &Hash) -> RpcResult<Option<TxLocation>> {
+        let Some((height, index)) = self.store.tx_location(hash).map_err(store_err)? else {
+            return Ok(None);
+        };
+        let at = self
+            .at_height(height)?
+            .ok_or_else(|| store_err(format!("tx index names missing block {height}")))?;
+        Ok(Some(TxLocation {
+            block_hash: at.hash,
+            height,
+            index,
+        }))
+    }
+
+    async fn submit_one(&self, tx: Transaction) -> RpcResult<Submitted> {
+        let hash = tx.hash();
+        if let Some(loc) = self.tx_location(&hash)? {
+            return Ok(Submitted::Final(hash, loc));
+        }
+        match self.node.submit(vec![tx]).await.pop() {
+            Some(Ok(h)) => Ok(Submitted::Pending(h)),
+            Some(Err(SubmitError::Refused(ChainError::Pool(AddError::Duplicate(h))))) => {
+                Ok(Submitted::Pending(h))
+            }
+            Some(Err(SubmitError::Refused(e))) => Err(rejected(
+                e.to_string()
+                    .trim_start_matches("transaction refused: ")
+                    .to_string(),
+            )),
+            Some(Err(SubmitError::Stopped)) | None => Err(unavailable("the node is shutting down")),
+        }
+    }
+}
+
+#[async_trait]
+impl TxApiServer for Rpc {
+    async fn submit(&self, tx: Bytes) -> RpcResult<Hash> {
+        let tx = parse_tx(&self.ctx, &tx)?;
+        match self.ctx.submit_one(tx).await? {
+            Submitted::Pending(h) | Submitted::Final(h, _) => Ok(h),
+        }
+    }
+
+    async fn submit_and_watch(
+        &self,
+        pending: PendingSubscriptionSink,
+        tx: Bytes,
+    ) -> SubscriptionResult {
+        let tx = match parse_tx(&self.ctx, &tx) {
+            Ok(tx) => tx,
+            Err(e) => {
+                pending.reject(e).await;
+                return Ok(());
+            }
+        };
+        // Subscribe before submitting, so the block that includes it
+        // cannot pass unseen.
+        let mut rx = self.ctx.node.subscribe();
+        let outcome = self.ctx.submit_one(tx).await;
+        let mut sink = pending.accept().await?;
+        let hash = match outcome {
+            Ok(Submitted::Pending(hash)) => hash,
+            Ok(Submitted::Final(_, loc)) => {
+                push(&mut sink, &TxStatus::Finalized(loc));
+                return Ok(());
+            }
+            Err(e) => {
+                push(&mut sink, &TxStatus::Invalid { reason: reason(&e) });
+                return Ok(());
+            }
+        };
+        if !push(&mut sink, &TxStatus::Ready { hash }) {
+            return Ok(());
+        }
+        while let Some(c) = next_block(&sink, &mut rx).await {
+            if let Some(index) = c.tx_hashes.iter().position(|h| *h == hash) {
+                let loc = TxLocation {
+                    block_hash: c.hash,
+                    height: c.header.height,
+                    index: index as u32,
+                };
+                // Included and finalised by the same commit.
+                if push(&mut sink, &TxStatus::Included(loc.clone())) {
+                    push(&mut sink, &TxStatus::Finalized(loc));
+                }
+                break;
+            }
+            if c.dropped.contains(&hash) {
+                push(
+                    &mut sink,
+                    &TxStatus::Dropped {
+                        reason: format!(
+                            "block {} made it invalid (its nonce was used, or its device key changed)",
+                            c.header.height
+                        ),
+                    },
+                );
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn get(&self, hash: Hash) -> RpcResult<Option<TxLookup>> {
+        let found = self
+            .ctx
+            .blocking(move |ctx| match ctx.tx_location(&hash)? {
+                Some(loc) => {
+                    let block = ctx
+                        .store
+                        .block(loc.height)
+                        .map_err(store_err)?
+                        .ok_or_else(|| store_err(format!("block {} missing", loc.height)))?;
+                    let tx = block
+                        .txs
+                        .get(loc.index as usize)
+                        .ok_or_else(|| store_err("tx index past the block's end"))?;
+                    Ok(Some(TxLookup {
+                        tx: RpcTx::from(tx),
+                        status: TxState::Finalized,
+                        location: Some(loc),
+                    }))
+                }
+                None => Ok(None),
+            })
+            .await?;
+        if found.is_some() {
+            return Ok(found);
+        }
+        let pending = self
+            .ctx
+            .node
+            .read(move |chain| chain.mempool().get(&hash).map(|v| v.tx.clone()))
+            .await
+            .flatten();
+        Ok(pending.map(|tx| TxLookup {
+            tx: RpcTx::from(&tx),
+            status: TxState::Pending,
+            location: None,
+        }))
+    }
+
+    async fn receipt(&self, hash: Hash) -> RpcResult<Option<Receipt>> {
+        self.ctx
+            .blocking(move |ctx| {
+                let Some(location) = ctx.tx_location(&hash)? else {
+                    return Ok(None);
+                };
+                let events = ctx
+                    .store
+                    .events(location.height)
+                    .map_err(store_err)?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|r| r.tx_index == Some(location.index))
+                    .map(|r| r.event)
+                    .collect();
+                Ok(Some(Receipt {
+                    tx_hash: hash,
+                    location,
+                    events,
+                }))
+            })
+            .await
+    }
+
+    async fn pending(&self, limit: Option<u32>) -> RpcResult<Vec<RpcTx>> {
+        let limit = limit.unwrap_or(MAX_PAGE);
+        if limit > MAX_PAGE {
+            return Err(limit_exceeded(format!("limit {limit} is above {MAX_PAGE}")));
+        }
+        self.ctx
+            .node
+            .read(move |chain| {
+                chain
+                    .mempool()
+                    .pending()
+                    .into_iter()
+                    .take(limit as usize)
+                    .map(|v| RpcTx::from(&v.tx))
+                    .collect()
+            })
+            .await
+            .ok_or_else(|| unavailable("the node is shutting down"))
+    }
+}
+
+fn reason(e: &ErrorObjectOwned) -> String {
+    watt_rpc_client::error::reason_of(e).unwrap_or_else(|| e.message().to_string())
+}
