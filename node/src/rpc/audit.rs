@@ -146,20 +146,20 @@ impl Ctx {
     ) -> RpcResult<EventsPage> {
         let head = self.head()?;
         let from = filter.from_height.unwrap_or(Height(1)).0.max(1);
-        let to = filter.to_height.unwrap_or(head).0.min(head.0);
-        if let (Some(f), Some(t)) = (filter.from_height, filter.to_height) {
-            if t < f {
-                return Err(invalid_params(format!(
-                    "toHeight {t} is below fromHeight {f}"
-                )));
-            }
-        }
-        if to >= from && to - from + 1 > MAX_EVENT_RANGE {
-            return Err(limit_exceeded(format!(
-                "heights {from}..={to} span {} blocks; one call covers at most {MAX_EVENT_RANGE}",
-                to - from + 1
+        let asked_to = filter.to_height.map_or(head.0.max(from), |h| h.0);
+        if asked_to < from {
+            return Err(invalid_params(format!(
+                "toHeight {asked_to} is below fromHeight {from}"
             )));
         }
+        // The range asked for counts, not the part of it that exists yet.
+        if asked_to - from >= MAX_EVENT_RANGE {
+            return Err(limit_exceeded(format!(
+                "heights {from}..={asked_to} span {} blocks; one call covers at most {MAX_EVENT_RANGE}",
+                asked_to - from + 1
+            )));
+        }
+        let to = asked_to.min(head.0);
         let matcher = Matcher::new(filter)?;
         let (start_h, start_i) = match cursor {
             Some(c) => {

@@ -17,6 +17,8 @@ pub mod guard;
 mod ledger;
 pub mod metrics;
 mod subs;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 mod tx;
 
 pub use context::Ctx;
