@@ -51,7 +51,10 @@ fn collect(
 
 fn start_dev(dir: &Path, extra_env: &[(&str, &str)], args: &[&str]) -> Dev {
     let mut cmd = watt();
-    cmd.args(["dev", "--base-path"]).arg(dir).args(args);
+    // Any free port: tests must not collide with a node on 9944.
+    cmd.args(["dev", "--rpc-addr", "127.0.0.1:0", "--base-path"])
+        .arg(dir)
+        .args(args);
     cmd.env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -429,7 +432,46 @@ fn watt_dev_mints_burns_and_suspends_the_short_site() {
         !dev.stdout_has(|l| l.contains("SHORTFALL NORTH-MINE")),
         "the supplied site stays backed"
     );
+    // The printed RPC address answers, and agrees: the ridge mine may not run.
+    let addr = dev
+        .stdout
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("rpc")
+                .and_then(|r| r.trim().strip_prefix("http://"))
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string)
+        })
+        .expect("watt dev prints its RPC address");
+    let body = rpc_call(
+        &addr,
+        r#"{"jsonrpc":"2.0","id":1,"method":"sites_canRun","params":[2]}"#,
+    );
+    assert!(
+        body.contains("\"allowed\":false") && body.contains("suspendedShortfall"),
+        "{body}"
+    );
     dev.signal(2);
     assert!(dev.wait(Duration::from_secs(20)).0.success());
     verify(dir.path());
+}
+
+/// One JSON-RPC call over HTTP/1.1; the response body.
+fn rpc_call(addr: &str, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("rpc connects");
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{request}",
+        request.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or(out)
 }
