@@ -83,9 +83,10 @@ pub struct Committed {
     pub txs: usize,
     /// The ids of its transactions, in block order.
     pub tx_hashes: Vec<Hash>,
-    /// Pending transactions the block made invalid (stale nonce, changed
-    /// device key), dropped from the mempool.
-    pub dropped: Vec<Hash>,
+    /// Pending transactions dropped from the mempool since the last block,
+    /// with why: made stale by this block (nonce used, device key changed),
+    /// evicted from a full pool, or failing a rule when a block was built.
+    pub dropped: Vec<(Hash, String)>,
     /// The events.
     pub events: Vec<watt_runtime::events::EventRecord>,
 }
@@ -112,6 +113,9 @@ pub struct Chain {
     head_commit: Option<CommitCertificate>,
     /// Threads for signature verification.
     threads: usize,
+    /// Transactions dropped from the mempool since the last commit, with
+    /// why; reported with the next committed block.
+    dropped: Vec<(Hash, String)>,
 }
 
 fn mismatch(
@@ -147,6 +151,7 @@ impl Chain {
             executed: HashMap::new(),
             head_commit,
             threads,
+            dropped: Vec::new(),
         })
     }
 
@@ -230,7 +235,10 @@ impl Chain {
                 let vtx = v?;
                 let hash = vtx.hash;
                 let nonce = self.nonce(&vtx.tx.signer());
-                self.mempool.add(vtx, nonce)?;
+                for evicted in self.mempool.add(vtx, nonce)? {
+                    self.dropped
+                        .push((evicted, "evicted from the full mempool".into()));
+                }
                 Ok(hash)
             })
             .collect()
@@ -255,7 +263,7 @@ impl Chain {
         };
         let mut exec = BlockExecutor::begin(&*self.store, ctx)?;
         let mut included: Vec<VerifiedTx> = Vec::new();
-        let mut failed: Vec<Hash> = Vec::new();
+        let mut failed: Vec<(Hash, String)> = Vec::new();
         let mut failed_senders: std::collections::HashSet<AccountId> = Default::default();
         let store: &Store = &self.store;
         let nonce_of = |a: &AccountId| nonce_in(store, a);
@@ -272,13 +280,14 @@ impl Chain {
                 Ok(()) => included.push(vtx.clone()),
                 Err(e) => {
                     tracing::debug!(tx = %vtx.hash, error = %e, "dropping transaction that fails in the block");
-                    failed.push(vtx.hash);
+                    failed.push((vtx.hash, format!("invalid in block {height}: {e}")));
                     failed_senders.insert(vtx.tx.signer());
                 }
             }
         }
-        for h in failed {
+        for (h, why) in failed {
             self.mempool.remove(&h);
+            self.dropped.push((h, why));
         }
         let outcome = exec.finish()?;
         let txs: Vec<Transaction> = included.into_iter().map(|v| v.tx).collect();
@@ -568,12 +577,22 @@ impl Chain {
         if !dropped.is_empty() {
             tracing::debug!(count = dropped.len(), "mempool dropped stale transactions");
         }
+        let height = committed.block.header.height;
+        let mut dropped_all = std::mem::take(&mut self.dropped);
+        dropped_all.extend(dropped.into_iter().map(|h| {
+            (
+                h,
+                format!(
+                    "block {height} made it stale (its nonce was used, or its device key changed)"
+                ),
+            )
+        }));
         Ok(Committed {
             txs: committed.block.txs.len(),
             hash: *hash,
             header: committed.block.header,
             tx_hashes: committed.outcome.tx_hashes,
-            dropped,
+            dropped: dropped_all,
             events: committed.outcome.events,
         })
     }

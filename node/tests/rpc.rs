@@ -605,6 +605,29 @@ async fn bad_transactions_get_their_errors_and_change_nothing() {
         .unwrap();
     assert!(matches!(next(&mut w).await, TxStatus::Invalid { .. }));
 
+    // Admission does not execute; a transfer without credits passes it,
+    // fails when the block is built, and its watcher hears why.
+    let broke = n.tx(
+        &dev_keypair("broke-sender"),
+        0,
+        Body::Transfer {
+            to: acct("dev-ridge-miner"),
+            amount: Wh(5),
+            vintages: None,
+        },
+    );
+    let mut w: Subscription<TxStatus> = TxApiClient::submit_and_watch(&ws, Bytes(encode(&broke)))
+        .await
+        .unwrap();
+    let mut last = next(&mut w).await;
+    while !last.is_final() {
+        last = next(&mut w).await;
+    }
+    match last {
+        TxStatus::Invalid { reason } => assert!(reason.contains("invalid in block"), "{reason}"),
+        other => panic!("expected invalid, got {other:?}"),
+    }
+
     // An unknown method.
     let e = http
         .request::<String, _>("chain_getEverything", rpc_params![])

@@ -49,7 +49,8 @@ pub trait SystemApi {
 #[cfg_attr(feature = "server", rpc(server, client, namespace = "rpc"))]
 #[cfg_attr(not(feature = "server"), rpc(client, namespace = "rpc"))]
 pub trait RpcApi {
-    /// Every method name, sorted, and which of them are unsafe.
+    /// Every method name, sorted, the unsafe ones, and whether this node
+    /// serves them (one answer for every caller).
     #[method(name = "methods")]
     async fn methods(&self) -> RpcResult<MethodList>;
 }
@@ -256,7 +257,7 @@ pub struct StateRoot {
 pub trait AuditApi {
     /// Events matching a filter, in chain order, a page at a time (`limit`
     /// default and most 1,000). A range of more than 10,000 heights is
-    /// -32005.
+    /// -32005; without `fromHeight` the range is the last 10,000 heights.
     #[method(name = "getEvents")]
     async fn events(
         &self,

@@ -10,18 +10,23 @@ pub const PARSE_ERROR: i32 = -32700;
 pub const INVALID_REQUEST: i32 = -32600;
 /// The method does not exist.
 pub const METHOD_NOT_FOUND: i32 = -32601;
-/// Malformed parameters: bad hex, a truncated transaction, an unknown
-/// `at`, a field that does not parse.
+/// Malformed parameters: bad hex, a truncated transaction, an `at` that
+/// does not parse, a filter naming an unknown event kind, a bad cursor.
+/// (Parameters that do not fit the method's types at all get jsonrpsee's
+/// own -32602 with a plain-string `data`.)
 pub const INVALID_PARAMS: i32 = -32602;
 /// The node failed; the request may be retried.
 pub const INTERNAL_ERROR: i32 = -32603;
-/// EIP-1474: the resource asked for does not exist.
+/// EIP-1474: the resource asked for does not exist: a block `at` names
+/// that the node does not have, an unknown site for `sites_canRun`.
 pub const RESOURCE_NOT_FOUND: i32 = -32001;
 /// EIP-1474: the resource exists but is not available now (the node is
-/// shutting down, a past state was pruned).
+/// shutting down).
 pub const RESOURCE_UNAVAILABLE: i32 = -32002;
-/// EIP-1474: the transaction was refused (wrong chain id, bad signature,
-/// stale nonce, full mempool, a rule it breaks).
+/// EIP-1474: the transaction was refused at admission (wrong chain id, bad
+/// signature, unknown meter or site, stale or taken nonce, full mempool).
+/// A transaction that passes admission but breaks a ledger rule is dropped
+/// when a block is built; `tx_submitAndWatch` reports it `invalid`.
 pub const TRANSACTION_REJECTED: i32 = -32003;
 /// EIP-1474: the method exists but is not served here: an unsafe method on
 /// a node whose RPC listens beyond loopback.

@@ -253,7 +253,8 @@ pub struct Health {
     pub best_height: Height,
     /// The highest finalised block.
     pub finalized_height: Height,
-    /// Seconds since the finalised block's time, by the node's clock.
+    /// Wall-clock seconds since this node last saw a block finalised (or
+    /// since its RPC server started, before the first).
     pub finality_lag_seconds: u64,
 }
 
@@ -292,7 +293,8 @@ pub struct TxLocation {
 }
 
 /// What a finalised transaction did. Every transaction in a block
-/// succeeded: one that breaks a rule is refused before it is included.
+/// succeeded: one that breaks a rule is left out of the block (and reported
+/// `invalid` to its watchers).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Receipt {
@@ -457,7 +459,7 @@ pub struct StateProof {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventFilter {
-    /// The first height (default 1).
+    /// The first height (default: 10,000 heights below `toHeight`, or 1).
     pub from_height: Option<Height>,
     /// The last height (default: the head).
     pub to_height: Option<Height>,

@@ -145,15 +145,19 @@ impl Ctx {
         limit: u32,
     ) -> RpcResult<EventsPage> {
         let head = self.head()?;
-        let from = filter.from_height.unwrap_or(Height(1)).0.max(1);
-        let asked_to = filter.to_height.map_or(head.0.max(from), |h| h.0);
-        if asked_to < from {
+        let asked_to = filter.to_height.map_or(head.0, |h| h.0);
+        // Without fromHeight: the last MAX_EVENT_RANGE heights up to toHeight.
+        let from = filter
+            .from_height
+            .map_or(asked_to.saturating_sub(MAX_EVENT_RANGE - 1), |h| h.0)
+            .max(1);
+        if filter.to_height.is_some() && asked_to < from {
             return Err(invalid_params(format!(
                 "toHeight {asked_to} is below fromHeight {from}"
             )));
         }
         // The range asked for counts, not the part of it that exists yet.
-        if asked_to - from >= MAX_EVENT_RANGE {
+        if asked_to >= from && asked_to - from >= MAX_EVENT_RANGE {
             return Err(limit_exceeded(format!(
                 "heights {from}..={asked_to} span {} blocks; one call covers at most {MAX_EVENT_RANGE}",
                 asked_to - from + 1

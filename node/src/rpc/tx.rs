@@ -132,16 +132,17 @@ impl TxApiServer for Rpc {
                 }
                 break;
             }
-            if c.dropped.contains(&hash) {
-                push(
-                    &mut sink,
-                    &TxStatus::Dropped {
-                        reason: format!(
-                            "block {} made it invalid (its nonce was used, or its device key changed)",
-                            c.header.height
-                        ),
-                    },
-                );
+            if let Some((_, why)) = c.dropped.iter().find(|(h, _)| *h == hash) {
+                let status = if why.starts_with("invalid") {
+                    TxStatus::Invalid {
+                        reason: why.clone(),
+                    }
+                } else {
+                    TxStatus::Dropped {
+                        reason: why.clone(),
+                    }
+                };
+                push(&mut sink, &status);
                 break;
             }
         }
