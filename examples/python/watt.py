@@ -1,0 +1,681 @@
+"""A small, dependency-light Watt wallet library, written from docs/encoding.md.
+
+It shows that a third party can build, sign and submit Watt transactions
+without any Rust: everything here follows the byte-level rules of
+docs/encoding.md and is checked against runtime/tests/vectors/ by
+check_vectors.py.
+
+Contents
+  * bech32m account ids (``watt1...``)                      encoding.md sections 2
+  * canonical (borsh) encoding of primitives                 section 1
+  * every transaction body, readings, votes, proposals,
+    headers, validator sets, commit certificates, genesis    sections 5-8
+  * domain-tagged blake3 hashes and signing hashes           section 3
+  * ed25519 signing (PyNaCl) and transaction ids             sections 4-5
+  * a tiny JSON-RPC 2.0 client over urllib                   rpc-client/src/api.rs
+
+Bodies are plain dicts in the same JSON shape the node and the golden
+vectors use, e.g. ``{"type": "transfer", "to": "watt1...", "amount": "500",
+"vintages": None}``. Amounts may be ints or decimal strings.
+
+Dependencies: PyNaCl (ed25519) and blake3 (see requirements.txt).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Optional
+
+import blake3
+import nacl.signing
+
+# ---------------------------------------------------------------------------
+# bech32m (BIP-350) for account ids: hrp "watt", data = the 32-byte key
+# regrouped into 5-bit groups (padded), no witness version.
+# ---------------------------------------------------------------------------
+
+ACCOUNT_HRP = "watt"
+_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_BECH32M_CONST = 0x2BC830A3
+
+
+def _polymod(values: Iterable[int]) -> int:
+    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            if (top >> i) & 1:
+                chk ^= gen[i]
+    return chk
+
+
+def _hrp_expand(hrp: str) -> list[int]:
+    return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+
+
+def _convertbits(data: Iterable[int], frombits: int, tobits: int, pad: bool) -> list[int]:
+    acc, bits, out, maxv = 0, 0, [], (1 << tobits) - 1
+    for value in data:
+        if value < 0 or value >> frombits:
+            raise ValueError("invalid value for bit conversion")
+        acc = (acc << frombits) | value
+        bits += frombits
+        while bits >= tobits:
+            bits -= tobits
+            out.append((acc >> bits) & maxv)
+    if pad:
+        if bits:
+            out.append((acc << (tobits - bits)) & maxv)
+    elif bits >= frombits or ((acc << (tobits - bits)) & maxv):
+        raise ValueError("invalid padding in bech32 data")
+    return out
+
+
+def bech32m_encode(hrp: str, data: bytes) -> str:
+    five = _convertbits(data, 8, 5, True)
+    polymod = _polymod(_hrp_expand(hrp) + five + [0] * 6) ^ _BECH32M_CONST
+    checksum = [(polymod >> 5 * (5 - i)) & 31 for i in range(6)]
+    return hrp + "1" + "".join(_CHARSET[d] for d in five + checksum)
+
+
+def bech32m_decode(s: str) -> tuple[str, bytes]:
+    """Returns (hrp, data bytes); raises ValueError on any defect."""
+    if any(ord(c) < 33 or ord(c) > 126 for c in s):
+        raise ValueError("bech32m string has characters outside 33..126")
+    if s.lower() != s and s.upper() != s:
+        raise ValueError("bech32m string mixes upper and lower case")
+    s = s.lower()
+    pos = s.rfind("1")
+    if pos < 1 or pos + 7 > len(s) or len(s) > 90:
+        raise ValueError("bech32m string has a bad separator position or length")
+    hrp, rest = s[:pos], s[pos + 1:]
+    if any(c not in _CHARSET for c in rest):
+        raise ValueError("bech32m data has a character outside the charset")
+    values = [_CHARSET.find(c) for c in rest]
+    if _polymod(_hrp_expand(hrp) + values) != _BECH32M_CONST:
+        raise ValueError("bad bech32m checksum (or a bech32, not bech32m, string)")
+    return hrp, bytes(_convertbits(values[:-6], 5, 8, False))
+
+
+def account_to_text(key: bytes) -> str:
+    """A 32-byte public key as ``watt1...``."""
+    if len(key) != 32:
+        raise ValueError("an account id is 32 bytes")
+    return bech32m_encode(ACCOUNT_HRP, key)
+
+
+def account_from_text(s: str) -> bytes:
+    """``watt1...`` (bech32m) or ``0x`` hex -> 32 bytes."""
+    if s.startswith("0x"):
+        return hex_bytes(s, 32)
+    hrp, data = bech32m_decode(s)
+    if hrp != ACCOUNT_HRP:
+        raise ValueError(f"account prefix is {hrp!r}, expected {ACCOUNT_HRP!r}")
+    if len(data) != 32:
+        raise ValueError(f"account id decodes to {len(data)} bytes, expected 32")
+    return data
+
+
+# ---------------------------------------------------------------------------
+# Primitive encoding (encoding.md section 1: borsh)
+# ---------------------------------------------------------------------------
+
+U32_MAX = 2**32 - 1
+
+
+def hex_bytes(s: str, n: Optional[int] = None) -> bytes:
+    if not isinstance(s, str) or not s.startswith("0x"):
+        raise ValueError(f"expected 0x hex, got {s!r}")
+    b = bytes.fromhex(s[2:])
+    if n is not None and len(b) != n:
+        raise ValueError(f"expected {n} bytes, got {len(b)}")
+    return b
+
+
+def to_hex(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+def _int(v: Any) -> int:
+    """Amounts are decimal strings in JSON; plain ints are accepted too."""
+    if isinstance(v, bool):
+        raise ValueError("expected an integer, got a bool")
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str) and re.fullmatch(r"[0-9]+", v):
+        return int(v)
+    raise ValueError(f"expected an integer or decimal string, got {v!r}")
+
+
+def _uint(fmt: str, bits: int) -> Callable[[Any], bytes]:
+    def enc(v: Any) -> bytes:
+        n = _int(v)
+        if not 0 <= n < 2**bits:
+            raise ValueError(f"{n} does not fit in u{bits}")
+        return struct.pack(fmt, n)
+    return enc
+
+
+u8 = _uint("<B", 8)
+u16 = _uint("<H", 16)
+u32 = _uint("<I", 32)
+u64 = _uint("<Q", 64)
+
+
+def boolean(v: bool) -> bytes:
+    if not isinstance(v, bool):
+        raise ValueError(f"expected a bool, got {v!r}")
+    return b"\x01" if v else b"\x00"
+
+
+def fixed(b: bytes, n: int) -> bytes:
+    if len(b) != n:
+        raise ValueError(f"expected {n} bytes, got {len(b)}")
+    return bytes(b)
+
+
+def byte_string(b: bytes, max_len: int = U32_MAX) -> bytes:
+    if len(b) > max_len:
+        raise ValueError(f"{len(b)} bytes exceed the bound {max_len}")
+    return u32(len(b)) + bytes(b)
+
+
+def text(s: str, max_len: int = U32_MAX) -> bytes:
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in s):
+        raise ValueError(f"text {s!r} has control characters")
+    return byte_string(s.encode("utf-8"), max_len)
+
+
+def vec(items: Iterable[Any], enc: Callable[[Any], bytes], max_len: int = U32_MAX) -> bytes:
+    items = list(items)
+    if len(items) > max_len:
+        raise ValueError(f"{len(items)} items exceed the bound {max_len}")
+    return u32(len(items)) + b"".join(enc(i) for i in items)
+
+
+def option(v: Any, enc: Callable[[Any], bytes]) -> bytes:
+    return b"\x00" if v is None else b"\x01" + enc(v)
+
+
+def enum(tag: int, payload: bytes = b"") -> bytes:
+    return u8(tag) + payload
+
+
+# ---------------------------------------------------------------------------
+# Domain types (section 2)
+# ---------------------------------------------------------------------------
+
+def hash32(v: Any) -> bytes:
+    return v if isinstance(v, bytes) and len(v) == 32 else hex_bytes(v, 32)
+
+
+def public_key(v: Any) -> bytes:
+    return hash32(v)
+
+
+def signature(v: Any) -> bytes:
+    return v if isinstance(v, bytes) and len(v) == 64 else hex_bytes(v, 64)
+
+
+def account(v: Any) -> bytes:
+    """An AccountId: bytes, ``watt1...`` or ``0x`` hex."""
+    if isinstance(v, bytes):
+        return fixed(v, 32)
+    return account_from_text(v)
+
+
+_ZONE_RE = re.compile(r"[A-Z0-9-]{2,16}")
+
+
+def zone_id(z: str) -> bytes:
+    if not _ZONE_RE.fullmatch(z):
+        raise ValueError(f"zone id {z!r} is not 2-16 bytes of A-Z 0-9 -")
+    return text(z, 16)
+
+
+def vintage(v: dict) -> bytes:
+    return zone_id(v["zone"]) + u64(v["hour"])
+
+
+def vintages(v: Optional[list]) -> bytes:
+    return option(v, lambda xs: vec(xs, vintage, 256))
+
+
+def _named(names: dict[str, int]) -> Callable[[Any], bytes]:
+    """An enum without fields (Source, MatchingWindow, vote kind): a name or
+    its index."""
+    def enc(v: Any) -> bytes:
+        if isinstance(v, int) and not isinstance(v, bool):
+            return u8(v)
+        key = re.sub(r"[-_ ]", "", str(v)).lower()
+        if key not in names:
+            raise ValueError(f"unknown variant {v!r}; expected one of {sorted(names)}")
+        return u8(names[key])
+    return enc
+
+
+source = _named({"solar": 0, "wind": 1, "hydro": 2, "geothermal": 3, "biomass": 4,
+                 "otherrenewable": 5})
+matching_window = _named({"hour": 0, "day": 1, "month": 2, "year": 3})
+vote_kind = _named({"prevote": 0, "precommit": 1})
+
+
+def _f(d: dict, name: str) -> Any:
+    """A field by its snake_case name, or its camelCase name (the JSON of
+    consensus objects uses camelCase)."""
+    if name in d:
+        return d[name]
+    parts = name.split("_")
+    camel = parts[0] + "".join(p.title() for p in parts[1:])
+    if camel in d:
+        return d[camel]
+    raise KeyError(f"missing field {name!r} (or {camel!r}) in {sorted(d)}")
+
+
+def zone_policy(p: dict) -> bytes:
+    return (matching_window(_f(p, "matching_window")) + u64(_f(p, "mining_cap_w"))
+            + u64(_f(p, "credit_lifetime_hours")) + u64(_f(p, "reading_max_age_s"))
+            + u32(_f(p, "plausibility_tolerance_pct"))
+            + u32(_f(p, "shortfall_penalty_permille")) + u64(_f(p, "dark_after_s")))
+
+
+def chain_params(p: dict) -> bytes:
+    return (u64(_f(p, "max_clock_skew_s")) + u64(_f(p, "proposal_expiry_blocks"))
+            + u32(_f(p, "max_block_txs")) + u32(_f(p, "max_block_bytes"))
+            + u32(_f(p, "max_readings_per_tx")) + u64(_f(p, "min_new_account_wh"))
+            + u64(_f(p, "settlement_grace_s")))
+
+
+# ---------------------------------------------------------------------------
+# Hashing (section 3)
+# ---------------------------------------------------------------------------
+
+TAG_TX = "watt/tx/v1"
+TAG_TX_ID = "watt/tx-id/v1"
+TAG_HEADER = "watt/header/v1"
+TAG_PROPOSAL = "watt/proposal/v1"
+TAG_VOTE = "watt/vote/v1"
+TAG_COMMIT = "watt/commit/v1"
+TAG_GENERATION_READING = "watt/generation-reading/v1"
+TAG_CONSUMPTION_READING = "watt/consumption-reading/v1"
+TAG_PROOF_OF_POSSESSION = "watt/proof-of-possession/v1"
+TAG_STATE_NODE = "watt/state-node/v1"
+TAG_STATE_KEY = "watt/state-key/v1"
+TAG_STATE_VALUE = "watt/state-value/v1"
+TAG_GENESIS = "watt/genesis/v1"
+TAG_TX_ROOT = "watt/tx-root/v1"
+TAG_EVENT_ROOT = "watt/event-root/v1"
+TAG_VALIDATOR_SET = "watt/validator-set/v1"
+
+
+def tagged_hash(tag: str, payload: bytes) -> bytes:
+    """H(tag, payload) = blake3(len(tag) as one byte || tag || payload)."""
+    t = tag.encode("ascii")
+    return blake3.blake3(bytes([len(t)]) + t + payload).digest()
+
+
+def signing_hash(tag: str, chain_id: bytes, payload: bytes) -> bytes:
+    """For objects that do not carry the chain id (readings, proofs of
+    possession): blake3(len(tag) || tag || chain_id || payload)."""
+    return tagged_hash(tag, hash32(chain_id) + payload)
+
+
+# ---------------------------------------------------------------------------
+# Keys and signing (section 4)
+# ---------------------------------------------------------------------------
+
+class Key:
+    """An ed25519 key from its 32-byte RFC 8032 seed."""
+
+    def __init__(self, seed: bytes):
+        self._sk = nacl.signing.SigningKey(fixed(seed, 32))
+        self.public = bytes(self._sk.verify_key)
+
+    @property
+    def account(self) -> str:
+        return account_to_text(self.public)
+
+    def sign(self, message32: bytes) -> bytes:
+        """Signs a 32-byte signing hash; returns the 64-byte R || S."""
+        return self._sk.sign(fixed(message32, 32)).signature
+
+
+def dev_key(name: str) -> Key:
+    """The dev chain's public, deterministic keys:
+    seed = blake3("watt-dev-key:" + name). Never use them on a real chain."""
+    return Key(blake3.blake3(b"watt-dev-key:" + name.encode("utf-8")).digest())
+
+
+def verify(public: bytes, message32: bytes, sig: bytes) -> bool:
+    try:
+        nacl.signing.VerifyKey(public).verify(message32, sig)
+        return True
+    except Exception:
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Readings (section 6), proof of possession (section 8)
+# ---------------------------------------------------------------------------
+
+def _reading(id_field: str) -> Callable[[dict], bytes]:
+    def enc(r: dict) -> bytes:
+        return (u64(r[id_field]) + u64(r["sequence"]) + u64(r["period_start"])
+                + u64(r["period_end"]) + u64(r["counter"]) + u8(r["flags"]))
+    return enc
+
+
+generation_reading = _reading("meter")
+consumption_reading = _reading("site")
+
+
+def signed_generation_reading(s: dict) -> bytes:
+    return generation_reading(s["reading"]) + signature(s["signature"])
+
+
+def signed_consumption_reading(s: dict) -> bytes:
+    return consumption_reading(s["reading"]) + signature(s["signature"])
+
+
+def sign_reading(key: Key, chain_id: bytes, reading: dict, consumption: bool = False) -> dict:
+    enc = consumption_reading if consumption else generation_reading
+    tag = TAG_CONSUMPTION_READING if consumption else TAG_GENERATION_READING
+    h = signing_hash(tag, chain_id, enc(reading))
+    return {"reading": reading, "signature": to_hex(key.sign(h))}
+
+
+def proof_of_possession_payload(operator: Any, consensus_key: Any) -> bytes:
+    return account(operator) + public_key(consensus_key)
+
+
+def proof_of_possession(proof: dict) -> bytes:
+    # Not spelled out in encoding.md; the vectors show it is the bare
+    # 64-byte signature.
+    return signature(proof["signature"])
+
+
+def sign_proof_of_possession(consensus: Key, chain_id: bytes, operator: Any) -> dict:
+    h = signing_hash(TAG_PROOF_OF_POSSESSION, chain_id,
+                     proof_of_possession_payload(operator, consensus.public))
+    return {"signature": to_hex(consensus.sign(h))}
+
+
+# ---------------------------------------------------------------------------
+# Consensus objects (section 7), used by Evidence and by check_vectors.py
+# ---------------------------------------------------------------------------
+
+def vote(v: dict) -> bytes:
+    return (vote_kind(_f(v, "kind")) + hash32(_f(v, "chain_id")) + u64(_f(v, "height"))
+            + u32(_f(v, "round")) + option(_f(v, "block_hash"), hash32)
+            + public_key(_f(v, "validator")))
+
+
+def signed_vote(s: dict) -> bytes:
+    return vote(s["vote"]) + signature(s["signature"])
+
+
+def proposal(p: dict) -> bytes:
+    return (hash32(_f(p, "chain_id")) + u64(_f(p, "height")) + u32(_f(p, "round"))
+            + option(_f(p, "valid_round"), u32) + hash32(_f(p, "block_hash"))
+            + public_key(_f(p, "proposer")))
+
+
+def header(h: dict) -> bytes:
+    return (hash32(_f(h, "chain_id")) + u64(_f(h, "height")) + hash32(_f(h, "parent_hash"))
+            + u64(_f(h, "timestamp_ms")) + public_key(_f(h, "proposer"))
+            + hash32(_f(h, "tx_root")) + hash32(_f(h, "state_root"))
+            + hash32(_f(h, "event_root")) + hash32(_f(h, "validator_set_hash"))
+            + hash32(_f(h, "next_validator_set_hash")) + hash32(_f(h, "parent_commit_hash")))
+
+
+def validator(v: dict) -> bytes:
+    return public_key(_f(v, "consensus_key")) + account(_f(v, "operator")) + text(_f(v, "name"), 64)
+
+
+def validator_set(vs: list) -> bytes:
+    return vec(vs, validator, 256)
+
+
+def commit_certificate(c: dict) -> bytes:
+    return (u64(_f(c, "height")) + u32(_f(c, "round")) + hash32(_f(c, "block_hash"))
+            + hash32(_f(c, "validator_set_hash"))
+            + byte_string(bytes(_f(c, "signers")))
+            + vec(_f(c, "signatures"), signature))
+
+
+# ---------------------------------------------------------------------------
+# Genesis (section 8)
+# ---------------------------------------------------------------------------
+
+def genesis_meter(m: dict) -> bytes:
+    return (text(m["serial"], 64) + public_key(m["device_key"]) + account(m["owner"])
+            + account(m["operator"]) + source(m["source"]) + u64(m["capacity"])
+            + zone_id(m["zone"]) + u64(m["baseline_time"]) + u64(m["baseline_counter"]))
+
+
+def genesis_site(s: dict) -> bytes:
+    return (text(s["serial"], 64) + public_key(s["device_key"]) + account(s["owner"])
+            + zone_id(s["zone"]) + u64(s["max_draw"]) + u64(s["baseline_time"])
+            + u64(s["baseline_counter"]))
+
+
+def genesis(g: dict) -> bytes:
+    cont = g.get("continues")
+    return (text(g["chain_name"], 64) + u64(g["genesis_time_ms"]) + chain_params(g["params"])
+            + validator_set(g["authorities"]) + vec(g["regulators"], account)
+            + vec(g["zones"], lambda zp: zone_id(zp[0]) + zone_policy(zp[1]))
+            + vec(g["meters"], genesis_meter) + vec(g["sites"], genesis_site)
+            + option(cont, lambda c: hash32(_f(c, "chain_id")) + u64(c["height"])
+                     + hash32(_f(c, "state_root"))))
+
+
+# ---------------------------------------------------------------------------
+# State (section 9): the account entry
+# ---------------------------------------------------------------------------
+
+def account_state_key(acct: Any) -> bytes:
+    return b"\x01" + account(acct)
+
+
+def account_value(nonce: int, holdings: list) -> bytes:
+    """Account { nonce: u64, holdings: map<Vintage, u64> }. holdings is a
+    list of {"vintage": {zone, hour}, "amount"}. Map keys go in ascending
+    *logical* order (zone text, then hour as a number), which is not the
+    order of their encoded bytes (length prefix first, hour little-endian);
+    encoding.md does not say which (a gap in the doc)."""
+    items = sorted(holdings, key=lambda h: (h["vintage"]["zone"].encode(), _int(h["vintage"]["hour"])))
+    keys = [(h["vintage"]["zone"], _int(h["vintage"]["hour"])) for h in items]
+    if len(set(keys)) != len(keys):
+        raise ValueError("repeated vintage in holdings")
+    return u64(nonce) + vec(items, lambda h: vintage(h["vintage"]) + u64(h["amount"]))
+
+
+# ---------------------------------------------------------------------------
+# Transaction bodies (section 5)
+# ---------------------------------------------------------------------------
+
+def _authority_change(c: dict) -> bytes:
+    kind = c["kind"]
+    if kind == "add":
+        return enum(0, account(c["operator"]) + public_key(c["consensus_key"])
+                    + text(c["name"], 64) + proof_of_possession(c["proof"]))
+    if kind == "remove":
+        return enum(1, account(c["operator"]))
+    if kind == "rotate":
+        return enum(2, account(c["operator"]) + public_key(c["consensus_key"])
+                    + proof_of_possession(c["proof"]))
+    raise ValueError(f"unknown authority change {kind!r}")
+
+
+def _regulator_change(c: dict) -> bytes:
+    tags = {"add": 0, "remove": 1}
+    if c["kind"] not in tags:
+        raise ValueError(f"unknown regulator change {c['kind']!r}")
+    return enum(tags[c["kind"]], account(c["account"]))
+
+
+def _site_reason(b: dict) -> bytes:
+    return u64(b["site"]) + text(b["reason"], 256)
+
+
+# JSON type name -> (tag, encoder of the fields)
+BODIES: dict[str, tuple[int, Callable[[dict], bytes]]] = {
+    "transfer": (0, lambda b: account(b["to"]) + u64(b["amount"]) + vintages(b.get("vintages"))),
+    "retire": (1, lambda b: u64(b["amount"]) + text(b["beneficiary"], 256)
+               + text(b["purpose"], 256) + vintages(b.get("vintages"))),
+    "registerMeter": (2, lambda b: text(b["serial"], 64) + public_key(b["device_key"])
+                      + account(b["owner"]) + source(b["source"]) + u64(b["capacity"])
+                      + zone_id(b["zone"]) + u64(b["baseline_time"]) + u64(b["baseline_counter"])),
+    "approveMeter": (3, lambda b: u64(b["meter"])),
+    "submitReadings": (4, lambda b: vec(b["readings"], signed_generation_reading, 1024)),
+    "replaceMeterKey": (5, lambda b: u64(b["meter"]) + public_key(b["new_device_key"])
+                        + u64(b["baseline_time"]) + u64(b["baseline_counter"])),
+    "resyncMeter": (6, lambda b: u64(b["meter"]) + u64(b["baseline_time"])
+                    + u64(b["baseline_counter"])),
+    "transferMeterOperator": (7, lambda b: u64(b["meter"]) + account(b["new_operator"])),
+    "revokeMeter": (8, lambda b: u64(b["meter"]) + text(b["reason"], 256)),
+    "registerSite": (9, lambda b: text(b["serial"], 64) + public_key(b["device_key"])
+                     + account(b["owner"]) + zone_id(b["zone"]) + u64(b["max_draw"])
+                     + u64(b["baseline_time"]) + u64(b["baseline_counter"])),
+    "submitConsumption": (10, lambda b: vec(b["readings"], signed_consumption_reading, 1024)),
+    "settleShortfall": (11, lambda b: u64(b["site"]) + vintages(b.get("vintages"))),
+    "setZonePolicy": (12, lambda b: zone_id(b["zone"]) + zone_policy(b["policy"])),
+    "suspendSite": (13, _site_reason),
+    "reinstateSite": (14, _site_reason),
+    "revokeSite": (15, _site_reason),
+    "replaceSiteKey": (16, lambda b: u64(b["site"]) + public_key(b["new_device_key"])
+                       + u64(b["baseline_time"]) + u64(b["baseline_counter"])),
+    "withdrawCredits": (17, lambda b: account(b["account"]) + vintage(b["vintage"])
+                        + u64(b["amount"]) + text(b["reason"], 256)),
+    "proposeAuthoritySet": (18, lambda b: _authority_change(b["change"])),
+    "proposeRegulatorSet": (19, lambda b: _regulator_change(b["change"])),
+    "proposeChainParams": (20, lambda b: chain_params(b["params"])),
+    "vote": (21, lambda b: u64(b["proposal"]) + boolean(b["approve"])),
+    "evidence": (22, lambda b: signed_vote(b["first"]) + signed_vote(b["second"])),
+}
+
+
+def body(b: dict) -> bytes:
+    kind = b.get("type")
+    if kind not in BODIES:
+        raise ValueError(f"unknown body type {kind!r}")
+    tag, enc = BODIES[kind]
+    return enum(tag, enc(b))
+
+
+def transfer(to: Any, amount: int, vintage_list: Optional[list] = None) -> dict:
+    return {"type": "transfer", "to": to, "amount": str(amount), "vintages": vintage_list}
+
+
+def retire(amount: int, beneficiary: str, purpose: str, vintage_list: Optional[list] = None) -> dict:
+    return {"type": "retire", "amount": str(amount), "beneficiary": beneficiary,
+            "purpose": purpose, "vintages": vintage_list}
+
+
+# ---------------------------------------------------------------------------
+# Transactions (section 5)
+# ---------------------------------------------------------------------------
+
+def unsigned_tx(chain_id: Any, signer: Any, nonce: int, b: dict) -> bytes:
+    return hash32(chain_id) + account(signer) + u64(nonce) + body(b)
+
+
+@dataclass
+class SignedTx:
+    unsigned: bytes       # encode(UnsignedTx)
+    signing_hash: bytes   # H("watt/tx/v1", unsigned)
+    signature: bytes      # ed25519 over signing_hash
+    encoded: bytes        # unsigned || signature: what tx_submit takes
+    hash: bytes           # H("watt/tx-id/v1", encoded): the transaction id
+
+    @property
+    def hex(self) -> str:
+        return to_hex(self.encoded)
+
+
+def sign_tx(key: Key, chain_id: Any, nonce: int, b: dict) -> SignedTx:
+    unsigned = unsigned_tx(chain_id, key.public, nonce, b)
+    sh = tagged_hash(TAG_TX, unsigned)
+    sig = key.sign(sh)
+    encoded = unsigned + sig
+    return SignedTx(unsigned, sh, sig, encoded, tagged_hash(TAG_TX_ID, encoded))
+
+
+# ---------------------------------------------------------------------------
+# JSON-RPC 2.0 over HTTP POST
+# ---------------------------------------------------------------------------
+
+class RpcError(Exception):
+    """A JSON-RPC error object, or a transport failure (code None)."""
+
+    def __init__(self, method: str, code: Optional[int], message: str,
+                 reason: Optional[str] = None, data: Any = None):
+        self.method, self.code, self.message, self.reason, self.data = (
+            method, code, message, reason, data)
+        text_ = f"{method}: "
+        text_ += f"JSON-RPC error {code}: {message}" if code is not None else message
+        if reason:
+            text_ += f" (reason: {reason})"
+        super().__init__(text_)
+
+
+class Rpc:
+    """``Rpc("http://127.0.0.1:9944").call("system_chainId")``."""
+
+    def __init__(self, url: str, timeout: float = 10.0):
+        self.url, self.timeout, self._id = url, timeout, 0
+
+    def call(self, method: str, *params: Any) -> Any:
+        self._id += 1
+        req = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method,
+                          "params": list(params)}).encode()
+        http = urllib.request.Request(self.url, data=req, method="POST",
+                                      headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(http, timeout=self.timeout) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            if not raw.strip().startswith(b"{"):
+                raise RpcError(method, None, f"HTTP {e.code} {e.reason}: {raw[:200]!r}") from e
+        except (urllib.error.URLError, OSError) as e:
+            raise RpcError(method, None, f"cannot reach {self.url}: {e}") from e
+        try:
+            msg = json.loads(raw)
+        except ValueError as e:
+            raise RpcError(method, None, f"response is not JSON: {raw[:200]!r}") from e
+        if "error" in msg and msg["error"] is not None:
+            err = msg["error"]
+            data = err.get("data")
+            reason = data.get("reason") if isinstance(data, dict) else (
+                data if isinstance(data, str) else None)
+            raise RpcError(method, err.get("code"), err.get("message", ""), reason, data)
+        if "result" not in msg:
+            raise RpcError(method, None, f"response has neither result nor error: {msg!r}")
+        return msg["result"]
+
+    # Convenience wrappers for the methods a wallet needs.
+    def chain_id(self) -> bytes:
+        return hex_bytes(self.call("system_chainId"), 32)
+
+    def account(self, acct: str, at: Any = None) -> dict:
+        return self.call("credits_getAccount", acct, *([at] if at is not None else []))
+
+    def balance(self, acct: str, at: Any = None) -> dict:
+        return self.call("credits_getBalance", acct, *([at] if at is not None else []))
+
+    def submit(self, tx: SignedTx) -> str:
+        return self.call("tx_submit", tx.hex)
+
+    def receipt(self, tx_hash: str) -> Optional[dict]:
+        return self.call("tx_getReceipt", tx_hash)
+
+    def get_tx(self, tx_hash: str) -> Optional[dict]:
+        return self.call("tx_get", tx_hash)
