@@ -433,19 +433,7 @@ fn watt_dev_mints_burns_and_suspends_the_short_site() {
         "the supplied site stays backed"
     );
     // The printed RPC address answers, and agrees: the ridge mine may not run.
-    let addr = dev
-        .stdout
-        .lock()
-        .unwrap()
-        .iter()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("rpc")
-                .and_then(|r| r.trim().strip_prefix("http://"))
-                .and_then(|r| r.split_whitespace().next())
-                .map(str::to_string)
-        })
-        .expect("watt dev prints its RPC address");
+    let addr = dev.rpc_addr().expect("watt dev prints its RPC address");
     let body = rpc_call(
         &addr,
         r#"{"jsonrpc":"2.0","id":1,"method":"sites_canRun","params":[2]}"#,
@@ -457,6 +445,19 @@ fn watt_dev_mints_burns_and_suspends_the_short_site() {
     dev.signal(2);
     assert!(dev.wait(Duration::from_secs(20)).0.success());
     verify(dir.path());
+}
+
+impl Dev {
+    /// The RPC address `watt dev` printed (`rpc  http://ADDR ...`).
+    fn rpc_addr(&self) -> Option<String> {
+        self.stdout.lock().unwrap().iter().find_map(|l| {
+            l.trim()
+                .strip_prefix("rpc")
+                .and_then(|r| r.trim().strip_prefix("http://"))
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string)
+        })
+    }
 }
 
 /// One JSON-RPC call over HTTP/1.1; the response body.
@@ -474,4 +475,57 @@ fn rpc_call(addr: &str, request: &str) -> String {
     out.split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
         .unwrap_or(out)
+}
+
+/// The Python wallet in examples/python, written from docs/encoding.md
+/// alone: it checks every golden vector byte for byte, then builds, signs
+/// and submits a transfer to a real `watt dev` and waits for its block.
+/// (scripts/test installs python3, PyNaCl and blake3.)
+#[test]
+fn python_wallet_example_checks_the_vectors_and_sends_a_transfer() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let example = root.join("examples/python");
+    let python = |args: &[&str]| {
+        std::process::Command::new("python3")
+            .args(args)
+            .current_dir(&example)
+            .output()
+            .expect("python3 runs (scripts/test installs it)")
+    };
+    let out = python(&["check_vectors.py"]);
+    assert!(
+        out.status.success(),
+        "check_vectors.py: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dev = start_dev(
+        dir.path(),
+        &[],
+        &["--speed", "600", "--block-time", "300ms"],
+    );
+    let start = Instant::now();
+    let addr = loop {
+        if let Some(a) = dev.rpc_addr() {
+            break a;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no RPC address printed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let url = format!("http://{addr}");
+    let out = python(&["transfer.py", "--rpc-url", &url]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "transfer.py: {text}");
+    assert!(text.contains("OK: 500 Wh landed at height"), "{text}");
+    dev.signal(2);
+    assert!(dev.wait(Duration::from_secs(20)).0.success());
 }
