@@ -13,7 +13,10 @@
 //! reference for other languages.
 
 pub mod api;
+pub mod client;
+pub mod energy;
 pub mod error;
+pub mod keystore;
 pub mod types;
 
 pub use jsonrpsee;

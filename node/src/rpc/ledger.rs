@@ -392,9 +392,10 @@ impl GovApiServer for Rpc {
         self.ctx
             .blocking(move |ctx| {
                 let at = ctx.resolve(at)?;
-                let next = ctx.chain_state(&at)?.next_proposal;
+                // The last id assigned (ids count from 1).
+                let last = ctx.chain_state(&at)?.next_proposal;
                 let mut out = Vec::new();
-                for id in (1..next).rev().take(limit as usize) {
+                for id in (1..=last).rev().take(limit as usize) {
                     if let Some(p) =
                         ctx.state::<Proposal>(&at, &StateKey::Proposal(ProposalId(id)))?
                     {

@@ -1,0 +1,341 @@
+//! The typed client: the generated API traits over HTTP, plus what a wallet
+//! needs on top: signing, idempotent retries with backoff, waiting for
+//! finality, and a head stream that survives reconnects.
+
+use crate::api::{ChainApiClient, CreditsApiClient, SystemApiClient, TxApiClient};
+use crate::error::{RESOURCE_NOT_FOUND, TRANSACTION_REJECTED};
+use crate::jsonrpsee::core::client::{Error as ClientError, Subscription};
+use crate::jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use crate::jsonrpsee::ws_client::WsClientBuilder;
+use crate::types::{BlockId, Bytes, RpcHeader, TxLocation, TxState};
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use watt_runtime::crypto::{Hash, Keypair};
+use watt_runtime::encoding::encode;
+use watt_runtime::tx::{Body, Transaction, UnsignedTx};
+use watt_runtime::types::{AccountId, Height};
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The node answered with an error.
+    #[error("{message} ({code}){}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
+    Rpc {
+        /// The JSON-RPC code.
+        code: i32,
+        /// The message.
+        message: String,
+        /// The domain reason from `error.data`.
+        reason: Option<String>,
+    },
+    /// The node could not be reached (after retries, for idempotent calls).
+    #[error("cannot reach the node at {url}: {source}")]
+    Unreachable {
+        /// The RPC URL.
+        url: String,
+        /// The transport error.
+        source: ClientError,
+    },
+    /// The transaction left the mempool without being included.
+    #[error("transaction {hash} was dropped before it was included; check its nonce and the signer's balance, then sign it again")]
+    Dropped {
+        /// The transaction id.
+        hash: Hash,
+    },
+    /// Waiting ran out of time.
+    #[error("transaction {hash} was not finalised within {after:?}; it may still land: look it up with its id")]
+    Timeout {
+        /// The transaction id.
+        hash: Hash,
+        /// How long was waited.
+        after: Duration,
+    },
+}
+
+impl Error {
+    /// The JSON-RPC code, if the node answered with an error.
+    pub fn code(&self) -> Option<i32> {
+        match self {
+            Error::Rpc { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    fn from_client(url: &str, e: ClientError) -> Error {
+        match e {
+            ClientError::Call(obj) => Error::Rpc {
+                code: obj.code(),
+                message: obj.message().to_string(),
+                reason: crate::error::reason_of(&obj),
+            },
+            other => Error::Unreachable {
+                url: url.to_string(),
+                source: other,
+            },
+        }
+    }
+}
+
+/// Whether an error is worth retrying: the transport failed, not the call.
+fn transient(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Transport(_) | ClientError::RequestTimeout | ClientError::RestartNeeded(_)
+    )
+}
+
+/// How idempotent calls are retried.
+#[derive(Clone, Copy, Debug)]
+pub struct Retry {
+    /// Attempts in all (1: no retry).
+    pub attempts: u32,
+    /// The first pause; each next one doubles, up to `max_delay`.
+    pub first_delay: Duration,
+    /// The longest pause.
+    pub max_delay: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            attempts: 5,
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(3),
+        }
+    }
+}
+
+/// A client of one node over HTTP.
+#[derive(Clone)]
+pub struct WattClient {
+    url: String,
+    http: HttpClient,
+    retry: Retry,
+}
+
+impl WattClient {
+    /// A client of the node at `url` (`http://host:port`).
+    pub fn new(url: &str) -> Result<WattClient, Error> {
+        let http = HttpClientBuilder::default()
+            .request_timeout(Duration::from_secs(30))
+            .build(url)
+            .map_err(|e| Error::from_client(url, e))?;
+        Ok(WattClient {
+            url: url.to_string(),
+            http,
+            retry: Retry::default(),
+        })
+    }
+
+    /// The same client with another retry policy.
+    pub fn with_retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The generated API, for any method (`ChainApiClient::header(c.api(), ..)`).
+    /// Calls made this way are not retried.
+    pub fn api(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// The node's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Runs an idempotent call, retrying transport failures with backoff.
+    pub async fn idempotent<T, F, Fut>(&self, call: F) -> Result<T, Error>
+    where
+        F: Fn(HttpClient) -> Fut,
+        Fut: Future<Output = Result<T, ClientError>>,
+    {
+        let mut delay = self.retry.first_delay;
+        let mut attempt = 1;
+        loop {
+            match call(self.http.clone()).await {
+                Ok(v) => return Ok(v),
+                Err(e) if transient(&e) && attempt < self.retry.attempts => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.retry.max_delay);
+                    attempt += 1;
+                }
+                Err(e) => return Err(Error::from_client(&self.url, e)),
+            }
+        }
+    }
+
+    /// The chain id.
+    pub async fn chain_id(&self) -> Result<Hash, Error> {
+        self.idempotent(|c| async move { SystemApiClient::chain_id(&c).await })
+            .await
+    }
+
+    /// The nonce `account`'s next transaction must carry, by the latest
+    /// block (pending transactions not counted).
+    pub async fn nonce(&self, account: AccountId) -> Result<u64, Error> {
+        self.idempotent(|c| async move { CreditsApiClient::account(&c, account, None).await })
+            .await
+            .map(|a| a.nonce)
+    }
+
+    /// Submits a signed transaction; returns its id. Submitting is
+    /// idempotent (a known transaction returns its id), so it is retried.
+    pub async fn submit(&self, tx: &Transaction) -> Result<Hash, Error> {
+        let bytes = Bytes(encode(tx));
+        self.idempotent(|c| {
+            let bytes = bytes.clone();
+            async move { TxApiClient::submit(&c, bytes).await }
+        })
+        .await
+    }
+
+    /// Submits and waits until the transaction is in a finalised block
+    /// (Watt's finality is immediate: included is finalised), at most
+    /// `timeout`.
+    pub async fn submit_and_wait(
+        &self,
+        tx: &Transaction,
+        timeout: Duration,
+    ) -> Result<TxLocation, Error> {
+        let hash = self.submit(tx).await?;
+        self.wait_finalized(hash, timeout).await
+    }
+
+    /// Waits until a submitted transaction is finalised.
+    pub async fn wait_finalized(&self, hash: Hash, timeout: Duration) -> Result<TxLocation, Error> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let found = self
+                .idempotent(|c| async move { TxApiClient::get(&c, hash).await })
+                .await?;
+            match found {
+                Some(t) if t.status == TxState::Finalized => {
+                    if let Some(loc) = t.location {
+                        return Ok(loc);
+                    }
+                }
+                Some(_) => {}
+                None => return Err(Error::Dropped { hash }),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Timeout {
+                    hash,
+                    after: timeout,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Whether an error means the node refused the transaction itself (as
+    /// opposed to being unreachable).
+    pub fn is_rejection(e: &Error) -> bool {
+        e.code() == Some(TRANSACTION_REJECTED)
+    }
+
+    /// Whether an error means "no such block/site/...".
+    pub fn is_not_found(e: &Error) -> bool {
+        e.code() == Some(RESOURCE_NOT_FOUND)
+    }
+}
+
+/// Signs transactions for one key on one chain.
+pub struct Signer {
+    key: Keypair,
+    chain_id: Hash,
+}
+
+impl Signer {
+    /// A signer of `key` for the chain `chain_id`.
+    pub fn new(key: Keypair, chain_id: Hash) -> Signer {
+        Signer { key, chain_id }
+    }
+
+    /// The account that signs.
+    pub fn account(&self) -> AccountId {
+        AccountId(self.key.public())
+    }
+
+    /// Signs `body` with `nonce`.
+    pub fn sign(&self, nonce: u64, body: Body) -> Transaction {
+        UnsignedTx {
+            chain_id: self.chain_id,
+            signer: self.account(),
+            nonce,
+            body,
+        }
+        .sign(&self.key)
+    }
+}
+
+/// Follows finalised heads over WebSocket from `from` (inclusive) and keeps
+/// doing so across dropped connections and node restarts: after a
+/// reconnect it fetches the headers it missed (`chain_getBlocks`) before it
+/// resumes the subscription, so every height arrives once, in order. Ends
+/// when the returned receiver is dropped.
+pub fn follow_heads(ws_url: String, from: Height, retry: Retry) -> mpsc::Receiver<RpcHeader> {
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(async move {
+        let mut next = from;
+        let mut delay = retry.first_delay;
+        loop {
+            if tx.is_closed() {
+                return;
+            }
+            let client = match WsClientBuilder::default().build(&ws_url).await {
+                Ok(c) => c,
+                Err(_) => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(retry.max_delay);
+                    continue;
+                }
+            };
+            delay = retry.first_delay;
+            // Subscribe first, then backfill, so nothing falls in between.
+            let mut sub: Subscription<RpcHeader> =
+                match ChainApiClient::subscribe_finalized_heads(&client).await {
+                    Ok(s) => s,
+                    Err(_) => continue,
+                };
+            loop {
+                let head = match ChainApiClient::header(&client, Some(BlockId::Latest)).await {
+                    Ok(Some(h)) => h.height,
+                    Ok(None) => Height(0),
+                    Err(_) => break,
+                };
+                if next > head {
+                    break;
+                }
+                let count = (head.0 - next.0 + 1).min(u64::from(crate::api::MAX_BLOCKS_PER_CALL));
+                match ChainApiClient::blocks(&client, next, count as u32).await {
+                    Ok(blocks) if !blocks.is_empty() => {
+                        for b in blocks {
+                            next = b.header.height.next();
+                            if tx.send(b.header).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            while let Some(item) = sub.next().await {
+                let Ok(h) = item else { break };
+                if h.height < next {
+                    continue;
+                }
+                if h.height > next {
+                    // A gap (the subscription lagged): backfill on reconnect.
+                    break;
+                }
+                next = h.height.next();
+                if tx.send(h).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}

@@ -1,0 +1,330 @@
+//! `watt-wallet` through its real binary against a real `watt dev` node
+//! (the `watt` binary built beside this test; no simulated community, so
+//! nothing else signs with the keys used here).
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use watt_genesis::dev_keypair;
+use watt_runtime::encoding::BoundedVec;
+use watt_runtime::tx::{Body, GenerationReading};
+use watt_runtime::types::{AccountId, MeterId, Wh};
+
+/// The `watt` binary: built by the same `cargo test` / nextest run into the
+/// same target directory (`target/<profile>/watt`).
+fn watt_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("watt");
+    assert!(
+        bin.exists(),
+        "{} is missing: build the workspace (`cargo build -p watt-node`) first",
+        bin.display()
+    );
+    bin
+}
+
+struct Node {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_node() -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(watt_bin())
+        .args(["dev", "--no-sim", "--speed", "600", "--block-time", "200ms"])
+        .args(["--rpc-addr", "127.0.0.1:0", "--base-path"])
+        .arg(dir.path().join("db"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("watt dev starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let addr = line
+                .trim()
+                .strip_prefix("rpc")
+                .and_then(|r| r.trim().strip_prefix("http://"))
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string);
+            if let Some(a) = addr {
+                let _ = tx.send(a);
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("watt dev prints its RPC address");
+    Node {
+        child,
+        url: format!("http://{addr}"),
+        _dir: dir,
+    }
+}
+
+/// One JSON-RPC call; its `result`.
+fn rpc(url: &str, method: &str, params: Value) -> Value {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let body =
+        serde_json::json!({"jsonrpc":"2.0","id":1,"method":method,"params":params}).to_string();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let json: Value = serde_json::from_str(out.split_once("\r\n\r\n").unwrap().1).unwrap();
+    json["result"].clone()
+}
+
+struct Wallet {
+    keystore: tempfile::TempDir,
+    url: String,
+}
+
+impl Wallet {
+    fn new(url: &str) -> Wallet {
+        Wallet {
+            keystore: tempfile::tempdir().unwrap(),
+            url: url.to_string(),
+        }
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.keystore.path().join("keys")
+    }
+
+    fn run(&self, passphrase: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_watt-wallet"))
+            .arg("--keystore")
+            .arg(self.dir())
+            .args(["--rpc-url", &self.url, "--passphrase-env", "WALLET_PASS"])
+            .args(args)
+            .env("WALLET_PASS", passphrase)
+            .output()
+            .expect("watt-wallet runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run("correct horse", args);
+        assert!(
+            out.status.success(),
+            "watt-wallet {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--output", "json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&all)).expect("--output json is JSON")
+    }
+
+    fn import_dev(&self, name: &str) {
+        let seed = self.keystore.path().join(format!("{name}.seed"));
+        std::fs::write(
+            &seed,
+            format!("0x{}", hex::encode(dev_keypair(name).seed())),
+        )
+        .unwrap();
+        self.ok(&["key", "import", name, "--seed-file", seed.to_str().unwrap()]);
+    }
+}
+
+#[test]
+fn keystore_round_trip_wrong_passphrase_and_loose_permissions() {
+    let w = Wallet::new("http://127.0.0.1:9");
+    let created = w.json(&["key", "generate", "alice"]);
+    let account = created["account"].as_str().unwrap().to_string();
+    assert!(account.starts_with("watt1"));
+    let listed = w.json(&["key", "list"]);
+    assert_eq!(listed[0]["name"], "alice");
+    let public = w.json(&["key", "export-public", "alice"]);
+    assert_eq!(public["account"], account.as_str());
+    // Signing offline unlocks the key: the right passphrase works...
+    let out = w.keystore.path().join("tx.json");
+    let body = r#"{"type":"transfer","to":"watt1syuhwr4g05t4744r23nvxnr7en9cmz53knhr0gja7c84hr7fkw2qqzlu3v","amount":"10","vintages":null}"#;
+    let sign = |pass: &str| {
+        w.run(
+            pass,
+            &[
+                "sign",
+                "--from",
+                "alice",
+                "--body",
+                body,
+                "--nonce",
+                "0",
+                "--chain-id",
+                "0x1111111111111111111111111111111111111111111111111111111111111111",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        )
+    };
+    assert!(sign("correct horse").status.success());
+    // ...a wrong one is refused, saying so.
+    let bad = sign("wrong");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("passphrase"));
+    // A world-readable key file is refused.
+    use std::os::unix::fs::PermissionsExt;
+    let file = w.dir().join("alice.json");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let loose = sign("correct horse");
+    assert!(!loose.status.success());
+    assert!(String::from_utf8_lossy(&loose.stderr).contains("chmod 600"));
+    // Amounts that are not energy are refused before anything is signed.
+    let out = w.run(
+        "correct horse",
+        &[
+            "transfer", "--from", "alice", "--to", "watt1x", "--amount", "1.5",
+        ],
+    );
+    assert!(!out.status.success());
+}
+
+#[test]
+fn offline_sign_then_submit_and_transfers_reach_finality() {
+    let node = start_node();
+    let w = Wallet::new(&node.url);
+    w.import_dev("dev-operator");
+    w.import_dev("dev-valley-coop");
+    let chain_id = rpc(&node.url, "system_chainId", Value::Null);
+    let chain_id = chain_id.as_str().unwrap().to_string();
+    let genesis = rpc(&node.url, "chain_getGenesis", Value::Null);
+    let t0 = genesis["genesis"]["genesis_time_ms"].as_u64().unwrap() / 1000;
+
+    // Mint 5,000 Wh to the coop: a solar reading, relayed by the operator
+    // with `send` (any body, as JSON).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let chain_id_hash = watt_runtime::crypto::Hash::from_hex(&chain_id).unwrap();
+    loop {
+        let head = rpc(&node.url, "chain_getFinalizedHead", Value::Null);
+        if head["timestampMs"].as_u64().unwrap_or(0) / 1000 > t0 + 600 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "chain time too slow");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let reading = GenerationReading {
+        meter: MeterId(1),
+        sequence: 1,
+        period_start: t0,
+        period_end: t0 + 600,
+        counter: Wh(5_000),
+        flags: 0,
+    }
+    .sign(&chain_id_hash, &dev_keypair("dev-meter-solar"));
+    let body = serde_json::to_string(&Body::SubmitReadings {
+        readings: BoundedVec::new(vec![reading]).unwrap(),
+    })
+    .unwrap();
+    let sent = w.json(&["send", "--from", "dev-operator", "--body", &body]);
+    assert!(sent["location"]["height"].as_u64().unwrap() > 0);
+
+    let coop = AccountId(dev_keypair("dev-valley-coop").public()).to_string();
+    let bal = w.json(&["balance", "dev-valley-coop", "--by-vintage"]);
+    assert_eq!(bal["total"], "5000");
+    assert_eq!(bal["byVintage"][0]["amount"], "5000");
+    let text = w.ok(&["balance", &coop, "--unit", "kwh"]);
+    assert!(text.contains("5.000 kWh"), "{text}");
+
+    // A transfer, waited for.
+    let bob = AccountId(dev_keypair("bob").public()).to_string();
+    let t = w.json(&[
+        "transfer",
+        "--from",
+        "dev-valley-coop",
+        "--to",
+        &bob,
+        "--amount",
+        "1.5kWh",
+    ]);
+    assert!(t["location"]["blockHash"]
+        .as_str()
+        .unwrap()
+        .starts_with("0x"));
+    assert_eq!(w.json(&["balance", &bob])["total"], "1500");
+
+    // Offline: sign with an explicit nonce and chain id, then submit.
+    let nonce = rpc(&node.url, "credits_getAccount", serde_json::json!([coop]))["nonce"]
+        .as_u64()
+        .unwrap();
+    let file = w.keystore.path().join("signed.json");
+    let body = format!(r#"{{"type":"transfer","to":"{bob}","amount":"500","vintages":null}}"#);
+    w.ok(&[
+        "sign",
+        "--from",
+        "dev-valley-coop",
+        "--body",
+        &body,
+        "--nonce",
+        &nonce.to_string(),
+        "--chain-id",
+        &chain_id,
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let submitted = w.json(&["submit", file.to_str().unwrap(), "--wait", "finalized"]);
+    assert!(submitted["location"]["height"].as_u64().unwrap() > 0);
+    assert_eq!(w.json(&["balance", &bob])["total"], "2000");
+    // Submitting the same file again is not an error: it is already final.
+    w.ok(&["submit", file.to_str().unwrap()]);
+    // An edited file is refused.
+    let mut f: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    f["hash"] = Value::String(format!("0x{}", "00".repeat(32)));
+    std::fs::write(&file, f.to_string()).unwrap();
+    let out = w.run("correct horse", &["submit", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+
+    // Retire, history and a site's status.
+    w.json(&[
+        "retire",
+        "--from",
+        "dev-valley-coop",
+        "--amount",
+        "100",
+        "--beneficiary",
+        "Town hall",
+        "--purpose",
+        "street lights",
+    ]);
+    let history = w.json(&["history", "dev-valley-coop"]);
+    let kinds: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["kind"].as_str().unwrap())
+        .collect();
+    for k in ["minted", "transferred", "retired"] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    let site = w.json(&["site", "status", "1"]);
+    assert_eq!(site["site"], 1);
+    assert!(site["allowed"].is_boolean());
+    // A node that is not there: a clear error.
+    let gone = Wallet::new("http://127.0.0.1:9");
+    let out = gone.run("x", &["balance", &coop]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the node"));
+}
