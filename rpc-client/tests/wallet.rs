@@ -2,97 +2,17 @@
 //! (the `watt` binary built beside this test; no simulated community, so
 //! nothing else signs with the keys used here).
 
+mod common;
+
+use common::{rpc, start_node};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use watt_genesis::dev_keypair;
 use watt_runtime::encoding::BoundedVec;
 use watt_runtime::tx::{Body, GenerationReading};
 use watt_runtime::types::{AccountId, MeterId, Wh};
-
-/// The `watt` binary: built by the same `cargo test` / nextest run into the
-/// same target directory (`target/<profile>/watt`).
-fn watt_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join("watt");
-    assert!(
-        bin.exists(),
-        "{} is missing: build the workspace (`cargo build -p watt-node`) first",
-        bin.display()
-    );
-    bin
-}
-
-struct Node {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_node() -> Node {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(watt_bin())
-        .args(["dev", "--no-sim", "--speed", "600", "--block-time", "200ms"])
-        .args(["--rpc-addr", "127.0.0.1:0", "--base-path"])
-        .arg(dir.path().join("db"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("watt dev starts");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let addr = line
-                .trim()
-                .strip_prefix("rpc")
-                .and_then(|r| r.trim().strip_prefix("http://"))
-                .and_then(|r| r.split_whitespace().next())
-                .map(str::to_string);
-            if let Some(a) = addr {
-                let _ = tx.send(a);
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("watt dev prints its RPC address");
-    Node {
-        child,
-        url: format!("http://{addr}"),
-        _dir: dir,
-    }
-}
-
-/// One JSON-RPC call; its `result`.
-fn rpc(url: &str, method: &str, params: Value) -> Value {
-    use std::io::{Read, Write};
-    let addr = url.trim_start_matches("http://");
-    let body =
-        serde_json::json!({"jsonrpc":"2.0","id":1,"method":method,"params":params}).to_string();
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let json: Value = serde_json::from_str(out.split_once("\r\n\r\n").unwrap().1).unwrap();
-    json["result"].clone()
-}
 
 struct Wallet {
     keystore: tempfile::TempDir,
