@@ -7,7 +7,7 @@ use crate::error::{RESOURCE_NOT_FOUND, TRANSACTION_REJECTED};
 use crate::jsonrpsee::core::client::{Error as ClientError, Subscription};
 use crate::jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use crate::jsonrpsee::ws_client::WsClientBuilder;
-use crate::types::{BlockId, Bytes, RpcHeader, TxLocation, TxState};
+use crate::types::{BlockId, Bytes, RpcHeader, TxLocation, TxState, TxStatus};
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -38,10 +38,12 @@ pub enum Error {
         source: ClientError,
     },
     /// The transaction left the mempool without being included.
-    #[error("transaction {hash} was dropped before it was included; check its nonce and the signer's balance, then sign it again")]
+    #[error("transaction {hash} was not included: {reason}")]
     Dropped {
         /// The transaction id.
         hash: Hash,
+        /// Why, as far as the node said.
+        reason: String,
     },
     /// Waiting ran out of time.
     #[error("transaction {hash} was not finalised within {after:?}; it may still land: look it up with its id")]
@@ -193,14 +195,52 @@ impl WattClient {
 
     /// Submits and waits until the transaction is in a finalised block
     /// (Watt's finality is immediate: included is finalised), at most
-    /// `timeout`.
+    /// `timeout`. Watches over WebSocket (`tx_submitAndWatch`), so a
+    /// transaction left out of a block comes back with the node's reason;
+    /// without a WebSocket it submits and polls.
     pub async fn submit_and_wait(
         &self,
         tx: &Transaction,
         timeout: Duration,
     ) -> Result<TxLocation, Error> {
-        let hash = self.submit(tx).await?;
-        self.wait_finalized(hash, timeout).await
+        let hash = tx.hash();
+        let ws_url = self
+            .url
+            .replacen("https://", "wss://", 1)
+            .replacen("http://", "ws://", 1);
+        let watched = async {
+            let ws = WsClientBuilder::default().build(&ws_url).await.ok()?;
+            let mut sub: Subscription<TxStatus> =
+                match TxApiClient::submit_and_watch(&ws, Bytes(encode(tx))).await {
+                    Ok(sub) => sub,
+                    Err(e @ ClientError::Call(_)) => {
+                        return Some(Err(Error::from_client(&self.url, e)))
+                    }
+                    Err(_) => return None,
+                };
+            while let Some(status) = sub.next().await {
+                match status.ok()? {
+                    TxStatus::Finalized(loc) => return Some(Ok(loc)),
+                    TxStatus::Invalid { reason } | TxStatus::Dropped { reason } => {
+                        return Some(Err(Error::Dropped { hash, reason }))
+                    }
+                    TxStatus::Ready { .. } | TxStatus::Included(_) => {}
+                }
+            }
+            None
+        };
+        match tokio::time::timeout(timeout, watched).await {
+            Ok(Some(result)) => result,
+            // No WebSocket (or it dropped): submitting again is harmless.
+            Ok(None) => {
+                let hash = self.submit(tx).await?;
+                self.wait_finalized(hash, timeout).await
+            }
+            Err(_) => Err(Error::Timeout {
+                hash,
+                after: timeout,
+            }),
+        }
     }
 
     /// Waits until a submitted transaction is finalised.
@@ -217,7 +257,12 @@ impl WattClient {
                     }
                 }
                 Some(_) => {}
-                None => return Err(Error::Dropped { hash }),
+                None => {
+                    return Err(Error::Dropped {
+                        hash,
+                        reason: "it left the mempool; check its nonce and the signer's balance and roles, then sign it again".into(),
+                    })
+                }
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(Error::Timeout {

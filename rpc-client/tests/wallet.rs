@@ -217,6 +217,69 @@ fn offline_sign_then_submit_and_transfers_reach_finality() {
     let out = w.run("correct horse", &["submit", file.to_str().unwrap()]);
     assert!(!out.status.success());
 
+    // Operators and regulators: a new meter, its approval, a new site.
+    w.import_dev("dev-regulator");
+    let now = rpc(&node.url, "chain_getFinalizedHead", Value::Null)["timestampMs"]
+        .as_u64()
+        .unwrap()
+        / 1000;
+    let device = |name: &str| format!("0x{}", hex::encode(dev_keypair(name).public().0));
+    let (meter_key, site_key, now) = (device("new-meter"), device("new-site"), now.to_string());
+    w.json(&[
+        "meter",
+        "register",
+        "--from",
+        "dev-operator",
+        "--serial",
+        "SOL-9",
+        "--device-key",
+        &meter_key,
+        "--zone",
+        "DEV-1",
+        "--baseline-time",
+        &now,
+        "--owner",
+        &coop,
+        "--source",
+        "solar",
+        "--capacity-w",
+        "5000",
+    ]);
+    w.json(&["meter", "approve", "--from", "dev-regulator", "4"]);
+    let meter = rpc(&node.url, "meters_get", serde_json::json!([4]));
+    assert_eq!(meter["serial"], "SOL-9");
+    assert_eq!(meter["status"], "active", "{meter}");
+    w.json(&[
+        "site",
+        "register",
+        "--from",
+        "dev-regulator",
+        "--serial",
+        "MINE-9",
+        "--device-key",
+        &site_key,
+        "--zone",
+        "DEV-1",
+        "--baseline-time",
+        &now,
+        "--owner",
+        &bob,
+        "--max-draw-w",
+        "1000",
+    ]);
+    assert_eq!(w.json(&["site", "status", "3"])["status"], "active");
+    // A regulator's signature is not an operator's.
+    let out = w.run(
+        "correct horse",
+        &["meter", "approve", "--from", "dev-valley-coop", "4"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("regulator"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // Retire, history and a site's status.
     w.json(&[
         "retire",

@@ -13,9 +13,11 @@ use watt_rpc_client::energy::{self, Unit};
 use watt_rpc_client::keystore::{KdfParams, Keystore, PassphraseSource};
 use watt_rpc_client::types::{BlockId, Bytes, EventFilter, TxLocation};
 use watt_runtime::crypto::Hash;
+use watt_runtime::crypto::PublicKey;
+use watt_runtime::encoding::BoundedVec;
 use watt_runtime::encoding::{decode, encode};
-use watt_runtime::tx::{Body, Text, Transaction};
-use watt_runtime::types::{AccountId, SiteId, Wh};
+use watt_runtime::tx::{Body, GenerationReading, Serial, Signed, Text, Transaction};
+use watt_runtime::types::{AccountId, MeterId, ProposalId, SiteId, Source, Watts, Wh, ZoneId};
 
 /// A wallet for Watt energy credits.
 #[derive(Parser, Debug)]
@@ -120,9 +122,15 @@ enum Command {
         #[arg(long)]
         cursor: Option<String>,
     },
-    /// A mining site's run status.
+    /// A mining site: its run status, registration, shortfall settlement.
     #[command(subcommand)]
     Site(SiteCommand),
+    /// Generation meters (authorities and regulators).
+    #[command(subcommand)]
+    Meter(MeterCommand),
+    /// Governance proposals and votes (authorities and regulators).
+    #[command(subcommand)]
+    Gov(GovCommand),
     /// Sign any transaction body (JSON, as in docs/rpc.md) offline and
     /// write the signed transaction to a file.
     Sign {
@@ -198,6 +206,128 @@ enum SiteCommand {
     Watch {
         /// The site id.
         id: u64,
+    },
+    /// Register a mining site (the regulator signs).
+    Register {
+        /// The key that signs.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        device: DeviceArgs,
+        /// The account whose credits it burns.
+        #[arg(long, value_parser = parse_account)]
+        owner: AccountId,
+        /// Its maximum draw in watts.
+        #[arg(long)]
+        max_draw_w: u64,
+        #[arg(long, value_enum, default_value = "finalized")]
+        wait: Wait,
+    },
+    /// Pay off a site's shortfall with its penalty (the owner signs).
+    Settle {
+        /// The key that signs.
+        #[arg(long)]
+        from: String,
+        /// The site id.
+        id: u64,
+        #[arg(long, value_enum, default_value = "finalized")]
+        wait: Wait,
+    },
+}
+
+/// A metering device: serial, key, zone and baseline.
+#[derive(clap::Args, Debug)]
+struct DeviceArgs {
+    /// The device's serial number.
+    #[arg(long)]
+    serial: String,
+    /// The device's signing key (0x, 32 bytes).
+    #[arg(long)]
+    device_key: String,
+    /// The grid zone.
+    #[arg(long)]
+    zone: String,
+    /// Unix seconds of the baseline counter.
+    #[arg(long)]
+    baseline_time: u64,
+    /// The counter at the baseline.
+    #[arg(long, value_parser = energy::parse, default_value = "0")]
+    baseline_counter: Wh,
+}
+
+#[derive(Subcommand, Debug)]
+enum MeterCommand {
+    /// Register a generation meter (an authority signs and operates it).
+    Register {
+        /// The key that signs.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        device: DeviceArgs,
+        /// The producer who receives the credits.
+        #[arg(long, value_parser = parse_account)]
+        owner: AccountId,
+        /// solar, wind, hydro, geothermal or biomass.
+        #[arg(long)]
+        source: String,
+        /// Nameplate capacity in watts.
+        #[arg(long)]
+        capacity_w: u64,
+        #[arg(long, value_enum, default_value = "finalized")]
+        wait: Wait,
+    },
+    /// Approve a registered meter (the regulator signs).
+    Approve {
+        /// The key that signs.
+        #[arg(long)]
+        from: String,
+        /// The meter id.
+        id: u64,
+        #[arg(long, value_enum, default_value = "finalized")]
+        wait: Wait,
+    },
+    /// Relay signed generation readings (the meter's operator signs).
+    SubmitReadings {
+        /// The key that signs.
+        #[arg(long)]
+        from: String,
+        /// A JSON list of signed readings, each `{"reading": {...}, "signature": "0x..."}`.
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "finalized")]
+        wait: Wait,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum GovCommand {
+    /// Propose a change: `--kind authorities|regulators|params` with the
+    /// change as JSON (docs/encoding.md, the JSON form).
+    Propose {
+        /// The key that signs.
+        #[arg(long)]
+        from: String,
+        /// What changes.
+        #[arg(long, value_parser = ["authorities", "regulators", "params"])]
+        kind: String,
+        /// The change as JSON.
+        #[arg(long)]
+        change: String,
+        #[arg(long, value_enum, default_value = "finalized")]
+        wait: Wait,
+    },
+    /// Vote on a proposal.
+    Vote {
+        /// The key that signs.
+        #[arg(long)]
+        from: String,
+        /// The proposal id.
+        proposal: u64,
+        /// Vote no (the default is yes).
+        #[arg(long)]
+        reject: bool,
+        #[arg(long, value_enum, default_value = "finalized")]
+        wait: Wait,
     },
 }
 
@@ -288,12 +418,15 @@ impl Ctx {
     }
 
     async fn submit(&self, client: &WattClient, tx: &Transaction, wait: Wait) -> Result<()> {
-        let hash = client.submit(tx).await.map_err(|e| anyhow!("{e}"))?;
+        let hash = tx.hash();
         let loc = match wait {
-            Wait::None => None,
+            Wait::None => {
+                client.submit(tx).await.map_err(|e| anyhow!("{e}"))?;
+                None
+            }
             Wait::Finalized => Some(
                 client
-                    .wait_finalized(hash, Duration::from_secs(120))
+                    .submit_and_wait(tx, Duration::from_secs(120))
                     .await
                     .map_err(|e| anyhow!("{e}"))?,
             ),
@@ -321,6 +454,21 @@ impl Ctx {
 
 fn text(field: &str, s: &str) -> Result<Text> {
     Text::try_from(s.to_string()).map_err(|e| anyhow!("--{field}: {e}"))
+}
+
+fn serial(s: &str) -> Result<Serial> {
+    Serial::try_from(s.to_string()).map_err(|e| anyhow!("--serial: {e}"))
+}
+
+fn key(s: &str) -> Result<PublicKey> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(s), &mut out)
+        .map_err(|e| anyhow!("--device-key must be 0x and 32 bytes of hex: {e}"))?;
+    Ok(PublicKey(out))
+}
+
+fn zone(s: &str) -> Result<ZoneId> {
+    ZoneId::new(s).map_err(|e| anyhow!("--zone {s:?}: {e}"))
 }
 
 fn parse_account(s: &str) -> Result<AccountId, String> {
@@ -506,6 +654,31 @@ async fn run(ctx: Ctx) -> Result<()> {
                         )
                     })?;
                 }
+                SiteCommand::Register {
+                    from,
+                    device,
+                    owner,
+                    max_draw_w,
+                    wait,
+                } => {
+                    let body = Body::RegisterSite {
+                        serial: serial(&device.serial)?,
+                        device_key: key(&device.device_key)?,
+                        owner: *owner,
+                        zone: zone(&device.zone)?,
+                        max_draw: Watts(*max_draw_w),
+                        baseline_time: device.baseline_time,
+                        baseline_counter: device.baseline_counter,
+                    };
+                    ctx.send(from, body, *wait).await?;
+                }
+                SiteCommand::Settle { from, id, wait } => {
+                    let body = Body::SettleShortfall {
+                        site: SiteId(*id),
+                        vintages: None,
+                    };
+                    ctx.send(from, body, *wait).await?;
+                }
                 SiteCommand::Watch { id } => {
                     let id = SiteId(*id);
                     let mut last: Option<bool> = None;
@@ -532,6 +705,95 @@ async fn run(ctx: Ctx) -> Result<()> {
                 }
             }
         }
+        Command::Meter(cmd) => match cmd {
+            MeterCommand::Register {
+                from,
+                device,
+                owner,
+                source,
+                capacity_w,
+                wait,
+            } => {
+                let source: Source = serde_json::from_value(serde_json::Value::String(
+                    source.clone(),
+                ))
+                .map_err(|_| {
+                    anyhow!("--source {source:?}: use solar, wind, hydro, geothermal or biomass")
+                })?;
+                let body = Body::RegisterMeter {
+                    serial: serial(&device.serial)?,
+                    device_key: key(&device.device_key)?,
+                    owner: *owner,
+                    source,
+                    capacity: Watts(*capacity_w),
+                    zone: zone(&device.zone)?,
+                    baseline_time: device.baseline_time,
+                    baseline_counter: device.baseline_counter,
+                };
+                ctx.send(from, body, *wait).await?;
+            }
+            MeterCommand::Approve { from, id, wait } => {
+                ctx.send(
+                    from,
+                    Body::ApproveMeter {
+                        meter: MeterId(*id),
+                    },
+                    *wait,
+                )
+                .await?;
+            }
+            MeterCommand::SubmitReadings { from, file, wait } => {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                let readings: Vec<Signed<GenerationReading>> = serde_json::from_str(&text)
+                    .with_context(|| {
+                        format!("{}: not a JSON list of signed readings", file.display())
+                    })?;
+                let n = readings.len();
+                let readings = BoundedVec::new(readings).map_err(|_| {
+                    anyhow!(
+                        "{}: {n} readings is more than one transaction carries",
+                        file.display()
+                    )
+                })?;
+                ctx.send(from, Body::SubmitReadings { readings }, *wait)
+                    .await?;
+            }
+        },
+        Command::Gov(cmd) => match cmd {
+            GovCommand::Propose {
+                from,
+                kind,
+                change,
+                wait,
+            } => {
+                let bad = |e: serde_json::Error| anyhow!("--change is not a {kind} change: {e}");
+                let body = match kind.as_str() {
+                    "authorities" => Body::ProposeAuthoritySet {
+                        change: serde_json::from_str(change).map_err(bad)?,
+                    },
+                    "regulators" => Body::ProposeRegulatorSet {
+                        change: serde_json::from_str(change).map_err(bad)?,
+                    },
+                    _ => Body::ProposeChainParams {
+                        params: serde_json::from_str(change).map_err(bad)?,
+                    },
+                };
+                ctx.send(from, body, *wait).await?;
+            }
+            GovCommand::Vote {
+                from,
+                proposal,
+                reject,
+                wait,
+            } => {
+                let body = Body::Vote {
+                    proposal: ProposalId(*proposal),
+                    approve: !*reject,
+                };
+                ctx.send(from, body, *wait).await?;
+            }
+        },
         Command::Sign {
             from,
             body,
