@@ -13,6 +13,7 @@
 //! reference for other languages.
 
 pub mod api;
+pub mod builders;
 pub mod client;
 pub mod energy;
 pub mod error;
