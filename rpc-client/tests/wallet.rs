@@ -60,13 +60,18 @@ impl Wallet {
     }
 
     fn import_dev(&self, name: &str) {
+        use std::os::unix::fs::PermissionsExt;
         let seed = self.keystore.path().join(format!("{name}.seed"));
-        std::fs::write(
-            &seed,
-            format!("0x{}", hex::encode(dev_keypair(name).seed())),
-        )
-        .unwrap();
-        self.ok(&["key", "import", name, "--seed-file", seed.to_str().unwrap()]);
+        let seed_hex = format!("0x{}", hex::encode(dev_keypair(name).seed()));
+        std::fs::write(&seed, seed_hex).unwrap();
+        let import = ["key", "import", name, "--seed-file", seed.to_str().unwrap()];
+        // A seed others can read is refused; the owner's alone is taken.
+        std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let loose = self.run("correct horse", &import);
+        assert!(!loose.status.success());
+        assert!(String::from_utf8_lossy(&loose.stderr).contains("chmod 600"));
+        std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
+        self.ok(&import);
     }
 }
 
@@ -187,9 +192,9 @@ fn offline_sign_then_submit_and_transfers_reach_finality() {
     assert_eq!(w.json(&["balance", &bob])["total"], "1500");
 
     // Offline: sign with an explicit nonce and chain id, then submit.
-    let nonce = rpc(&node.url, "credits_getAccount", serde_json::json!([coop]))["nonce"]
-        .as_u64()
-        .unwrap();
+    let info = w.json(&["nonce", "dev-valley-coop"]);
+    assert_eq!(info["chainId"], chain_id.as_str());
+    let nonce = info["nonce"].as_u64().unwrap();
     let file = w.keystore.path().join("signed.json");
     let body = format!(r#"{{"type":"transfer","to":"{bob}","amount":"500","vintages":null}}"#);
     w.ok(&[
@@ -310,4 +315,52 @@ fn offline_sign_then_submit_and_transfers_reach_finality() {
     let out = gone.run("x", &["balance", &coop]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the node"));
+}
+
+#[test]
+fn site_watch_prints_stop_when_a_site_goes_dark() {
+    use std::io::{BufRead, BufReader};
+    // Without the simulated community no site reports: after the zone's
+    // dark-after (600 chain seconds, one wall second here) site 1 is dark.
+    let node = start_node();
+    let w = Wallet::new(&node.url);
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_watt-wallet"))
+        .args([
+            "--rpc-url",
+            &node.url,
+            "--output",
+            "json",
+            "site",
+            "watch",
+            "1",
+        ])
+        .arg("--keystore")
+        .arg(w.dir())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = watch.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let mut doc = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            doc.push_str(&line);
+            // Each status is one pretty-printed JSON object.
+            if line == "}" {
+                let _ = tx.send(std::mem::take(&mut doc));
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut stopped = false;
+    while Instant::now() < deadline && !stopped {
+        if let Ok(doc) = rx.recv_timeout(Duration::from_millis(500)) {
+            let v: Value = serde_json::from_str(&doc).expect("each status is JSON");
+            assert_eq!(v["site"], 1);
+            stopped = v["allowed"] == false && v["status"] == "dark";
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(stopped, "site watch never printed the dark site's stop");
 }

@@ -59,6 +59,24 @@ impl Ctx {
         }))
     }
 
+    /// A finalised transaction at its location.
+    fn lookup_final(&self, loc: TxLocation) -> RpcResult<Option<TxLookup>> {
+        let block = self
+            .store
+            .block(loc.height)
+            .map_err(store_err)?
+            .ok_or_else(|| store_err(format!("block {} missing", loc.height)))?;
+        let tx = block
+            .txs
+            .get(loc.index as usize)
+            .ok_or_else(|| store_err("tx index past the block's end"))?;
+        Ok(Some(TxLookup {
+            tx: RpcTx::from(tx),
+            status: TxState::Finalized,
+            location: Some(loc),
+        }))
+    }
+
     async fn submit_one(&self, tx: Transaction) -> RpcResult<Submitted> {
         let hash = tx.hash();
         if let Some(loc) = self.tx_location(&hash)? {
@@ -153,22 +171,7 @@ impl TxApiServer for Rpc {
         let found = self
             .ctx
             .blocking(move |ctx| match ctx.tx_location(&hash)? {
-                Some(loc) => {
-                    let block = ctx
-                        .store
-                        .block(loc.height)
-                        .map_err(store_err)?
-                        .ok_or_else(|| store_err(format!("block {} missing", loc.height)))?;
-                    let tx = block
-                        .txs
-                        .get(loc.index as usize)
-                        .ok_or_else(|| store_err("tx index past the block's end"))?;
-                    Ok(Some(TxLookup {
-                        tx: RpcTx::from(tx),
-                        status: TxState::Finalized,
-                        location: Some(loc),
-                    }))
-                }
+                Some(loc) => ctx.lookup_final(loc),
                 None => Ok(None),
             })
             .await?;
@@ -181,11 +184,20 @@ impl TxApiServer for Rpc {
             .read(move |chain| chain.mempool().get(&hash).map(|v| v.tx.clone()))
             .await
             .flatten();
-        Ok(pending.map(|tx| TxLookup {
-            tx: RpcTx::from(&tx),
-            status: TxState::Pending,
-            location: None,
-        }))
+        if let Some(tx) = pending {
+            return Ok(Some(TxLookup {
+                tx: RpcTx::from(&tx),
+                status: TxState::Pending,
+                location: None,
+            }));
+        }
+        // It may have been committed between the two reads: look again.
+        self.ctx
+            .blocking(move |ctx| match ctx.tx_location(&hash)? {
+                Some(loc) => ctx.lookup_final(loc),
+                None => Ok(None),
+            })
+            .await
     }
 
     async fn receipt(&self, hash: Hash) -> RpcResult<Option<Receipt>> {

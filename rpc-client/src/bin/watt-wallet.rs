@@ -10,8 +10,10 @@ use std::time::Duration;
 use watt_rpc_client::api::{AuditApiClient, CreditsApiClient, SitesApiClient};
 use watt_rpc_client::client::{Signer, WattClient};
 use watt_rpc_client::energy::{self, Unit};
+use watt_rpc_client::jsonrpsee::core::client::{Error as ClientError, Subscription};
+use watt_rpc_client::jsonrpsee::ws_client::WsClientBuilder;
 use watt_rpc_client::keystore::{KdfParams, Keystore, PassphraseSource};
-use watt_rpc_client::types::{BlockId, Bytes, EventFilter, TxLocation};
+use watt_rpc_client::types::{BlockId, Bytes, CanRun, EventFilter, TxLocation};
 use watt_runtime::crypto::Hash;
 use watt_runtime::crypto::PublicKey;
 use watt_runtime::encoding::BoundedVec;
@@ -21,7 +23,11 @@ use watt_runtime::types::{AccountId, MeterId, ProposalId, SiteId, Source, Watts,
 
 /// A wallet for Watt energy credits.
 #[derive(Parser, Debug)]
-#[command(name = "watt-wallet", version, about)]
+#[command(
+    name = "watt-wallet",
+    version,
+    about = "A wallet for Watt energy credits: keys, balances, transfers, retirements, site status, offline signing"
+)]
 struct Cli {
     /// The node's JSON-RPC URL.
     #[arg(
@@ -35,7 +41,7 @@ struct Cli {
     #[arg(long, env = "WATT_KEYSTORE", global = true)]
     keystore: Option<PathBuf>,
     /// Read the passphrase from this environment variable instead of a prompt.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "passphrase_file")]
     passphrase_env: Option<String>,
     /// Read the passphrase from this file (first line; owner-readable only).
     #[arg(long, global = true)]
@@ -111,7 +117,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "finalized")]
         wait: Wait,
     },
-    /// Events naming an account, newest window first, a page at a time.
+    /// Events naming an account in the last 10,000 blocks, oldest first, a
+    /// page at a time.
     History {
         /// A `watt1...` account or a key name.
         account: String,
@@ -121,6 +128,11 @@ enum Command {
         /// The cursor a previous page printed.
         #[arg(long)]
         cursor: Option<String>,
+    },
+    /// What offline signing needs: the chain id and an account's next nonce.
+    Nonce {
+        /// A `watt1...` account or a key name.
+        account: String,
     },
     /// A mining site: its run status, registration, shortfall settlement.
     #[command(subcommand)]
@@ -267,7 +279,7 @@ enum MeterCommand {
         /// The producer who receives the credits.
         #[arg(long, value_parser = parse_account)]
         owner: AccountId,
-        /// solar, wind, hydro, geothermal or biomass.
+        /// solar, wind, hydro, geothermal, biomass or other-renewable.
         #[arg(long)]
         source: String,
         /// Nameplate capacity in watts.
@@ -375,7 +387,7 @@ impl Ctx {
 
     /// A `watt1...` account, or a key's account.
     fn account(&self, s: &str) -> Result<AccountId> {
-        if s.starts_with("watt1") {
+        if s.starts_with("watt1") || s.starts_with("0x") {
             return AccountId::parse(s).map_err(|e| anyhow!("account {s}: {e}"));
         }
         Ok(self
@@ -456,6 +468,32 @@ fn text(field: &str, s: &str) -> Result<Text> {
     Text::try_from(s.to_string()).map_err(|e| anyhow!("--{field}: {e}"))
 }
 
+/// A secret file must be readable by its owner only.
+fn refuse_loose(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "{} is readable by others (mode {:o}); run `chmod 600 {}` first",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// A status as the JSON names it (`suspendedShortfall`).
+fn status_name(s: &watt_runtime::state::SiteStatus) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 fn serial(s: &str) -> Result<Serial> {
     Serial::try_from(s.to_string()).map_err(|e| anyhow!("--serial: {e}"))
 }
@@ -488,6 +526,7 @@ async fn run(ctx: Ctx) -> Result<()> {
                     ctx.print(&info, || format!("created {}: {}", info.name, info.account))?;
                 }
                 KeyCommand::Import { name, seed_file } => {
+                    refuse_loose(seed_file)?;
                     let text = std::fs::read_to_string(seed_file)
                         .with_context(|| format!("reading {}", seed_file.display()))?;
                     let raw = text.trim();
@@ -590,6 +629,30 @@ async fn run(ctx: Ctx) -> Result<()> {
             };
             ctx.send(from, body, *wait).await?;
         }
+        Command::Nonce { account } => {
+            let id = ctx.account(account)?;
+            let client = ctx.client()?;
+            let chain_id = client.chain_id().await.map_err(|e| anyhow!("{e}"))?;
+            let nonce = client.nonce(id).await.map_err(|e| anyhow!("{e}"))?;
+            #[derive(Serialize)]
+            #[serde(rename_all = "camelCase")]
+            struct NonceInfo {
+                account: AccountId,
+                chain_id: Hash,
+                nonce: u64,
+            }
+            let info = NonceInfo {
+                account: id,
+                chain_id,
+                nonce,
+            };
+            ctx.print(&info, || {
+                format!(
+                    "account  {}\nchain id {}\nnonce    {} (by the latest block; pending transactions not counted)",
+                    info.account, info.chain_id, info.nonce
+                )
+            })?;
+        }
         Command::History {
             account,
             limit,
@@ -625,7 +688,7 @@ async fn run(ctx: Ctx) -> Result<()> {
                 if let Some(c) = &page.next_cursor {
                     out.push(format!("more: --cursor {c}"));
                 }
-                if out.is_empty() {
+                if out.is_empty() && cursor.is_none() {
                     out.push("no events in the last 10,000 blocks".into());
                 }
                 out.join("\n")
@@ -642,11 +705,11 @@ async fn run(ctx: Ctx) -> Result<()> {
                         .map_err(|e| anyhow!("{e}"))?;
                     ctx.print(&s, || {
                         format!(
-                            "site {} at height {}: {} ({:?})\n  open debt {}  shortfall {}  eligible {}  runway {} s",
+                            "site {} at height {}: {} ({})\n  open debt {}  shortfall {}  eligible {}  runway {} s",
                             s.site,
                             s.height,
                             if s.allowed { "run" } else { "stop" },
-                            s.status,
+                            status_name(&s.status),
                             ctx.energy(s.open_debt),
                             ctx.energy(s.shortfall),
                             ctx.energy(s.eligible_balance),
@@ -680,27 +743,56 @@ async fn run(ctx: Ctx) -> Result<()> {
                     ctx.send(from, body, *wait).await?;
                 }
                 SiteCommand::Watch { id } => {
+                    // The node pushes every change (sites_subscribeStatus);
+                    // after a dropped connection the wallet reconnects and
+                    // the first notification is the status now.
                     let id = SiteId(*id);
+                    let ws_url = ctx
+                        .cli
+                        .rpc_url
+                        .replacen("https://", "wss://", 1)
+                        .replacen("http://", "ws://", 1);
                     let mut last: Option<bool> = None;
+                    let mut delay = Duration::from_millis(200);
                     loop {
-                        let s = client
-                            .idempotent(
-                                |c| async move { SitesApiClient::can_run(&c, id, None).await },
-                            )
-                            .await
-                            .map_err(|e| anyhow!("{e}"))?;
-                        if last != Some(s.allowed) {
-                            ctx.print(&s, || {
-                                format!(
-                                    "height {}: {} ({:?})",
-                                    s.height,
-                                    if s.allowed { "run" } else { "stop" },
-                                    s.status
-                                )
-                            })?;
-                            last = Some(s.allowed);
+                        let ws = match WsClientBuilder::default().build(&ws_url).await {
+                            Ok(ws) => ws,
+                            Err(e) => {
+                                eprintln!("cannot reach {ws_url}: {e}; retrying in {delay:?}");
+                                tokio::time::sleep(delay).await;
+                                delay = (delay * 2).min(Duration::from_secs(5));
+                                continue;
+                            }
+                        };
+                        delay = Duration::from_millis(200);
+                        let mut sub: Subscription<CanRun> =
+                            match SitesApiClient::subscribe_status(&ws, id).await {
+                                Ok(sub) => sub,
+                                Err(ClientError::Call(e)) => bail!(
+                                    "site {id}: {}",
+                                    watt_rpc_client::error::reason_of(&e)
+                                        .unwrap_or_else(|| e.message().to_string())
+                                ),
+                                Err(_) => continue,
+                            };
+                        while let Some(Ok(s)) = sub.next().await {
+                            if last != Some(s.allowed) {
+                                ctx.print(&s, || {
+                                    format!(
+                                        "height {}: {} ({})",
+                                        s.height,
+                                        if s.allowed { "run" } else { "stop" },
+                                        status_name(&s.status)
+                                    )
+                                })?;
+                                last = Some(s.allowed);
+                            }
                         }
-                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        // Without the node's word a controller must assume stop.
+                        if last != Some(false) {
+                            println!("connection lost: stop (reconnecting)");
+                        }
+                        last = None;
                     }
                 }
             }
@@ -718,7 +810,7 @@ async fn run(ctx: Ctx) -> Result<()> {
                     source.clone(),
                 ))
                 .map_err(|_| {
-                    anyhow!("--source {source:?}: use solar, wind, hydro, geothermal or biomass")
+                    anyhow!("--source {source:?}: use solar, wind, hydro, geothermal, biomass or other-renewable")
                 })?;
                 let body = Body::RegisterMeter {
                     serial: serial(&device.serial)?,
