@@ -70,6 +70,12 @@ async fn submit_and_watch_reaches_finality_and_balances_read_at_any_block() {
     let operator = dev_keypair("dev-operator");
     let coop = dev_keypair("dev-valley-coop");
 
+    let mut coop_sub: Subscription<AccountInfo> =
+        CreditsApiClient::subscribe_account(&ws, AccountId(coop.public()))
+            .await
+            .unwrap();
+    assert_eq!(next(&mut coop_sub).await.balance, Wh(0));
+
     // Mint 5,000 Wh of the first hour to the coop.
     n.wait_chain_time(GENESIS_MS + 600_000).await;
     let mint = n.tx(&operator, 0, solar_tx(&n, 1, 0, 600, 5_000));
@@ -89,6 +95,9 @@ async fn submit_and_watch_reaches_finality_and_balances_read_at_any_block() {
     };
     assert_eq!(inc, fin);
     let mint_height = fin.height;
+    // The account subscription reports the change, at the mint's block.
+    let changed = next(&mut coop_sub).await;
+    assert_eq!((changed.balance, changed.height), (Wh(5_000), mint_height));
 
     // The receipt names where it landed and what it did.
     let receipt = TxApiClient::receipt(&ws, mint.hash())

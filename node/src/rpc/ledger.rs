@@ -169,6 +169,63 @@ impl Ctx {
     }
 }
 
+impl Rpc {
+    /// A subscription to a value read at each finalised block: sent now,
+    /// then whenever it is not `same` as the last one sent. A value absent
+    /// at the start is refused with -32001 (`missing` says what); one that
+    /// disappears ends the subscription.
+    async fn watch<T, R, S>(
+        &self,
+        pending: PendingSubscriptionSink,
+        read: R,
+        same: S,
+        missing: impl Fn() -> String,
+    ) -> SubscriptionResult
+    where
+        T: serde::Serialize + Send + 'static,
+        R: Fn(&Ctx, &At) -> RpcResult<Option<T>> + Clone + Send + 'static,
+        S: Fn(&T, &T) -> bool,
+    {
+        let mut rx = self.ctx.node.subscribe();
+        let first = {
+            let read = read.clone();
+            self.ctx
+                .blocking(move |ctx| read(ctx, &ctx.resolve(None)?))
+                .await
+        };
+        let mut last = match first {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                pending.reject(not_found(missing())).await;
+                return Ok(());
+            }
+            Err(e) => {
+                pending.reject(e).await;
+                return Ok(());
+            }
+        };
+        let mut sink = pending.accept().await?;
+        if !push(&mut sink, &last) {
+            return Ok(());
+        }
+        while let Some(c) = next_block(&sink, &mut rx).await {
+            let (height, read) = (c.header.height, read.clone());
+            let now = self
+                .ctx
+                .blocking(move |ctx| read(ctx, &ctx.resolve(Some(BlockId::Height(height)))?))
+                .await?;
+            let Some(now) = now else { break };
+            if !same(&now, &last) {
+                if !push(&mut sink, &now) {
+                    break;
+                }
+                last = now;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl CreditsApiServer for Rpc {
     async fn account(&self, account: AccountId, at: Option<BlockId>) -> RpcResult<AccountInfo> {
@@ -213,40 +270,11 @@ impl CreditsApiServer for Rpc {
         pending: PendingSubscriptionSink,
         account: AccountId,
     ) -> SubscriptionResult {
-        let mut rx = self.ctx.node.subscribe();
-        let first = self
-            .ctx
-            .blocking(move |ctx| ctx.account_info(&ctx.resolve(None)?, account))
-            .await;
-        let mut last = match first {
-            Ok(info) => info,
-            Err(e) => {
-                pending.reject(e).await;
-                return Ok(());
-            }
+        let read = move |ctx: &Ctx, at: &At| ctx.account_info(at, account).map(Some);
+        let same = |a: &AccountInfo, b: &AccountInfo| {
+            (a.nonce, a.balance, &a.roles) == (b.nonce, b.balance, &b.roles)
         };
-        let mut sink = pending.accept().await?;
-        if !push(&mut sink, &last) {
-            return Ok(());
-        }
-        while let Some(c) = next_block(&sink, &mut rx).await {
-            let height = c.header.height;
-            let info = self
-                .ctx
-                .blocking(move |ctx| {
-                    ctx.account_info(&ctx.resolve(Some(BlockId::Height(height)))?, account)
-                })
-                .await?;
-            let changed =
-                (info.nonce, info.balance, &info.roles) != (last.nonce, last.balance, &last.roles);
-            if changed {
-                if !push(&mut sink, &info) {
-                    break;
-                }
-                last = info;
-            }
-        }
-        Ok(())
+        self.watch(pending, read, same, String::new).await
     }
 }
 
@@ -309,46 +337,16 @@ impl SitesApiServer for Rpc {
         pending: PendingSubscriptionSink,
         id: SiteId,
     ) -> SubscriptionResult {
-        let mut rx = self.ctx.node.subscribe();
-        let first = self
-            .ctx
-            .blocking(move |ctx| {
-                ctx.can_run(&ctx.resolve(None)?, id)?
-                    .ok_or_else(|| not_found(format!("no site {id}")))
-            })
-            .await;
-        let mut last = match first {
-            Ok(c) => c,
-            Err(e) => {
-                pending.reject(e).await;
-                return Ok(());
-            }
+        let read = move |ctx: &Ctx, at: &At| ctx.can_run(at, id);
+        // Any field but the height.
+        let same = |a: &CanRun, b: &CanRun| {
+            CanRun {
+                height: b.height,
+                ..a.clone()
+            } == *b
         };
-        let mut sink = pending.accept().await?;
-        if !push(&mut sink, &last) {
-            return Ok(());
-        }
-        while let Some(c) = next_block(&sink, &mut rx).await {
-            let height = c.header.height;
-            let Some(now) = self
-                .ctx
-                .blocking(move |ctx| ctx.can_run(&ctx.resolve(Some(BlockId::Height(height)))?, id))
-                .await?
-            else {
-                break;
-            };
-            let same = CanRun {
-                height: last.height,
-                ..now.clone()
-            } == last;
-            if !same {
-                if !push(&mut sink, &now) {
-                    break;
-                }
-                last = now;
-            }
-        }
-        Ok(())
+        self.watch(pending, read, same, move || format!("no site {id}"))
+            .await
     }
 }
 
