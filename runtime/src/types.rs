@@ -190,7 +190,14 @@ impl AccountId {
         let bytes: [u8; 32] = data
             .try_into()
             .map_err(|_| AccountParseError::WrongLength)?;
-        Ok(AccountId(PublicKey(bytes)))
+        let id = AccountId(PublicKey(bytes));
+        // The 4 padding bits must be zero: one key, one spelling.
+        if id.to_string() != s {
+            return Err(AccountParseError::BadChecksum(
+                "not the canonical spelling (non-zero padding bits)".into(),
+            ));
+        }
+        Ok(id)
     }
 }
 
@@ -632,6 +639,26 @@ pub fn attributed_hour(end_s: u64) -> Hour {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_has_one_spelling() {
+        use bech32::primitives::iter::{ByteIterExt, Fe32IterExt};
+        let id = AccountId(PublicKey([7; 32]));
+        let canonical = id.to_string();
+        assert_eq!(AccountId::parse(&canonical).unwrap(), id);
+        // The same key with a padding bit set, under a valid checksum.
+        let hrp = bech32::Hrp::parse(ACCOUNT_HRP).unwrap();
+        let mut fes: Vec<bech32::Fe32> = id.0 .0.iter().copied().bytes_to_fes().collect();
+        let last = fes.len() - 1;
+        fes[last] = bech32::Fe32::try_from(fes[last].to_u8() | 1).unwrap();
+        let padded: String = fes
+            .into_iter()
+            .with_checksum::<bech32::Bech32m>(&hrp)
+            .chars()
+            .collect();
+        assert_ne!(padded, canonical);
+        assert!(AccountId::parse(&padded).is_err(), "{padded} accepted");
+    }
 
     #[test]
     fn wh_is_a_decimal_string_in_json_and_reads_numbers_too() {

@@ -426,13 +426,13 @@ pub struct ChainState {
     pub height: Height,
     /// The timestamp of the last applied block (genesis time at first).
     pub time_ms: u64,
-    /// The id the next meter gets.
+    /// The last meter id assigned (0: none yet); the next meter gets one more.
     pub next_meter: u64,
-    /// The id the next site gets.
+    /// The last site id assigned (0: none yet); the next site gets one more.
     pub next_site: u64,
-    /// The id the next retirement gets.
+    /// The last retirement id assigned (0: none yet); the next retirement gets one more.
     pub next_retirement: u64,
-    /// The id the next proposal gets.
+    /// The last proposal id assigned (0: none yet); the next proposal gets one more.
     pub next_proposal: u64,
 }
 
