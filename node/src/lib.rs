@@ -24,6 +24,7 @@ pub mod dev;
 pub mod failpoint;
 pub mod keys;
 pub mod mempool;
+pub mod network;
 pub mod rpc;
 pub mod service;
 pub mod storage;

@@ -1,0 +1,4 @@
+//! The peer network (SPEC section 6). So far: the encrypted, authenticated
+//! [`transport`] between two nodes. Peers, gossip and sync build on it.
+
+pub mod transport;
