@@ -1,4 +1,6 @@
 //! The peer network (SPEC section 6). So far: the encrypted, authenticated
 //! [`transport`] between two nodes. Peers, gossip and sync build on it.
 
+pub mod peers;
 pub mod transport;
+pub mod wire;

@@ -1,0 +1,415 @@
+//! Peers: the listener, the dialers of configured peers (with reconnect
+//! and backoff), one reader and one writer task per session, gossip with
+//! de-duplication, and bans for peers that misbehave.
+//!
+//! A configured peer (`address@key`) must present its key. Other inbound
+//! keys are followers, up to a limit. After the handshake a peer that sends
+//! a message that does not decode, an oversized one, or more messages a
+//! second than allowed is disconnected and its key banned for a while.
+//! Gossip (consensus messages, blocks, transactions) is delivered to the
+//! node once and relayed once to every other peer; answers (status, sync)
+//! are delivered only.
+
+use super::transport::{handshake, HandshakeConfig, TransportError};
+use super::wire::{WireMessage, MAX_WIRE_MESSAGE};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use watt_runtime::crypto::{Hash, Keypair, PublicKey};
+use watt_runtime::encoding::{decode, encode};
+
+/// A configured peer: `127.0.0.1:30333@0x<ed25519 key>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerAddr {
+    /// Where to dial.
+    pub addr: SocketAddr,
+    /// The identity it must present.
+    pub key: PublicKey,
+}
+
+impl std::str::FromStr for PeerAddr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (addr, key) = s
+            .split_once('@')
+            .ok_or_else(|| format!("peer {s:?} is not address@key"))?;
+        let addr = addr
+            .parse()
+            .map_err(|e| format!("peer {s:?}: address {addr:?}: {e}"))?;
+        let key = PublicKey::from_hex(key).map_err(|e| format!("peer {s:?}: key: {e}"))?;
+        Ok(PeerAddr { addr, key })
+    }
+}
+
+impl std::fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.addr, self.key)
+    }
+}
+
+/// How the network runs.
+pub struct NetConfig {
+    /// Where to listen (port 0: any free port).
+    pub listen: SocketAddr,
+    /// This node's identity key.
+    pub identity: Keypair,
+    /// The chain: peers of other chains fail the handshake.
+    pub chain_id: Hash,
+    /// Peers to dial and keep connected.
+    pub peers: Vec<PeerAddr>,
+    /// Most inbound peers that are not configured.
+    pub max_followers: usize,
+    /// How long a handshake may take.
+    pub handshake_timeout: Duration,
+    /// How long a misbehaving key stays banned.
+    pub ban_for: Duration,
+    /// Messages a second a peer may send (bursts of twice that).
+    pub max_messages_per_second: u32,
+    /// Messages queued for a peer before it counts as too slow and is
+    /// dropped.
+    pub queue: usize,
+}
+
+impl NetConfig {
+    /// Defaults for everything but the addresses and keys.
+    pub fn new(
+        listen: SocketAddr,
+        identity: Keypair,
+        chain_id: Hash,
+        peers: Vec<PeerAddr>,
+    ) -> Self {
+        NetConfig {
+            listen,
+            identity,
+            chain_id,
+            peers,
+            max_followers: 32,
+            handshake_timeout: Duration::from_secs(5),
+            ban_for: Duration::from_secs(600),
+            max_messages_per_second: 2_000,
+            queue: 1_024,
+        }
+    }
+}
+
+/// A message from a peer.
+#[derive(Debug)]
+pub struct Inbound {
+    /// The peer's identity.
+    pub from: PublicKey,
+    /// What it sent.
+    pub msg: WireMessage,
+}
+
+struct Peer {
+    tx: mpsc::Sender<Arc<Vec<u8>>>,
+    follower: bool,
+}
+
+/// Gossip ids seen lately, oldest forgotten first.
+struct Seen {
+    set: HashSet<Hash>,
+    order: VecDeque<Hash>,
+}
+
+const SEEN_CAPACITY: usize = 100_000;
+
+impl Seen {
+    /// True if `id` is new.
+    fn insert(&mut self, id: Hash) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > SEEN_CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+struct Shared {
+    cfg: NetConfig,
+    configured: HashMap<PublicKey, SocketAddr>,
+    peers: Mutex<HashMap<PublicKey, Peer>>,
+    bans: Mutex<HashMap<PublicKey, Instant>>,
+    seen: Mutex<Seen>,
+    inbound: mpsc::Sender<Inbound>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Sends to peers.
+#[derive(Clone)]
+pub struct NetHandle {
+    shared: Arc<Shared>,
+}
+
+/// A running network.
+pub struct Network {
+    /// Sends to peers.
+    pub handle: NetHandle,
+    /// Messages from peers.
+    pub inbound: mpsc::Receiver<Inbound>,
+    /// The address it listens on.
+    pub local_addr: SocketAddr,
+}
+
+impl NetHandle {
+    /// Sends a message to every connected peer (gossip is marked seen, so
+    /// it is not relayed back).
+    pub fn broadcast(&self, msg: &WireMessage) {
+        if msg.is_gossip() {
+            lock(&self.shared.seen).insert(msg.id());
+        }
+        self.shared.send_all(Arc::new(encode(msg)), None);
+    }
+
+    /// Sends a message to one peer; false if it is not connected.
+    pub fn send_to(&self, peer: &PublicKey, msg: &WireMessage) -> bool {
+        self.shared.send_one(peer, Arc::new(encode(msg)))
+    }
+
+    /// The connected peers.
+    pub fn peers(&self) -> Vec<PublicKey> {
+        lock(&self.shared.peers).keys().copied().collect()
+    }
+
+    /// Whether a key is banned now.
+    pub fn is_banned(&self, key: &PublicKey) -> bool {
+        self.shared.banned(key)
+    }
+}
+
+impl Shared {
+    fn send_all(&self, bytes: Arc<Vec<u8>>, except: Option<&PublicKey>) {
+        let keys: Vec<PublicKey> = lock(&self.peers)
+            .keys()
+            .filter(|k| Some(*k) != except)
+            .copied()
+            .collect();
+        for k in keys {
+            self.send_one(&k, bytes.clone());
+        }
+    }
+
+    fn send_one(&self, peer: &PublicKey, bytes: Arc<Vec<u8>>) -> bool {
+        let mut peers = lock(&self.peers);
+        let Some(p) = peers.get(peer) else {
+            return false;
+        };
+        match p.tx.try_send(bytes) {
+            Ok(()) => true,
+            Err(_) => {
+                // Its queue is full: it is not keeping up. Drop the session;
+                // it can reconnect and sync.
+                tracing::debug!(%peer, "peer is not keeping up; disconnecting");
+                peers.remove(peer);
+                false
+            }
+        }
+    }
+
+    fn banned(&self, key: &PublicKey) -> bool {
+        let mut bans = lock(&self.bans);
+        match bans.get(key) {
+            Some(until) if *until > Instant::now() => true,
+            Some(_) => {
+                bans.remove(key);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn ban(&self, key: PublicKey, why: &str) {
+        tracing::info!(peer = %key, why, "banning peer");
+        lock(&self.bans).insert(key, Instant::now() + self.cfg.ban_for);
+        lock(&self.peers).remove(&key);
+    }
+}
+
+/// Starts listening and dialling.
+pub async fn start(cfg: NetConfig) -> std::io::Result<Network> {
+    let listener = TcpListener::bind(cfg.listen).await?;
+    let local_addr = listener.local_addr()?;
+    let (inbound_tx, inbound) = mpsc::channel(4_096);
+    let configured = cfg.peers.iter().map(|p| (p.key, p.addr)).collect();
+    let shared = Arc::new(Shared {
+        configured,
+        peers: Mutex::new(HashMap::new()),
+        bans: Mutex::new(HashMap::new()),
+        seen: Mutex::new(Seen {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+        }),
+        inbound: inbound_tx,
+        cfg,
+    });
+    let s = shared.clone();
+    tokio::spawn(async move {
+        loop {
+            let (sock, remote) = match listener.accept().await {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "peer accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let s = s.clone();
+            tokio::spawn(async move {
+                if let Err(e) = s.clone().session(sock, None).await {
+                    tracing::debug!(%remote, error = %e, "inbound peer session ended");
+                }
+            });
+        }
+    });
+    for peer in shared.cfg.peers.clone() {
+        let s = shared.clone();
+        tokio::spawn(async move { s.dial_forever(peer).await });
+    }
+    Ok(Network {
+        handle: NetHandle { shared },
+        inbound,
+        local_addr,
+    })
+}
+
+impl Shared {
+    async fn dial_forever(self: Arc<Self>, peer: PeerAddr) {
+        let (first, most) = (Duration::from_millis(100), Duration::from_secs(10));
+        let mut delay = first;
+        loop {
+            if !lock(&self.peers).contains_key(&peer.key) {
+                match TcpStream::connect(peer.addr).await {
+                    Ok(sock) => {
+                        delay = first;
+                        if let Err(e) = self.clone().session(sock, Some(peer.key)).await {
+                            tracing::debug!(%peer, error = %e, "peer session ended");
+                        }
+                    }
+                    Err(e) => tracing::trace!(%peer, error = %e, "dial failed"),
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(most);
+        }
+    }
+
+    /// One session, from handshake to disconnect.
+    async fn session(
+        self: Arc<Self>,
+        sock: TcpStream,
+        expected: Option<PublicKey>,
+    ) -> Result<(), TransportError> {
+        let _ = sock.set_nodelay(true);
+        let dialler = expected.is_some();
+        let (mut reader, mut writer) = handshake(
+            sock,
+            dialler,
+            HandshakeConfig {
+                identity: &self.cfg.identity,
+                chain_id: self.cfg.chain_id,
+                expected,
+                max_message: MAX_WIRE_MESSAGE,
+                timeout: self.cfg.handshake_timeout,
+            },
+        )
+        .await?;
+        let key = reader.peer();
+        if key == self.cfg.identity.public() || self.banned(&key) {
+            return Ok(());
+        }
+        let follower = !self.configured.contains_key(&key);
+        let (tx, mut rx) = mpsc::channel::<Arc<Vec<u8>>>(self.cfg.queue);
+        {
+            let mut peers = lock(&self.peers);
+            if peers.contains_key(&key) {
+                // Already connected (both sides dialled): keep the first.
+                return Ok(());
+            }
+            if follower && peers.values().filter(|p| p.follower).count() >= self.cfg.max_followers {
+                tracing::debug!(peer = %key, "follower limit reached; refusing");
+                return Ok(());
+            }
+            peers.insert(key, Peer { tx, follower });
+        }
+        tracing::info!(peer = %key, follower, "peer connected");
+        let writer_task = tokio::spawn(async move {
+            while let Some(bytes) = rx.recv().await {
+                if writer.send(&bytes).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let result = self.read_loop(&key, &mut reader).await;
+        writer_task.abort();
+        lock(&self.peers).remove(&key);
+        tracing::info!(peer = %key, "peer disconnected");
+        result
+    }
+
+    async fn read_loop<S: tokio::io::AsyncRead + tokio::io::AsyncWrite>(
+        &self,
+        key: &PublicKey,
+        reader: &mut super::transport::Reader<S>,
+    ) -> Result<(), TransportError> {
+        let rate = f64::from(self.cfg.max_messages_per_second.max(1));
+        let (mut tokens, mut at) = (rate * 2.0, Instant::now());
+        loop {
+            if !lock(&self.peers).contains_key(key) {
+                return Ok(()); // banned or dropped meanwhile
+            }
+            let bytes = match reader.recv().await {
+                Ok(b) => b,
+                Err(e @ (TransportError::TooLarge { .. } | TransportError::Noise(_))) => {
+                    self.ban(*key, "oversized or corrupt message");
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
+            let now = Instant::now();
+            tokens = (tokens + now.duration_since(at).as_secs_f64() * rate).min(rate * 2.0);
+            at = now;
+            if tokens < 1.0 {
+                self.ban(*key, "flooding");
+                return Ok(());
+            }
+            tokens -= 1.0;
+            let msg: WireMessage = match decode(&bytes) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::debug!(peer = %key, error = %e, "malformed message");
+                    self.ban(*key, "malformed message");
+                    return Ok(());
+                }
+            };
+            if msg.is_gossip() {
+                if !lock(&self.seen).insert(msg.id()) {
+                    continue;
+                }
+                self.send_all(Arc::new(bytes), Some(key));
+            }
+            if self
+                .inbound
+                .send(Inbound { from: *key, msg })
+                .await
+                .is_err()
+            {
+                return Ok(()); // the node stopped
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "peers_tests.rs"]
+mod tests;
