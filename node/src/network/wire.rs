@@ -28,7 +28,7 @@ pub enum WireMessage {
     /// A consensus message (proposal, vote, commit, certificate sync).
     Consensus(Message),
     /// A block body (a proposal's, gossiped with it).
-    Block(Block),
+    Block(Box<Block>),
     /// Transactions for the mempool.
     Txs(BoundedVec<Transaction, MAX_GOSSIP_TXS>),
     /// "Send me finalised blocks from this height."
