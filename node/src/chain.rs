@@ -579,6 +579,11 @@ impl Chain {
         }
         let height = committed.block.header.height;
         let mut dropped_all = std::mem::take(&mut self.dropped);
+        // One dropped at block building but submitted again since (or
+        // included after all) is not dropped.
+        let included: std::collections::HashSet<&Hash> =
+            committed.outcome.tx_hashes.iter().collect();
+        dropped_all.retain(|(h, _)| !self.mempool.contains(h) && !included.contains(h));
         dropped_all.extend(dropped.into_iter().map(|h| {
             (
                 h,

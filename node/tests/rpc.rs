@@ -818,3 +818,35 @@ async fn unsafe_methods_need_loopback_or_the_flag() {
     assert!(TxApiClient::pending(&n.http(), Some(10)).await.is_ok());
     n.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_socket_and_health_is_rate_limited() {
+    use tokio::io::AsyncReadExt;
+    let mut cfg = TestNode::loopback();
+    cfg.max_connections_per_ip = 2;
+    cfg.rate_limit_per_second = 2;
+    cfg.rate_limit_burst = 3;
+    let n = TestNode::start(60, cfg).await;
+    let addr = n.rpc.local_addr;
+    // Two idle sockets are held; a third from the same address is closed.
+    let _a = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _b = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "third socket stays open: {read:?}"
+    );
+    drop((_a, _b));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // GET routes share the per-address rate limit.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(raw_http(addr, get("/health")).await.0);
+    }
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    n.stop().await;
+}

@@ -323,21 +323,26 @@ impl Signer {
 pub fn follow_heads(ws_url: String, from: Height, retry: Retry) -> mpsc::Receiver<RpcHeader> {
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(async move {
-        let mut next = from;
+        // Height 0 is the genesis, which has no header.
+        let mut next = from.max(Height(1));
         let mut delay = retry.first_delay;
+        let mut first = true;
         loop {
             if tx.is_closed() {
                 return;
             }
-            let client = match WsClientBuilder::default().build(&ws_url).await {
-                Ok(c) => c,
-                Err(_) => {
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(retry.max_delay);
-                    continue;
-                }
+            // Every reconnect after the first waits, growing while no
+            // progress is made, so a node that keeps refusing (limits, a
+            // closed subscription) is not hammered.
+            if !first {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(retry.max_delay);
+            }
+            first = false;
+            let progress_mark = next;
+            let Ok(client) = WsClientBuilder::default().build(&ws_url).await else {
+                continue;
             };
-            delay = retry.first_delay;
             // Subscribe first, then backfill, so nothing falls in between.
             let mut sub: Subscription<RpcHeader> =
                 match ChainApiClient::subscribe_finalized_heads(&client).await {
@@ -367,6 +372,7 @@ pub fn follow_heads(ws_url: String, from: Height, retry: Retry) -> mpsc::Receive
                 }
             }
             while let Some(item) = sub.next().await {
+                // An error item is the node closing the subscription.
                 let Ok(h) = item else { break };
                 if h.height < next {
                     continue;
@@ -376,9 +382,13 @@ pub fn follow_heads(ws_url: String, from: Height, retry: Retry) -> mpsc::Receive
                     break;
                 }
                 next = h.height.next();
+                delay = retry.first_delay;
                 if tx.send(h).await.is_err() {
                     return;
                 }
+            }
+            if next > progress_mark {
+                delay = retry.first_delay;
             }
         }
     });

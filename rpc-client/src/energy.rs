@@ -50,6 +50,13 @@ pub fn format(amount: Wh, unit: Unit) -> String {
 /// (decimals allowed down to 1 Wh).
 pub fn parse(s: &str) -> Result<Wh, String> {
     let t = s.trim();
+    // `mWh` is a milliwatt-hour, below the 1 Wh the chain counts in; only
+    // a capital M means mega.
+    if t.ends_with("mWh") {
+        return Err(format!(
+            "amount {t:?}: mWh is milliwatt-hours; write MWh for megawatt-hours"
+        ));
+    }
     let lower = t.to_ascii_lowercase();
     let (num, scale) = if let Some(n) = lower.strip_suffix("mwh") {
         (n, 1_000_000u64)
@@ -109,6 +116,7 @@ mod tests {
             "1e3",
             "x",
             "99999999999999999999",
+            "5mWh",
         ] {
             assert!(parse(bad).is_err(), "{bad} accepted");
         }

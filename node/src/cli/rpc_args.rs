@@ -53,6 +53,8 @@ pub struct RpcFileConfig {
     pub max_response_bytes: Option<u32>,
     /// Most concurrent connections.
     pub max_connections: Option<u32>,
+    /// Most open TCP connections from one client address.
+    pub max_connections_per_ip: Option<u32>,
     /// Most subscriptions per WebSocket.
     pub max_subscriptions_per_connection: Option<u32>,
     /// Most calls per batch.
@@ -95,6 +97,9 @@ impl RpcArgs {
                 .rpc_max_connections
                 .or(file.max_connections)
                 .unwrap_or(d.max_connections),
+            max_connections_per_ip: file
+                .max_connections_per_ip
+                .unwrap_or(d.max_connections_per_ip),
             max_subscriptions_per_connection: file
                 .max_subscriptions_per_connection
                 .unwrap_or(d.max_subscriptions_per_connection),

@@ -147,10 +147,8 @@ impl Rpc {
     async fn heads(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
         let mut rx = self.ctx.node.subscribe();
         let mut sink = pending.accept().await?;
-        while let Some(c) = next_block(&sink, &mut rx).await {
-            if !push(&mut sink, &RpcHeader::from(&c.header)) {
-                break;
-            }
+        while let Some(c) = next_block(&sink, &mut rx).await? {
+            push(&mut sink, &RpcHeader::from(&c.header))?;
         }
         Ok(())
     }

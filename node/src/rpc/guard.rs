@@ -39,18 +39,32 @@ impl RateLimiter {
         }
     }
 
-    /// Takes `n` tokens for `ip`; false if it has not enough.
+    /// Takes `n` tokens for `ip`; false if it has not enough. IPv6
+    /// clients are limited per /64, the block one host usually holds.
     pub fn allow(&self, ip: IpAddr, n: usize) -> bool {
         if self.per_second == 0.0 {
             return true;
         }
+        let ip = match ip {
+            IpAddr::V6(v6) => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(bits.into())
+            }
+            v4 => v4,
+        };
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > MAX_TRACKED {
+        // Clean up only when a new client would pass the cap, so the cost
+        // is paid by growth, not by every call.
+        if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&ip) {
             let (rate, burst) = (self.per_second, self.burst);
             buckets.retain(|_, (tokens, at)| {
                 *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
             });
+            if buckets.len() >= MAX_TRACKED {
+                // Every tracked client is still limited: a newcomer waits.
+                return false;
+            }
         }
         let (tokens, at) = buckets.entry(ip).or_insert((self.burst, now));
         *tokens =

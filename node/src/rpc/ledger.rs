@@ -205,20 +205,18 @@ impl Rpc {
             }
         };
         let mut sink = pending.accept().await?;
-        if !push(&mut sink, &last) {
-            return Ok(());
-        }
-        while let Some(c) = next_block(&sink, &mut rx).await {
+        push(&mut sink, &last)?;
+        while let Some(c) = next_block(&sink, &mut rx).await? {
             let (height, read) = (c.header.height, read.clone());
             let now = self
                 .ctx
                 .blocking(move |ctx| read(ctx, &ctx.resolve(Some(BlockId::Height(height)))?))
                 .await?;
-            let Some(now) = now else { break };
+            let Some(now) = now else {
+                return Err("it no longer exists".into());
+            };
             if !same(&now, &last) {
-                if !push(&mut sink, &now) {
-                    break;
-                }
+                push(&mut sink, &now)?;
                 last = now;
             }
         }

@@ -27,13 +27,14 @@ use crate::service::NodeHandle;
 use guard::{ClientIp, Guard, GuardState, RateLimiter};
 use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
 use jsonrpsee::server::{
-    serve_with_graceful_shutdown, stop_channel, BatchRequestConfig, HttpBody, HttpResponse, Server,
-    ServerConfig, ServerHandle, StopHandle, TowerServiceBuilder,
+    serve_with_graceful_shutdown, stop_channel, BatchRequestConfig, HttpBody, HttpResponse,
+    PingConfig, Server, ServerConfig, ServerHandle, StopHandle, TowerServiceBuilder,
 };
 use jsonrpsee::RpcModule;
 use metrics::Metrics;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tower::layer::util::{Identity, Stack};
 use tower::Service;
@@ -70,6 +71,10 @@ pub struct RpcConfig {
     /// Most concurrent connections (HTTP requests in flight and open
     /// WebSockets).
     pub max_connections: u32,
+    /// Most open TCP connections from one client address (idle keep-alive
+    /// ones included); the node accepts at most four times
+    /// `max_connections` sockets in all.
+    pub max_connections_per_ip: u32,
     /// Most subscriptions per WebSocket.
     pub max_subscriptions_per_connection: u32,
     /// Most calls in one batch.
@@ -98,6 +103,7 @@ impl Default for RpcConfig {
             max_request_bytes: 5 * 1024 * 1024,
             max_response_bytes: 64 * 1024 * 1024,
             max_connections: 100,
+            max_connections_per_ip: 32,
             max_subscriptions_per_connection: 64,
             max_batch: 100,
             rate_limit_per_second: 500,
@@ -176,6 +182,26 @@ impl<S> tower::Layer<S> for GuardLayer {
 
 type Builder = TowerServiceBuilder<Stack<GuardLayer, Identity>, Identity>;
 
+/// A client address's share of the socket limits, given back when its
+/// connection ends.
+struct IpSlot {
+    ip: IpAddr,
+    counts: Arc<Mutex<HashMap<IpAddr, u32>>>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
 /// What every connection shares.
 struct Front {
     builder: Builder,
@@ -184,6 +210,7 @@ struct Front {
     ctx: Arc<Ctx>,
     cors: Vec<String>,
     ready_max_lag: Duration,
+    guard: Arc<GuardState>,
 }
 
 /// Starts the server on the current tokio runtime.
@@ -203,12 +230,13 @@ pub async fn start(cfg: RpcConfig, node: NodeHandle) -> Result<RpcServer, RpcErr
     let known = names.iter().cloned().collect();
     let _ = ctx.methods.set(names);
 
-    let guard = GuardLayer(Arc::new(GuardState {
+    let guard_state = Arc::new(GuardState {
         limiter: RateLimiter::new(cfg.rate_limit_per_second, cfg.rate_limit_burst),
         unsafe_allowed,
         metrics: metrics.clone(),
         known,
-    }));
+    });
+    let guard = GuardLayer(guard_state.clone());
     let server_cfg = ServerConfig::builder()
         .max_request_body_size(cfg.max_request_bytes)
         .max_response_body_size(cfg.max_response_bytes)
@@ -216,6 +244,12 @@ pub async fn start(cfg: RpcConfig, node: NodeHandle) -> Result<RpcServer, RpcErr
         .max_subscriptions_per_connection(cfg.max_subscriptions_per_connection)
         .set_batch_request_config(BatchRequestConfig::Limit(cfg.max_batch))
         .set_message_buffer_capacity(cfg.message_buffer)
+        // A WebSocket that answers no ping for 90 s is closed.
+        .enable_ws_ping(
+            PingConfig::new()
+                .ping_interval(Duration::from_secs(30))
+                .inactive_limit(Duration::from_secs(90)),
+        )
         .build();
     let builder = Server::builder()
         .set_config(server_cfg)
@@ -240,7 +274,13 @@ pub async fn start(cfg: RpcConfig, node: NodeHandle) -> Result<RpcServer, RpcErr
         ctx: ctx.clone(),
         cors: cfg.cors.clone(),
         ready_max_lag: cfg.ready_max_lag,
+        guard: guard_state,
     });
+    let sockets = Arc::new(tokio::sync::Semaphore::new(
+        (cfg.max_connections as usize).saturating_mul(4).max(1),
+    ));
+    let per_ip: Arc<Mutex<HashMap<IpAddr, u32>>> = Arc::default();
+    let max_per_ip = cfg.max_connections_per_ip.max(1);
 
     // Metrics follow finalised blocks.
     let mut blocks = node.subscribe();
@@ -271,6 +311,27 @@ pub async fn start(cfg: RpcConfig, node: NodeHandle) -> Result<RpcServer, RpcErr
                 },
                 _ = stop.clone().shutdown() => break,
             };
+            // Socket limits: in all, and per client address. Over either,
+            // the connection is closed at once.
+            let Ok(permit) = sockets.clone().try_acquire_owned() else {
+                tracing::debug!(%remote, "RPC socket limit reached; closing");
+                continue;
+            };
+            let ip = remote.ip();
+            {
+                let mut counts = per_ip.lock().unwrap_or_else(|p| p.into_inner());
+                let n = counts.entry(ip).or_insert(0);
+                if *n >= max_per_ip {
+                    tracing::debug!(%remote, "RPC per-address connection limit reached; closing");
+                    continue;
+                }
+                *n += 1;
+            }
+            let release = IpSlot {
+                ip,
+                counts: per_ip.clone(),
+                _permit: permit,
+            };
             let front = front.clone();
             let svc = tower::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                 let front = front.clone();
@@ -283,6 +344,7 @@ pub async fn start(cfg: RpcConfig, node: NodeHandle) -> Result<RpcServer, RpcErr
                 if let Err(e) = serve_with_graceful_shutdown(sock, svc, stopped).await {
                     tracing::debug!(error = %e, %remote, "RPC connection ended");
                 }
+                drop(release);
             });
         }
     });
@@ -351,6 +413,16 @@ impl Front {
                 add_cors(&mut rp, o);
                 return Ok(rp);
             }
+        }
+        let is_get_route = req.method() == http::Method::GET
+            && matches!(req.uri().path(), "/health" | "/health/ready" | "/metrics");
+        if is_get_route && !self.guard.limiter.allow(ip.0, 1) {
+            self.ctx.metrics.rate_limited();
+            return Ok(respond(
+                429,
+                "text/plain",
+                "rate limit: slow down and retry\n".into(),
+            ));
         }
         let mut rp = match (req.method(), req.uri().path()) {
             (&http::Method::GET, "/health") => self.liveness().await,

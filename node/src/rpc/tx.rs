@@ -11,7 +11,9 @@ use jsonrpsee::core::{async_trait, SubscriptionResult};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::PendingSubscriptionSink;
 use watt_rpc_client::api::{TxApiServer, MAX_PAGE};
-use watt_rpc_client::error::{invalid_params, limit_exceeded, rejected, unavailable};
+use watt_rpc_client::error::{
+    invalid_params, limit_exceeded, rejected, unavailable, TRANSACTION_REJECTED,
+};
 use watt_rpc_client::types::{Bytes, Receipt, RpcTx, TxLocation, TxLookup, TxState, TxStatus};
 use watt_runtime::crypto::Hash;
 use watt_runtime::encoding::decode;
@@ -87,11 +89,17 @@ impl Ctx {
             Some(Err(SubmitError::Refused(ChainError::Pool(AddError::Duplicate(h))))) => {
                 Ok(Submitted::Pending(h))
             }
-            Some(Err(SubmitError::Refused(e))) => Err(rejected(
-                e.to_string()
-                    .trim_start_matches("transaction refused: ")
-                    .to_string(),
-            )),
+            Some(Err(SubmitError::Refused(e))) => {
+                // It may have been committed since the check above.
+                if let Some(loc) = self.tx_location(&hash)? {
+                    return Ok(Submitted::Final(hash, loc));
+                }
+                Err(rejected(
+                    e.to_string()
+                        .trim_start_matches("transaction refused: ")
+                        .to_string(),
+                ))
+            }
             Some(Err(SubmitError::Stopped)) | None => Err(unavailable("the node is shutting down")),
         }
     }
@@ -121,23 +129,30 @@ impl TxApiServer for Rpc {
         // Subscribe before submitting, so the block that includes it
         // cannot pass unseen.
         let mut rx = self.ctx.node.subscribe();
-        let outcome = self.ctx.submit_one(tx).await;
-        let mut sink = pending.accept().await?;
-        let hash = match outcome {
-            Ok(Submitted::Pending(hash)) => hash,
-            Ok(Submitted::Final(_, loc)) => {
-                push(&mut sink, &TxStatus::Finalized(loc));
+        let outcome = match self.ctx.submit_one(tx).await {
+            Ok(o) => o,
+            // The node could not answer (stopping, store failure): that is
+            // not a verdict on the transaction.
+            Err(e) if e.code() != TRANSACTION_REJECTED => {
+                pending.reject(e).await;
                 return Ok(());
             }
             Err(e) => {
-                push(&mut sink, &TxStatus::Invalid { reason: reason(&e) });
+                let mut sink = pending.accept().await?;
+                push(&mut sink, &TxStatus::Invalid { reason: reason(&e) })?;
                 return Ok(());
             }
         };
-        if !push(&mut sink, &TxStatus::Ready { hash }) {
-            return Ok(());
-        }
-        while let Some(c) = next_block(&sink, &mut rx).await {
+        let mut sink = pending.accept().await?;
+        let hash = match outcome {
+            Submitted::Pending(hash) => hash,
+            Submitted::Final(_, loc) => {
+                push(&mut sink, &TxStatus::Finalized(loc))?;
+                return Ok(());
+            }
+        };
+        push(&mut sink, &TxStatus::Ready { hash })?;
+        while let Some(c) = next_block(&sink, &mut rx).await? {
             if let Some(index) = c.tx_hashes.iter().position(|h| *h == hash) {
                 let loc = TxLocation {
                     block_hash: c.hash,
@@ -145,9 +160,8 @@ impl TxApiServer for Rpc {
                     index: index as u32,
                 };
                 // Included and finalised by the same commit.
-                if push(&mut sink, &TxStatus::Included(loc.clone())) {
-                    push(&mut sink, &TxStatus::Finalized(loc));
-                }
+                push(&mut sink, &TxStatus::Included(loc.clone()))?;
+                push(&mut sink, &TxStatus::Finalized(loc))?;
                 break;
             }
             if let Some((_, why)) = c.dropped.iter().find(|(h, _)| *h == hash) {
@@ -160,7 +174,7 @@ impl TxApiServer for Rpc {
                         reason: why.clone(),
                     }
                 };
-                push(&mut sink, &status);
+                push(&mut sink, &status)?;
                 break;
             }
         }
