@@ -24,6 +24,10 @@ use zeroize::Zeroizing;
 pub const FORMAT_VERSION: u32 = 1;
 const AAD_TAG: &[u8] = b"watt/keystore/v1";
 const MAX_M_COST_KIB: u32 = 4 * 1024 * 1024;
+/// The most argon2 passes a key file may ask for.
+const MAX_T_COST: u32 = 64;
+/// The most argon2 lanes a key file may ask for.
+const MAX_P_COST: u32 = 64;
 type Result<T, E = KeystoreError> = std::result::Result<T, E>;
 
 /// Why a keystore operation failed.
@@ -142,8 +146,15 @@ impl KdfParams {
     }
 
     fn derive(&self, passphrase: &str, salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, String> {
+        // A key file someone hands you must not hang or exhaust the machine.
         if self.m_cost > MAX_M_COST_KIB {
             return Err(format!("m_cost {} KiB exceeds 4 GiB", self.m_cost));
+        }
+        if self.t_cost > MAX_T_COST || self.p_cost > MAX_P_COST {
+            return Err(format!(
+                "t_cost {} / p_cost {} exceed {MAX_T_COST} passes / {MAX_P_COST} lanes",
+                self.t_cost, self.p_cost
+            ));
         }
         let params = Params::new(self.m_cost, self.t_cost, self.p_cost, Some(32))
             .map_err(|e| e.to_string())?;

@@ -118,6 +118,26 @@ fn keystore_round_trip_wrong_passphrase_and_loose_permissions() {
     let loose = sign("correct horse");
     assert!(!loose.status.success());
     assert!(String::from_utf8_lossy(&loose.stderr).contains("chmod 600"));
+    // A params proposal must give every parameter.
+    let out = w.run(
+        "correct horse",
+        &[
+            "gov",
+            "propose",
+            "--from",
+            "alice",
+            "--kind",
+            "params",
+            "--change",
+            r#"{"max_block_txs":100}"#,
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("missing"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Amounts that are not energy are refused before anything is signed.
     let out = w.run(
         "correct horse",
@@ -284,6 +304,28 @@ fn offline_sign_then_submit_and_transfers_reach_finality() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // Editing the readable part is refused too: `encoded` is what is sent.
+    let file2 = w.keystore.path().join("signed2.json");
+    w.ok(&[
+        "sign",
+        "--from",
+        "dev-valley-coop",
+        "--body",
+        &body,
+        "--nonce",
+        "99",
+        "--chain-id",
+        &chain_id,
+        "--out",
+        file2.to_str().unwrap(),
+    ]);
+    let mut f: Value = serde_json::from_str(&std::fs::read_to_string(&file2).unwrap()).unwrap();
+    f["tx"]["unsigned"]["body"]["amount"] = Value::String("999999".into());
+    std::fs::write(&file2, f.to_string()).unwrap();
+    let out = w.run("correct horse", &["submit", file2.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("edited"));
 
     // Retire, history and a site's status.
     w.json(&[

@@ -867,9 +867,23 @@ async fn run(ctx: Ctx) -> Result<()> {
                     "regulators" => Body::ProposeRegulatorSet {
                         change: serde_json::from_str(change).map_err(bad)?,
                     },
-                    _ => Body::ProposeChainParams {
-                        params: serde_json::from_str(change).map_err(bad)?,
-                    },
+                    _ => {
+                        // Every field must be given: a missing one would
+                        // silently take its default, not the chain's value.
+                        let given: serde_json::Value = serde_json::from_str(change).map_err(bad)?;
+                        let all =
+                            serde_json::to_value(watt_runtime::types::ChainParams::default())?;
+                        if let (Some(all), Some(given)) = (all.as_object(), given.as_object()) {
+                            let missing: Vec<&String> =
+                                all.keys().filter(|k| !given.contains_key(*k)).collect();
+                            if !missing.is_empty() {
+                                bail!("--change must give every parameter (fetch them with chain_getGenesis or the last params change); missing: {missing:?}");
+                            }
+                        }
+                        Body::ProposeChainParams {
+                            params: serde_json::from_value(given).map_err(bad)?,
+                        }
+                    }
                 };
                 ctx.send(from, body, *wait).await?;
             }
@@ -925,9 +939,9 @@ async fn run(ctx: Ctx) -> Result<()> {
                 .with_context(|| format!("{} is not a signed transaction file", file.display()))?;
             let tx: Transaction = decode(&f.encoded.0)
                 .map_err(|e| anyhow!("{}: `encoded` does not decode: {e}", file.display()))?;
-            if tx.hash() != f.hash {
+            if tx.hash() != f.hash || tx != f.tx {
                 bail!(
-                    "{}: `hash` does not match `encoded`; the file was edited",
+                    "{}: `hash` or `tx` does not match `encoded`; the file was edited: sign again",
                     file.display()
                 );
             }
