@@ -229,12 +229,15 @@ impl WattClient {
             }
             None
         };
+        let started = tokio::time::Instant::now();
         match tokio::time::timeout(timeout, watched).await {
             Ok(Some(result)) => result,
-            // No WebSocket (or it dropped): submitting again is harmless.
+            // No WebSocket (or it dropped): submitting again is harmless;
+            // poll for what is left of the timeout.
             Ok(None) => {
                 let hash = self.submit(tx).await?;
-                self.wait_finalized(hash, timeout).await
+                let left = timeout.saturating_sub(started.elapsed());
+                self.wait_finalized(hash, left).await
             }
             Err(_) => Err(Error::Timeout {
                 hash,

@@ -168,6 +168,13 @@ impl Ctx {
         let ctx = self.clone();
         tokio::task::spawn_blocking(move || f(&ctx))
             .await
-            .map_err(|e| unavailable(format!("the node is stopping: {e}")))?
+            .map_err(|e| {
+                if e.is_panic() {
+                    tracing::error!(error = %e, "an RPC handler panicked");
+                    internal("the handler failed; see the node's log")
+                } else {
+                    unavailable(format!("the node is stopping: {e}"))
+                }
+            })?
     }
 }

@@ -376,13 +376,16 @@ impl Ctx {
         Keystore::open(&dir).map_err(|e| anyhow!("{e}"))
     }
 
-    fn passphrase(&self, confirm: bool) -> Result<String> {
+    /// The passphrase, wiped from memory when dropped.
+    fn passphrase(&self, confirm: bool) -> Result<zeroize::Zeroizing<String>> {
         let source = match (&self.cli.passphrase_env, &self.cli.passphrase_file) {
             (Some(var), _) => PassphraseSource::Env(var.clone()),
             (None, Some(file)) => PassphraseSource::File(file.clone()),
             (None, None) => PassphraseSource::Prompt { confirm },
         };
-        watt_rpc_client::keystore::read_passphrase(source).map_err(|e| anyhow!("{e}"))
+        watt_rpc_client::keystore::read_passphrase(source)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|e| anyhow!("{e}"))
     }
 
     /// A `watt1...` account, or a key's account.
