@@ -401,6 +401,37 @@ impl Chain {
     /// validator sets, the parent's certificate, every signature (batched),
     /// execution, and every root. Caches it on success.
     pub fn check_block(&mut self, block: Block, now_ms: u64) -> Result<Hash, ChainError> {
+        self.check_block_at(block, Some(now_ms))
+    }
+
+    /// Imports a block decided elsewhere (sync): its commit certificate
+    /// must verify against the validator set of its height; then it is
+    /// checked like a proposal, except against the clock (an old block is
+    /// old), and committed.
+    pub fn import_decided(
+        &mut self,
+        block: Block,
+        certificate: CommitCertificate,
+    ) -> Result<Committed, ChainError> {
+        let h = block.header.height;
+        let validators = self.next_validators()?;
+        let hash = block.hash();
+        certificate
+            .verify(&self.chain_id, &validators, h, &hash)
+            .map_err(|e| {
+                mismatch(
+                    h,
+                    "commit certificate",
+                    e,
+                    "signed by over 2/3 of the validators",
+                )
+            })?;
+        let checked = self.check_block_at(block, None)?;
+        self.commit(&checked, certificate)
+    }
+
+    /// `check_block`, with the clock check only when `now_ms` is given.
+    fn check_block_at(&mut self, block: Block, now_ms: Option<u64>) -> Result<Hash, ChainError> {
         let h = block.header.height;
         let head = self.head()?;
         if h != head.next() {
@@ -419,15 +450,20 @@ impl Chain {
             .params
             .max_clock_skew_s
             .saturating_mul(1000);
-        if hd.timestamp_ms <= parent_time
-            || hd.timestamp_ms > now_ms.saturating_add(skew_ms)
-            || hd.timestamp_ms + skew_ms < now_ms
-        {
+        let off_clock = now_ms.is_some_and(|now| {
+            hd.timestamp_ms > now.saturating_add(skew_ms) || hd.timestamp_ms + skew_ms < now
+        });
+        if hd.timestamp_ms <= parent_time || off_clock {
             return Err(mismatch(
                 h,
                 "timestamp",
                 hd.timestamp_ms,
-                format!("after {parent_time} and within {skew_ms} ms of {now_ms}"),
+                format!(
+                    "after {parent_time}{}",
+                    now_ms
+                        .map(|now| format!(" and within {skew_ms} ms of {now}"))
+                        .unwrap_or_default()
+                ),
             ));
         }
         let validators = self.next_validators()?;

@@ -103,6 +103,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         consensus: crate::consensus::Config::default(),
         mempool: crate::mempool::Config::default(),
         clock: Arc::new(SystemClock),
+        network: None,
     })?;
     let handle = node.handle.clone();
     let rpc = match rpc_cfg {

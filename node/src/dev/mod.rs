@@ -86,6 +86,7 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         consensus: consensus::Config::default(),
         mempool: mempool::Config::default(),
         clock: clock.clone(),
+        network: None,
     })?;
     let rpc = match opts.rpc.clone() {
         Some(cfg) => Some(crate::rpc::start(cfg, node.handle.clone()).await?),

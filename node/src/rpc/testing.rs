@@ -45,6 +45,7 @@ impl TestNode {
             consensus: crate::consensus::Config::default(),
             mempool: crate::mempool::Config::default(),
             clock: clock.clone(),
+            network: None,
         })
         .expect("node starts");
         let rpc = super::start(rpc, node.handle.clone())

@@ -13,6 +13,7 @@ use crate::clock::Clock;
 use crate::consensus::{self, Consensus, Effect, Input, PersistedState, Timeout};
 use crate::failpoint;
 use crate::mempool::{self, Mempool};
+use crate::network::peers::{Inbound, NetHandle, Network};
 use crate::storage::{StorageError, Store};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ use watt_runtime::types::{AccountId, Height};
 /// The longest block time: an empty block at least every 5 s keeps the
 /// chain's time (expiry, deadlines) moving.
 pub const MAX_BLOCK_TIME: Duration = Duration::from_secs(5);
+
+mod sync;
 
 /// How a node runs.
 pub struct NodeConfig {
@@ -46,6 +49,8 @@ pub struct NodeConfig {
     pub mempool: mempool::Config,
     /// The chain clock.
     pub clock: Arc<dyn Clock>,
+    /// The peer network, already listening (none: a lone node).
+    pub network: Option<Network>,
 }
 
 /// Why the node stopped or refused to start.
@@ -175,6 +180,8 @@ struct Actor {
     timers: mpsc::UnboundedSender<Timeout>,
     committed: broadcast::Sender<Arc<Committed>>,
     next_start: Option<Instant>,
+    net: Option<NetHandle>,
+    sync: sync::SyncState,
 }
 
 impl Node {
@@ -210,6 +217,10 @@ impl Node {
         let (commands, rx) = mpsc::channel(1024);
         let (committed, _) = broadcast::channel(1024);
         let (timers, timer_rx) = mpsc::unbounded_channel();
+        let (net, net_rx) = match cfg.network {
+            Some(n) => (Some(n.handle), Some(n.inbound)),
+            None => (None, None),
+        };
         let actor = Actor {
             chain,
             core,
@@ -220,8 +231,10 @@ impl Node {
             timers,
             committed: committed.clone(),
             next_start: Some(Instant::now()),
+            net,
+            sync: sync::SyncState::default(),
         };
-        let task = tokio::spawn(actor.run(rx, timer_rx));
+        let task = tokio::spawn(actor.run(rx, timer_rx, net_rx));
         Ok(Node {
             handle: NodeHandle {
                 commands,
@@ -240,7 +253,9 @@ impl Actor {
         mut self,
         mut commands: mpsc::Receiver<Command>,
         mut timers: mpsc::UnboundedReceiver<Timeout>,
+        mut peers: Option<mpsc::Receiver<Inbound>>,
     ) -> Result<(), NodeError> {
+        let mut status_tick = tokio::time::interval(std::time::Duration::from_secs(2));
         let result = loop {
             let start_at = self.next_start;
             tokio::select! {
@@ -258,6 +273,12 @@ impl Actor {
                 _ = sleep_until(start_at), if start_at.is_some() => {
                     self.next_start = None;
                     if let Err(e) = self.start_height() { break Err(e); }
+                }
+                Some(inb) = recv_peer(&mut peers) => {
+                    if let Err(e) = self.on_peer(inb) { break Err(e); }
+                }
+                _ = status_tick.tick(), if self.net.is_some() => {
+                    if let Err(e) = self.announce() { break Err(e); }
                 }
             }
         };
@@ -353,6 +374,7 @@ impl Actor {
                 tracing::info!(height = height.0, hash = %block_hash, txs = committed.txs, "block finalized");
                 let _ = self.committed.send(Arc::new(committed));
                 self.next_start = Some(Instant::now() + self.block_time);
+                self.announce()?;
                 Vec::new()
             }
             Effect::Evidence { first, second } => {
@@ -380,6 +402,13 @@ impl Actor {
                 Vec::new()
             }
         })
+    }
+}
+
+async fn recv_peer(rx: &mut Option<mpsc::Receiver<Inbound>>) -> Option<Inbound> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
