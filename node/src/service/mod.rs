@@ -325,7 +325,12 @@ impl Actor {
                 Vec::new()
             }
             // No peers yet: a lone validator counts its own votes itself.
-            Effect::Broadcast(_) => Vec::new(),
+            // A lone node counts its own votes; with peers, the block body
+            // travels ahead of the proposal that names it.
+            Effect::Broadcast(msg) => {
+                self.broadcast(msg);
+                Vec::new()
+            }
             Effect::ScheduleTimeout { timeout, after } => {
                 let tx = self.timers.clone();
                 tokio::spawn(async move {
@@ -358,18 +363,31 @@ impl Actor {
             Effect::ValidateBlock {
                 height, block_hash, ..
             } => {
-                let valid = self.chain.is_executed(&block_hash);
-                self.core.apply(Input::BlockVerdict {
-                    height,
-                    block_hash,
-                    valid,
-                })
+                let held = self.chain.is_executed(&block_hash);
+                if !held && self.net.is_some() {
+                    // Its body may still be on the way: answer when it
+                    // arrives (the round's timeout bounds the wait).
+                    self.sync.await_block(height, block_hash);
+                    Vec::new()
+                } else {
+                    self.core.apply(Input::BlockVerdict {
+                        height,
+                        block_hash,
+                        valid: held,
+                    })
+                }
             }
             Effect::Decide {
                 height,
                 block_hash,
                 certificate,
             } => {
+                if !self.chain.is_executed(&block_hash) && self.net.is_some() {
+                    // Decided by the others on a block this node never got:
+                    // fetch it with its certificate.
+                    self.fetch_decided(height);
+                    return Ok(Vec::new());
+                }
                 let committed = self.chain.commit(&block_hash, certificate)?;
                 tracing::info!(height = height.0, hash = %block_hash, txs = committed.txs, "block finalized");
                 let _ = self.committed.send(Arc::new(committed));

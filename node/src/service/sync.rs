@@ -5,11 +5,13 @@
 //! executed and committed.
 
 use super::{Actor, NodeError};
+use crate::consensus::{Input, Message};
 use crate::network::peers::Inbound;
 use crate::network::wire::{WireMessage, MAX_SYNC_BLOCKS};
 use crate::storage::BlockReader;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use watt_runtime::crypto::Hash;
 use watt_runtime::encoding::BoundedVec;
 use watt_runtime::types::Height;
 
@@ -23,9 +25,45 @@ pub(super) struct SyncState {
     best_seen: Height,
     /// When the outstanding request was sent.
     in_flight: Option<Instant>,
+    /// Blocks consensus asked to validate before their bodies arrived.
+    awaited: Vec<(Height, Hash)>,
+}
+
+impl SyncState {
+    /// Remembers a block consensus waits to have validated.
+    pub(super) fn await_block(&mut self, height: Height, hash: Hash) {
+        self.awaited.retain(|(h, _)| *h >= height);
+        if !self.awaited.contains(&(height, hash)) {
+            self.awaited.push((height, hash));
+        }
+    }
 }
 
 impl Actor {
+    /// Sends a consensus message to every peer; a proposal goes after the
+    /// body of the block it names.
+    pub(super) fn broadcast(&self, msg: Message) {
+        let Some(net) = &self.net else { return };
+        if let Message::Proposal(p) = &msg {
+            if let Some(block) = self.chain.executed_block(&p.proposal.block_hash) {
+                net.broadcast(&WireMessage::Block(Box::new(block.clone())));
+            }
+        }
+        net.broadcast(&WireMessage::Consensus(msg));
+    }
+
+    /// Asks every peer for the decided block at `height`.
+    pub(super) fn fetch_decided(&mut self, height: Height) {
+        if let Some(net) = &self.net {
+            self.sync.best_seen = self.sync.best_seen.max(height);
+            self.sync.in_flight = Some(Instant::now());
+            net.broadcast(&WireMessage::GetBlocks {
+                from: height,
+                count: MAX_SYNC_BLOCKS as u32,
+            });
+        }
+    }
+
     /// Announces the head to every peer.
     pub(super) fn announce(&self) -> Result<(), NodeError> {
         if let Some(net) = &self.net {
@@ -121,8 +159,41 @@ impl Actor {
                     }
                 }
             }
-            // Consensus over the network is the next part of this step.
-            WireMessage::Consensus(_) | WireMessage::Block(_) => {}
+            WireMessage::Consensus(m) => {
+                let input = match m {
+                    Message::Proposal(p) => Input::Proposal(p),
+                    Message::Vote(v) => Input::Vote(v),
+                    Message::Commit(c) => Input::Commit(c),
+                    // Sync goes by blocks with their certificates instead.
+                    Message::SyncRequest { .. } | Message::SyncResponse { .. } => return Ok(()),
+                };
+                let effects = self.core.apply(input);
+                self.perform(effects)?;
+            }
+            WireMessage::Block(block) => {
+                let hash = block.hash();
+                let height = block.header.height;
+                if height != head.next() || self.chain.is_executed(&hash) {
+                    return Ok(());
+                }
+                let now = self.clock.now_ms();
+                let valid = match self.chain.check_block(*block, now) {
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::debug!(peer = %inb.from, height = height.0, error = %e, "proposed block refused");
+                        false
+                    }
+                };
+                if let Some(i) = self.sync.awaited.iter().position(|a| *a == (height, hash)) {
+                    self.sync.awaited.remove(i);
+                    let effects = self.core.apply(Input::BlockVerdict {
+                        height,
+                        block_hash: hash,
+                        valid,
+                    });
+                    self.perform(effects)?;
+                }
+            }
         }
         Ok(())
     }

@@ -1,0 +1,167 @@
+//! Four validators on loopback reach finality together over the encrypted
+//! peer network; with one stopped the other three (over 2/3) carry on.
+
+use std::sync::Arc;
+use std::time::Duration;
+use watt_genesis::{dev_keypair, GenesisBuilder};
+use watt_node::clock::{Clock, ScaledClock};
+use watt_node::network::peers::{self, NetConfig, PeerAddr};
+use watt_node::service::{Node, NodeConfig};
+use watt_node::storage::BlockReader;
+use watt_runtime::genesis::Genesis;
+use watt_runtime::types::{AccountId, Height};
+
+const T0: u64 = 1_767_225_600_000;
+
+fn genesis(n: usize) -> Genesis {
+    let mut b = GenesisBuilder::new("watt-four", T0).unwrap();
+    for i in 0..n {
+        b = b
+            .authority(
+                &format!("v{i}"),
+                AccountId(dev_keypair(&format!("op{i}")).public()),
+                dev_keypair(&format!("v{i}")).public(),
+            )
+            .unwrap();
+    }
+    b.regulator(AccountId(dev_keypair("reg").public()))
+        .build()
+        .unwrap()
+        .genesis
+}
+
+async fn wait_all(nodes: &[&Node], h: Height) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let heads: Vec<Height> = nodes
+            .iter()
+            .map(|n| n.handle.store().head().unwrap())
+            .collect();
+        if heads.iter().all(|x| *x >= h) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "heads {heads:?} stuck below {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn start(
+    g: &Genesis,
+    dir: &std::path::Path,
+    i: usize,
+    peers_of: Vec<PeerAddr>,
+) -> (Node, PeerAddr) {
+    let identity = dev_keypair(&format!("v{i}"));
+    let net = peers::start(NetConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        dev_keypair(&format!("v{i}")),
+        g.chain_id(),
+        peers_of,
+    ))
+    .await
+    .unwrap();
+    let addr = PeerAddr {
+        addr: net.local_addr,
+        key: identity.public(),
+    };
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(T0 + 1, 1));
+    let node = Node::start(NodeConfig {
+        base_path: dir.join(format!("v{i}")),
+        genesis: g.clone(),
+        validator_keys: vec![identity],
+        block_time: Duration::from_millis(100),
+        consensus: watt_node::consensus::Config::default(),
+        mempool: watt_node::mempool::Config::default(),
+        clock,
+        network: Some(net),
+    })
+    .unwrap();
+    (node, addr)
+}
+
+fn same_chain(nodes: &[&Node], upto: Height) {
+    for h in 1..=upto.0 {
+        let hashes: Vec<_> = nodes
+            .iter()
+            .map(|n| n.handle.store().header(Height(h)).unwrap().unwrap().hash())
+            .collect();
+        assert!(
+            hashes.windows(2).all(|w| w[0] == w[1]),
+            "fork at {h}: {hashes:?}"
+        );
+    }
+}
+
+async fn stop(node: Node) {
+    node.handle.shutdown().await;
+    let _ = node.task.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_finalise_and_three_carry_on() {
+    let g = genesis(4);
+    let dir = tempfile::tempdir().unwrap();
+    let mut addrs: Vec<PeerAddr> = Vec::new();
+    let mut nodes = Vec::new();
+    for i in 0..4 {
+        let (node, addr) = start(&g, dir.path(), i, addrs.clone()).await;
+        addrs.push(addr);
+        nodes.push(node);
+    }
+    let all: Vec<&Node> = nodes.iter().collect();
+    wait_all(&all, Height(10)).await;
+    same_chain(&all, Height(10));
+    // One validator stops; three of four are over two thirds.
+    stop(nodes.pop().unwrap()).await;
+    let rest: Vec<&Node> = nodes.iter().collect();
+    let h = rest[0].handle.store().head().unwrap();
+    wait_all(&rest, Height(h.0 + 5)).await;
+    for n in nodes {
+        stop(n).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_of_four_down_finality_stops_and_resumes_when_one_returns() {
+    let g = genesis(4);
+    let dir = tempfile::tempdir().unwrap();
+    let mut addrs: Vec<PeerAddr> = Vec::new();
+    let mut nodes = Vec::new();
+    for i in 0..4 {
+        let (node, addr) = start(&g, dir.path(), i, addrs.clone()).await;
+        addrs.push(addr);
+        nodes.push(node);
+    }
+    wait_all(&nodes.iter().collect::<Vec<_>>(), Height(5)).await;
+    let three = nodes.pop().unwrap();
+    let two = nodes.pop().unwrap();
+    stop(three).await;
+    stop(two).await;
+    // Two of four cannot finalise: the heads stay put (at most the height
+    // in flight completes).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stuck: Vec<Height> = nodes
+        .iter()
+        .map(|n| n.handle.store().head().unwrap())
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let still: Vec<Height> = nodes
+        .iter()
+        .map(|n| n.handle.store().head().unwrap())
+        .collect();
+    assert_eq!(stuck, still, "no finality with two of four");
+    // Validator 3 comes back on its data; three of four finalise again, on
+    // one chain.
+    let (back, _) = start(&g, dir.path(), 3, addrs[..3].to_vec()).await;
+    nodes.push(back);
+    let live: Vec<&Node> = nodes.iter().collect();
+    let top = still.iter().max().copied().unwrap();
+    wait_all(&live, Height(top.0 + 5)).await;
+    same_chain(&live, Height(top.0 + 5));
+    for n in nodes {
+        stop(n).await;
+    }
+}
