@@ -54,13 +54,16 @@ def wait_for_funds(rpc: watt.Rpc, acct: str, minimum: int, timeout: float) -> di
 
 def submit(rpc: watt.Rpc, key: watt.Key, chain_id: bytes, body: dict,
            timeout: float) -> watt.SignedTx:
-    """Signs and submits with the signer's next nonce. The dev simulation
-    also signs for the coop (its site's consumption readings), so the next
-    nonce may already be taken by a pending transaction: then the nonce
-    after it is used (the mempool holds it until the gap is filled)."""
+    """Signs and submits with the signer's next nonce, counting its pending
+    transactions (`pendingNonce`). The dev simulation also signs for the
+    coop (its site's consumption readings), so that nonce may be taken in
+    the meantime: then the nonce after it is tried."""
     deadline = time.monotonic() + timeout
     while True:
-        nonce = rpc.account(key.account)["nonce"]
+        acct = rpc.account(key.account)
+        # pendingNonce counts the sender's transactions already waiting in
+        # the node's mempool; older nodes only give nonce.
+        nonce = acct.get("pendingNonce", acct["nonce"])
         for ahead in range(4):
             tx = watt.sign_tx(key, chain_id, nonce + ahead, body)
             try:

@@ -182,6 +182,14 @@ impl WattClient {
             .map(|a| a.nonce)
     }
 
+    /// The nonce to sign `account`'s next transaction with: the latest
+    /// block's, plus its transactions pending in the node's mempool.
+    pub async fn next_nonce(&self, account: AccountId) -> Result<u64, Error> {
+        self.idempotent(|c| async move { CreditsApiClient::account(&c, account, None).await })
+            .await
+            .map(|a| a.pending_nonce.max(a.nonce))
+    }
+
     /// Submits a signed transaction; returns its id. Submitting is
     /// idempotent (a known transaction returns its id), so it is retried.
     pub async fn submit(&self, tx: &Transaction) -> Result<Hash, Error> {

@@ -346,8 +346,13 @@ pub struct AccountInfo {
     pub account: AccountId,
     /// The height read at.
     pub height: Height,
-    /// The nonce its next transaction must carry.
+    /// The nonce its next transaction must carry, by the block read.
     pub nonce: u64,
+    /// The nonce to sign the next transaction with: `nonce` plus the
+    /// account's pending transactions in the node's mempool that follow it
+    /// (equal to `nonce` when read at a past block).
+    #[serde(default)]
+    pub pending_nonce: u64,
     /// Its total balance.
     pub balance: Wh,
     /// `authority` and/or `regulator`.

@@ -118,6 +118,21 @@ impl Mempool {
         }
     }
 
+    /// The nonce a sender's next transaction should carry, counting its
+    /// pending ones that follow `chain_nonce` without a gap.
+    pub fn next_nonce(&self, sender: &AccountId, chain_nonce: u64) -> u64 {
+        let mut next = chain_nonce;
+        if let Some(nonces) = self.by_sender.get(sender) {
+            for n in nonces.range(chain_nonce..).map(|(n, _)| *n) {
+                if n != next {
+                    break;
+                }
+                next += 1;
+            }
+        }
+        next
+    }
+
     /// Number of pending transactions.
     pub fn len(&self) -> usize {
         self.by_hash.len()

@@ -171,3 +171,19 @@ fn ready_respects_arrival_order_between_senders() {
         [b0, a0, b1].iter().map(|t| t.size).sum::<usize>()
     );
 }
+
+#[test]
+fn the_next_nonce_counts_pending_transactions_up_to_a_gap() {
+    let mut pool = small(100, 10, 10);
+    assert_eq!(pool.next_nonce(&acct(1), 3), 3);
+    for n in [3, 4, 6] {
+        pool.add(tx(1, n, 1), 3).unwrap();
+    }
+    assert_eq!(pool.next_nonce(&acct(1), 3), 5, "5 is missing, so 6 waits");
+    assert_eq!(pool.next_nonce(&acct(1), 5), 5);
+    assert_eq!(
+        pool.next_nonce(&acct(2), 0),
+        0,
+        "other senders are their own"
+    );
+}

@@ -48,6 +48,7 @@ impl Ctx {
             account,
             height: at.height,
             nonce: acct.nonce,
+            pending_nonce: acct.nonce,
             balance: acct.balance(),
             roles,
         })
@@ -227,9 +228,23 @@ impl Rpc {
 #[async_trait]
 impl CreditsApiServer for Rpc {
     async fn account(&self, account: AccountId, at: Option<BlockId>) -> RpcResult<AccountInfo> {
-        self.ctx
+        let latest = matches!(at, None | Some(BlockId::Latest | BlockId::Finalized));
+        let mut info = self
+            .ctx
             .blocking(move |ctx| ctx.account_info(&ctx.resolve(at)?, account))
-            .await
+            .await?;
+        if latest {
+            let chain_nonce = info.nonce;
+            if let Some(n) = self
+                .ctx
+                .node
+                .read(move |c| c.mempool().next_nonce(&account, chain_nonce))
+                .await
+            {
+                info.pending_nonce = n;
+            }
+        }
+        Ok(info)
     }
 
     async fn balance(&self, account: AccountId, at: Option<BlockId>) -> RpcResult<Balance> {

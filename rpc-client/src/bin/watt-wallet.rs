@@ -425,7 +425,7 @@ impl Ctx {
     async fn send(&self, from: &str, body: Body, wait: Wait) -> Result<()> {
         let (signer, client) = self.signer(from).await?;
         let nonce = client
-            .nonce(signer.account())
+            .next_nonce(signer.account())
             .await
             .map_err(|e| anyhow!("{e}"))?;
         let tx = signer.sign(nonce, body);
