@@ -114,6 +114,10 @@ async fn four_validators_finalise_and_three_carry_on() {
     let all: Vec<&Node> = nodes.iter().collect();
     wait_all(&all, Height(10)).await;
     same_chain(&all, Height(10));
+    // A full mesh: every node counts the three others.
+    for n in &nodes {
+        assert_eq!(n.handle.peer_count(), 3);
+    }
     // One validator stops; three of four are over two thirds.
     stop(nodes.pop().unwrap()).await;
     let rest: Vec<&Node> = nodes.iter().collect();

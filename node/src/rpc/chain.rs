@@ -40,8 +40,7 @@ impl super::context::Ctx {
     pub fn health(&self) -> RpcResult<Health> {
         let head = self.head()?;
         Ok(Health {
-            // The peer network comes with step 6; a lone node has none.
-            peers: 0,
+            peers: u32::try_from(self.node.peer_count()).unwrap_or(u32::MAX),
             is_syncing: false,
             best_height: head,
             finalized_height: head,

@@ -101,6 +101,7 @@ pub struct NodeHandle {
     chain_id: Hash,
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
+    net: Option<NetHandle>,
 }
 
 impl NodeHandle {
@@ -118,6 +119,11 @@ impl NodeHandle {
     /// The chain clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// How many peers are connected (0 for a node without a network).
+    pub fn peer_count(&self) -> usize {
+        self.net.as_ref().map_or(0, |n| n.peers().len())
     }
 
     /// Verifies transactions and adds them to the mempool; one result per
@@ -221,6 +227,7 @@ impl Node {
             Some(n) => (Some(n.handle), Some(n.inbound)),
             None => (None, None),
         };
+        let net_for_handle = net.clone();
         let actor = Actor {
             chain,
             core,
@@ -242,6 +249,7 @@ impl Node {
                 chain_id,
                 store,
                 clock: cfg.clock,
+                net: net_for_handle,
             },
             task,
         })
