@@ -82,6 +82,18 @@ async fn start(
     (node, addr)
 }
 
+/// `n` validators, each dialling those started before it: a full mesh.
+async fn start_mesh(g: &Genesis, dir: &std::path::Path, n: usize) -> (Vec<Node>, Vec<PeerAddr>) {
+    let mut addrs: Vec<PeerAddr> = Vec::new();
+    let mut nodes = Vec::new();
+    for i in 0..n {
+        let (node, addr) = start(g, dir, i, addrs.clone()).await;
+        addrs.push(addr);
+        nodes.push(node);
+    }
+    (nodes, addrs)
+}
+
 fn same_chain(nodes: &[&Node], upto: Height) {
     for h in 1..=upto.0 {
         let hashes: Vec<_> = nodes
@@ -104,13 +116,7 @@ async fn stop(node: Node) {
 async fn four_validators_finalise_and_three_carry_on() {
     let g = genesis(4);
     let dir = tempfile::tempdir().unwrap();
-    let mut addrs: Vec<PeerAddr> = Vec::new();
-    let mut nodes = Vec::new();
-    for i in 0..4 {
-        let (node, addr) = start(&g, dir.path(), i, addrs.clone()).await;
-        addrs.push(addr);
-        nodes.push(node);
-    }
+    let (mut nodes, _) = start_mesh(&g, dir.path(), 4).await;
     let all: Vec<&Node> = nodes.iter().collect();
     wait_all(&all, Height(10)).await;
     same_chain(&all, Height(10));
@@ -132,13 +138,7 @@ async fn four_validators_finalise_and_three_carry_on() {
 async fn with_two_of_four_down_finality_stops_and_resumes_when_one_returns() {
     let g = genesis(4);
     let dir = tempfile::tempdir().unwrap();
-    let mut addrs: Vec<PeerAddr> = Vec::new();
-    let mut nodes = Vec::new();
-    for i in 0..4 {
-        let (node, addr) = start(&g, dir.path(), i, addrs.clone()).await;
-        addrs.push(addr);
-        nodes.push(node);
-    }
+    let (mut nodes, addrs) = start_mesh(&g, dir.path(), 4).await;
     wait_all(&nodes.iter().collect::<Vec<_>>(), Height(5)).await;
     let three = nodes.pop().unwrap();
     let two = nodes.pop().unwrap();
