@@ -2,48 +2,13 @@
 //! peer network: it syncs from genesis, verifying every commit certificate,
 //! and keeps following, with the same state roots.
 
-use std::sync::Arc;
 use std::time::Duration;
 use watt_genesis::dev_keypair;
-use watt_node::clock::{Clock, ScaledClock};
-use watt_node::network::peers::{self, NetConfig, PeerAddr};
+use watt_node::network::testing::networked_node;
 use watt_node::rpc::testing::GENESIS_MS;
-use watt_node::service::{Node, NodeConfig};
+use watt_node::service::Node;
 use watt_node::storage::BlockReader;
 use watt_runtime::types::Height;
-
-async fn node(
-    dir: &std::path::Path,
-    keys: Vec<watt_runtime::crypto::Keypair>,
-    identity: &str,
-    peers: Vec<PeerAddr>,
-) -> (Node, std::net::SocketAddr) {
-    let genesis = watt_node::dev::genesis::dev_genesis(GENESIS_MS)
-        .unwrap()
-        .genesis;
-    let net = peers::start(NetConfig::new(
-        "127.0.0.1:0".parse().unwrap(),
-        dev_keypair(identity),
-        genesis.chain_id(),
-        peers,
-    ))
-    .await
-    .unwrap();
-    let addr = net.local_addr;
-    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(GENESIS_MS + 1, 60));
-    let node = Node::start(NodeConfig {
-        base_path: dir.to_path_buf(),
-        genesis,
-        validator_keys: keys,
-        block_time: Duration::from_millis(100),
-        consensus: watt_node::consensus::Config::default(),
-        mempool: watt_node::mempool::Config::default(),
-        clock,
-        network: Some(net),
-    })
-    .unwrap();
-    (node, addr)
-}
 
 async fn wait_height(node: &Node, h: Height) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -56,24 +21,27 @@ async fn wait_height(node: &Node, h: Height) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_node_syncs_from_genesis_and_follows() {
     let dir = tempfile::tempdir().unwrap();
-    let (validator, addr) = node(
+    let genesis = watt_node::dev::genesis::dev_genesis(GENESIS_MS)
+        .unwrap()
+        .genesis;
+    let (validator, peer) = networked_node(
+        &genesis,
         &dir.path().join("validator"),
         vec![watt_node::dev::genesis::validator_key()],
-        "node-validator",
+        dev_keypair("node-validator"),
         vec![],
+        60,
     )
     .await;
     // Let the validator get ahead: more than one sync batch.
     wait_height(&validator, Height(40)).await;
-    let peer = PeerAddr {
-        addr,
-        key: dev_keypair("node-validator").public(),
-    };
-    let (follower, _) = node(
+    let (follower, _) = networked_node(
+        &genesis,
         &dir.path().join("follower"),
         vec![],
-        "node-follower",
+        dev_keypair("node-follower"),
         vec![peer],
+        60,
     )
     .await;
     let target = validator.handle.store().head().unwrap();

@@ -1,12 +1,11 @@
 //! Four validators on loopback reach finality together over the encrypted
 //! peer network; with one stopped the other three (over 2/3) carry on.
 
-use std::sync::Arc;
 use std::time::Duration;
 use watt_genesis::{dev_keypair, GenesisBuilder};
-use watt_node::clock::{Clock, ScaledClock};
-use watt_node::network::peers::{self, NetConfig, PeerAddr};
-use watt_node::service::{Node, NodeConfig};
+use watt_node::network::peers::PeerAddr;
+use watt_node::network::testing::networked_node;
+use watt_node::service::Node;
 use watt_node::storage::BlockReader;
 use watt_runtime::genesis::Genesis;
 use watt_runtime::types::{AccountId, Height};
@@ -54,32 +53,17 @@ async fn start(
     i: usize,
     peers_of: Vec<PeerAddr>,
 ) -> (Node, PeerAddr) {
+    let key = dev_keypair(&format!("v{i}"));
     let identity = dev_keypair(&format!("v{i}"));
-    let net = peers::start(NetConfig::new(
-        "127.0.0.1:0".parse().unwrap(),
-        dev_keypair(&format!("v{i}")),
-        g.chain_id(),
+    networked_node(
+        g,
+        &dir.join(format!("v{i}")),
+        vec![key],
+        identity,
         peers_of,
-    ))
+        1,
+    )
     .await
-    .unwrap();
-    let addr = PeerAddr {
-        addr: net.local_addr,
-        key: identity.public(),
-    };
-    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(T0 + 1, 1));
-    let node = Node::start(NodeConfig {
-        base_path: dir.join(format!("v{i}")),
-        genesis: g.clone(),
-        validator_keys: vec![identity],
-        block_time: Duration::from_millis(100),
-        consensus: watt_node::consensus::Config::default(),
-        mempool: watt_node::mempool::Config::default(),
-        clock,
-        network: Some(net),
-    })
-    .unwrap();
-    (node, addr)
 }
 
 /// `n` validators, each dialling those started before it: a full mesh.

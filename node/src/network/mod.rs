@@ -2,5 +2,7 @@
 //! [`transport`] between two nodes. Peers, gossip and sync build on it.
 
 pub mod peers;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 pub mod transport;
 pub mod wire;

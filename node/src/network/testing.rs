@@ -1,0 +1,51 @@
+//! A node on the peer network in the test process, on a free loopback
+//! port: for this crate's and the workspace's network tests.
+
+use super::peers::{self, NetConfig, PeerAddr};
+use crate::clock::{Clock, ScaledClock};
+use crate::service::{Node, NodeConfig};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use watt_runtime::crypto::Keypair;
+use watt_runtime::genesis::Genesis;
+
+/// Starts a node on `dir` with network identity `identity`, dialling
+/// `peers`, signing with `keys` (none: a full node), 100 ms blocks, its
+/// chain clock starting at the genesis time and running `speed` times wall
+/// time. Returns the node and the address others dial it at.
+pub async fn networked_node(
+    genesis: &Genesis,
+    dir: &Path,
+    keys: Vec<Keypair>,
+    identity: Keypair,
+    peers: Vec<PeerAddr>,
+    speed: u64,
+) -> (Node, PeerAddr) {
+    let key = identity.public();
+    let net = peers::start(NetConfig::new(
+        "127.0.0.1:0".parse().expect("loopback"),
+        identity,
+        genesis.chain_id(),
+        peers,
+    ))
+    .await
+    .expect("network starts");
+    let addr = PeerAddr {
+        addr: net.local_addr,
+        key,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(genesis.genesis_time_ms + 1, speed));
+    let node = Node::start(NodeConfig {
+        base_path: dir.to_path_buf(),
+        genesis: genesis.clone(),
+        validator_keys: keys,
+        block_time: Duration::from_millis(100),
+        consensus: crate::consensus::Config::default(),
+        mempool: crate::mempool::Config::default(),
+        clock,
+        network: Some(net),
+    })
+    .expect("node starts");
+    (node, addr)
+}
