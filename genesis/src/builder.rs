@@ -178,4 +178,23 @@ impl BuiltGenesis {
             genesis,
         })
     }
+
+    /// Checks a continuation (recovery fork) document against the old
+    /// chain's state and builds its starting state.
+    pub fn from_continuation(
+        genesis: Genesis,
+        snapshot: &crate::StateSnapshot,
+    ) -> Result<Self, GenesisError> {
+        snapshot
+            .check_for(&genesis)
+            .map_err(|e| GenesisError::Continuation(e.to_string()))?;
+        let mut state = MemoryState::new();
+        state.apply(&genesis.continuation_diff(&snapshot.entries)?)?;
+        Ok(BuiltGenesis {
+            chain_id: genesis.chain_id(),
+            state_root: state.root(),
+            state,
+            genesis,
+        })
+    }
 }

@@ -12,10 +12,12 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
 mod builder;
+mod snapshot;
 mod spec;
 mod time;
 
 pub use builder::{dev_keypair, BuiltGenesis, GenesisBuilder};
+pub use snapshot::{SnapshotError, StateSnapshot};
 pub use spec::{AuthoritySpec, GenesisSpec, MeterSpec, RegulatorSpec, SiteSpec, ZoneSpec};
 pub use time::{format_rfc3339, parse_rfc3339};
 pub use watt_runtime::genesis::{Genesis, GenesisError};

@@ -152,6 +152,13 @@ pub enum GenesisError {
     /// The state could not be built.
     #[error(transparent)]
     State(#[from] StateError),
+    /// A continuation genesis starts from the old chain's state, which was
+    /// not given.
+    #[error("this genesis continues chain {0}: its starting state is the old chain's state snapshot (genesis_state in the config)")]
+    NeedsOldState(Hash),
+    /// The old chain's state does not match the continuation.
+    #[error("continuation: {0}")]
+    Continuation(String),
 }
 
 impl Genesis {
@@ -168,6 +175,9 @@ impl Genesis {
 
     /// Checks every rule and builds the starting state.
     pub fn state_diff(&self) -> Result<StateDiff, GenesisError> {
+        if let Some(c) = &self.continues {
+            return Err(GenesisError::NeedsOldState(c.chain_id));
+        }
         let invalid = |context: String, e: crate::TxError| GenesisError::Invalid {
             context,
             reason: e.to_string(),
@@ -368,6 +378,134 @@ impl Genesis {
         let mut state = MemoryState::new();
         state.apply(&self.state_diff()?)?;
         Ok(state)
+    }
+
+    /// The starting state of a continuation (recovery fork): the old
+    /// chain's whole state at `continues.height` (`old`: encoded key to
+    /// encoded value), whose root must be `continues.state_root`, with the
+    /// chain record replaced: this document's authorities, regulators and
+    /// parameters, no scheduled changes or open proposals (they belonged to
+    /// the lost authority set), height 0 and this document's time. Zones,
+    /// meters, sites, accounts and credits carry over unchanged, so the
+    /// document lists no zones, meters or sites of its own.
+    pub fn continuation_diff(
+        &self,
+        old: &BTreeMap<Vec<u8>, Vec<u8>>,
+    ) -> Result<StateDiff, GenesisError> {
+        let bad = |m: String| GenesisError::Continuation(m);
+        let c = self
+            .continues
+            .as_ref()
+            .ok_or_else(|| bad("the document has no `continues`".into()))?;
+        if !self.zones.is_empty() || !self.meters.is_empty() || !self.sites.is_empty() {
+            return Err(bad(
+                "a continuation lists no zones, meters or sites: they carry over from the old state"
+                    .into(),
+            ));
+        }
+        if self.authorities.is_empty() {
+            return Err(GenesisError::NoAuthorities);
+        }
+        if self.regulators.is_empty() {
+            return Err(GenesisError::NoRegulators);
+        }
+        let mut state = MemoryState::new();
+        state.apply(&StateDiff(
+            old.iter()
+                .map(|(k, v)| (k.clone(), Some(v.clone())))
+                .collect(),
+        ))?;
+        if state.root() != c.state_root {
+            return Err(bad(format!(
+                "the old state's root is {}, the document says {}",
+                state.root(),
+                c.state_root
+            )));
+        }
+        let chain_key = StateKey::Chain.encode();
+        let old_chain: ChainState = old
+            .get(&chain_key)
+            .ok_or_else(|| bad("the old state has no chain record".into()))
+            .and_then(|b| {
+                crate::encoding::decode(b).map_err(|e| bad(format!("old chain record: {e}")))
+            })?;
+        if old_chain.height != c.height {
+            return Err(bad(format!(
+                "the old state is at height {}, the document says {}",
+                old_chain.height, c.height
+            )));
+        }
+        if self.genesis_time_ms < old_chain.time_ms {
+            return Err(bad(format!(
+                "genesis time {} is before the old chain's last block time {}",
+                self.genesis_time_ms, old_chain.time_ms
+            )));
+        }
+        let validators = self.validator_set()?;
+        let mut regulators: Vec<AccountId> = self.regulators.to_vec();
+        regulators.sort();
+        for w in regulators.windows(2) {
+            if w[0] == w[1] {
+                return Err(GenesisError::DuplicateRegulator(w[0]));
+            }
+        }
+        let zones: Vec<ZonePolicy> = old
+            .iter()
+            .filter(|(k, _)| k.first() == Some(&crate::state::tag::ZONE))
+            .filter_map(|(_, v)| crate::encoding::decode::<Zone>(v).ok())
+            .filter_map(|z| z.policy)
+            .collect();
+        validate_params(&self.params, zones.iter()).map_err(|e| GenesisError::Invalid {
+            context: "params".into(),
+            reason: e.to_string(),
+        })?;
+        let mut diff: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        let new_accounts = validators
+            .validators()
+            .iter()
+            .map(|v| v.operator)
+            .chain(regulators.iter().copied());
+        for a in new_accounts {
+            let key = StateKey::Account(a).encode();
+            if !old.contains_key(&key) {
+                diff.insert(key, Some(encode(&Account::default())));
+            }
+        }
+        diff.insert(
+            chain_key,
+            Some(encode(&ChainState {
+                params: self.params.clone(),
+                validators,
+                regulators,
+                scheduled: Vec::new(),
+                open_proposals: Vec::new(),
+                height: Height(0),
+                time_ms: self.genesis_time_ms,
+                ..old_chain
+            })),
+        );
+        let mut all: BTreeMap<Vec<u8>, Option<Vec<u8>>> = old
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect();
+        all.extend(diff);
+        Ok(StateDiff(all))
+    }
+
+    /// The starting state: [`Genesis::state_diff`], or for a continuation
+    /// [`Genesis::continuation_diff`] over the old chain's state.
+    pub fn state_diff_with(
+        &self,
+        old: Option<&BTreeMap<Vec<u8>, Vec<u8>>>,
+    ) -> Result<StateDiff, GenesisError> {
+        match (&self.continues, old) {
+            (Some(_), Some(old)) => self.continuation_diff(old),
+            (Some(c), None) => Err(GenesisError::NeedsOldState(c.chain_id)),
+            (None, Some(_)) => Err(GenesisError::Continuation(
+                "a state snapshot was given but the document continues no chain".into(),
+            )),
+            (None, None) => self.state_diff(),
+        }
     }
 }
 

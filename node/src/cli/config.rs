@@ -3,10 +3,12 @@
 
 use crate::clock::SystemClock;
 use crate::keys::read_key;
+use crate::network::peers::{NetConfig, PeerAddr};
 use crate::service::{Node, NodeConfig};
 use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +31,20 @@ pub struct RunArgs {
     /// Wall time between blocks, e.g. `1s`.
     #[arg(long, env = "WATT_BLOCK_TIME", value_parser = super::parse_duration)]
     block_time: Option<Duration>,
+    /// The old chain's state snapshot, for a genesis that continues a chain
+    /// (from `watt genesis fork`); needed only the first time.
+    #[arg(long, env = "WATT_GENESIS_STATE")]
+    genesis_state: Option<PathBuf>,
+    /// Peer-to-peer listen address, e.g. `0.0.0.0:30333`.
+    #[arg(long, env = "WATT_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// The node's network identity key file (ed25519; `watt key generate`).
+    #[arg(long, env = "WATT_NODE_KEY")]
+    node_key: Option<PathBuf>,
+    /// A peer to keep connected, `address@0xkey` (repeat; replaces the
+    /// config's list).
+    #[arg(long = "peer", value_name = "ADDRESS@KEY")]
+    peers: Vec<PeerAddr>,
     #[command(flatten)]
     rpc: super::rpc_args::RpcArgs,
 }
@@ -45,10 +61,106 @@ pub struct FileConfig {
     pub validator_key: Option<PathBuf>,
     /// Block time in milliseconds.
     pub block_time_ms: Option<u64>,
+    /// The old chain's state snapshot (a recovery fork's genesis only).
+    pub genesis_state: Option<PathBuf>,
     /// The JSON-RPC server.
     #[serde(default)]
     pub rpc: super::rpc_args::RpcFileConfig,
+    /// The peer network (absent: a lone node).
+    pub network: Option<NetworkFileConfig>,
+    /// Consensus timeouts.
+    #[serde(default)]
+    pub consensus: ConsensusFileConfig,
 }
+
+/// The `[network]` table.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkFileConfig {
+    /// Where to listen for peers.
+    pub listen: Option<SocketAddr>,
+    /// The identity key file.
+    pub node_key: Option<PathBuf>,
+    /// Peers to keep connected, `address@0xkey`.
+    #[serde(default)]
+    pub peers: Vec<String>,
+    /// Most inbound peers that are not configured (followers).
+    pub max_followers: Option<usize>,
+    /// How long a misbehaving peer stays banned, in seconds.
+    pub ban_seconds: Option<u64>,
+}
+
+/// The `[consensus]` table: timeouts in milliseconds. A round's timeout is
+/// `base + round * delta`, at most `cap`.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ConsensusFileConfig {
+    /// Propose timeout of round 0 (default 1000).
+    pub propose_ms: Option<u64>,
+    /// Prevote timeout of round 0 (default 500).
+    pub prevote_ms: Option<u64>,
+    /// Precommit timeout of round 0 (default 500).
+    pub precommit_ms: Option<u64>,
+    /// Added per round to each timeout (default 500 for propose, 250 for
+    /// the votes).
+    pub delta_ms: Option<u64>,
+    /// The longest a timeout grows (default 10 000 for propose, 5000 for
+    /// the votes).
+    pub cap_ms: Option<u64>,
+    /// How often the last votes are sent again (default 2000).
+    pub rebroadcast_ms: Option<u64>,
+}
+
+impl ConsensusFileConfig {
+    /// The timeouts, defaults where not set.
+    pub fn config(&self) -> anyhow::Result<crate::consensus::Config> {
+        let mut c = crate::consensus::Config::default();
+        let ms = Duration::from_millis;
+        for (name, v) in [
+            ("propose_ms", self.propose_ms),
+            ("prevote_ms", self.prevote_ms),
+            ("precommit_ms", self.precommit_ms),
+            ("cap_ms", self.cap_ms),
+            ("rebroadcast_ms", self.rebroadcast_ms),
+        ] {
+            anyhow::ensure!(v != Some(0), "[consensus] {name} must be above zero");
+        }
+        if let Some(v) = self.propose_ms {
+            c.propose.base = ms(v);
+        }
+        if let Some(v) = self.prevote_ms {
+            c.prevote.base = ms(v);
+        }
+        if let Some(v) = self.precommit_ms {
+            c.precommit.base = ms(v);
+        }
+        if let Some(v) = self.delta_ms {
+            c.propose.delta = ms(v);
+            c.prevote.delta = ms(v);
+            c.precommit.delta = ms(v);
+        }
+        if let Some(v) = self.cap_ms {
+            c.propose.cap = ms(v);
+            c.prevote.cap = ms(v);
+            c.precommit.cap = ms(v);
+        }
+        if let Some(v) = self.rebroadcast_ms {
+            c.rebroadcast = ms(v);
+        }
+        for g in [&c.propose, &c.prevote, &c.precommit] {
+            anyhow::ensure!(
+                g.cap >= g.base,
+                "[consensus] cap_ms ({:?}) is below a base timeout ({:?})",
+                g.cap,
+                g.base
+            );
+        }
+        Ok(c)
+    }
+}
+
+/// The default peer-to-peer port.
+pub const DEFAULT_P2P_PORT: u16 = 30333;
 
 fn relative(base: &Path, p: PathBuf) -> PathBuf {
     if p.is_absolute() {
@@ -89,10 +201,59 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .or(file.block_time_ms.map(Duration::from_millis))
         .unwrap_or(Duration::from_secs(1));
     let rpc_cfg = args.rpc.config(&file.rpc);
-    let genesis = super::genesis_cmd::load_genesis(&genesis_path)?.genesis;
+    let state_path = args
+        .genesis_state
+        .or(file.genesis_state.map(|p| relative(&dir, p)));
+    let (genesis, genesis_state) =
+        super::genesis_cmd::load_genesis_with_state(&genesis_path, state_path.as_deref())?;
     let keys = match &key_path {
         Some(p) => vec![read_key(p)?],
         None => Vec::new(),
+    };
+    let consensus = file.consensus.config()?;
+    let net_file = file.network.unwrap_or_default();
+    let listen = args.listen.or(net_file.listen);
+    let node_key = args
+        .node_key
+        .or(net_file.node_key.map(|p| relative(&dir, p)));
+    let peers: Vec<PeerAddr> = if args.peers.is_empty() {
+        net_file
+            .peers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                p.parse()
+                    .map_err(|e| anyhow::anyhow!("[network] peers[{i}]: {e}"))
+            })
+            .collect::<anyhow::Result<_>>()?
+    } else {
+        args.peers
+    };
+    let network = match (listen, node_key) {
+        (None, None) if peers.is_empty() => None,
+        (listen, Some(key)) => {
+            let identity = read_key(&key).context("[network] node_key")?;
+            let listen = listen.unwrap_or(SocketAddr::from((
+                [127, 0, 0, 1],
+                DEFAULT_P2P_PORT,
+            )));
+            let public = identity.public();
+            let mut cfg = NetConfig::new(listen, identity, genesis.chain_id(), peers);
+            if let Some(n) = net_file.max_followers {
+                cfg.max_followers = n;
+            }
+            if let Some(s) = net_file.ban_seconds {
+                cfg.ban_for = Duration::from_secs(s);
+            }
+            let net = crate::network::peers::start(cfg)
+                .await
+                .with_context(|| format!("listening for peers on {listen}"))?;
+            tracing::info!(addr = %net.local_addr, identity = %public, "peer network listening");
+            Some(net)
+        }
+        (_, None) => anyhow::bail!(
+            "[network] needs node_key, the node's identity key file (create one with `watt key generate --out node.key`)"
+        ),
     };
     tracing::info!(base_path = %base_path.display(), chain = %genesis.chain_id(), validator = keys.first().map(|k| k.public().to_string()), "starting node");
     let node = Node::start(NodeConfig {
@@ -100,10 +261,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         genesis,
         validator_keys: keys,
         block_time,
-        consensus: crate::consensus::Config::default(),
+        consensus,
         mempool: crate::mempool::Config::default(),
         clock: Arc::new(SystemClock),
-        network: None,
+        network,
+        genesis_state: genesis_state.map(Arc::new),
     })?;
     let handle = node.handle.clone();
     let rpc = match rpc_cfg {

@@ -96,7 +96,7 @@ pub fn verify_store(store: &Store) -> anyhow::Result<(u64, u64, watt_runtime::cr
         .genesis()?
         .ok_or_else(|| anyhow::anyhow!("no genesis"))?;
     let chain_id = genesis.chain_id();
-    let mut state = genesis.memory_state()?;
+    let mut state = store.genesis_state()?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut parent_hash = chain_id;
     let mut txs_total = 0u64;

@@ -3,9 +3,11 @@
 mod config;
 pub use db::verify_store;
 mod db;
+mod fork;
 mod genesis_cmd;
 mod key;
 pub mod rpc_args;
+mod testnet;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -41,6 +43,9 @@ enum Command {
     },
     /// Run a node from a config file (CLI flags and WATT_* variables override it).
     Run(config::RunArgs),
+    /// Write a local network of validators: keys, genesis and one
+    /// node.toml per node.
+    Testnet(testnet::TestnetArgs),
     /// Create and inspect key files.
     #[command(subcommand)]
     Key(key::KeyCommand),
@@ -132,6 +137,7 @@ pub fn main() -> ExitCode {
             init_tracing("info");
             runtime().and_then(|rt| rt.block_on(config::run(args)))
         }
+        Command::Testnet(args) => testnet::run(args),
         Command::Key(cmd) => key::run(cmd),
         Command::Genesis(cmd) => genesis_cmd::run(cmd),
         Command::Db(cmd) => db::run_db(cmd),

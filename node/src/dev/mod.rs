@@ -87,6 +87,7 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         mempool: mempool::Config::default(),
         clock: clock.clone(),
         network: None,
+        genesis_state: None,
     })?;
     let rpc = match opts.rpc.clone() {
         Some(cfg) => Some(crate::rpc::start(cfg, node.handle.clone()).await?),

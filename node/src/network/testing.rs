@@ -45,6 +45,7 @@ pub async fn networked_node(
         mempool: crate::mempool::Config::default(),
         clock,
         network: Some(net),
+        genesis_state: None,
     })
     .expect("node starts");
     (node, addr)

@@ -46,6 +46,7 @@ impl TestNode {
             mempool: crate::mempool::Config::default(),
             clock: clock.clone(),
             network: None,
+            genesis_state: None,
         })
         .expect("node starts");
         let rpc = super::start(rpc, node.handle.clone())

@@ -51,6 +51,9 @@ pub struct NodeConfig {
     pub clock: Arc<dyn Clock>,
     /// The peer network, already listening (none: a lone node).
     pub network: Option<Network>,
+    /// The old chain's state when `genesis` continues it (a recovery
+    /// fork); needed only to create the data directory.
+    pub genesis_state: Option<Arc<watt_genesis::StateSnapshot>>,
 }
 
 /// Why the node stopped or refused to start.
@@ -199,7 +202,8 @@ impl Node {
                 cfg.block_time, MAX_BLOCK_TIME
             )));
         }
-        let store = Store::open(&cfg.base_path, &cfg.genesis)?;
+        let store =
+            Store::open_with_state(&cfg.base_path, &cfg.genesis, cfg.genesis_state.as_deref())?;
         if store.mark_running()? {
             tracing::warn!(path = %cfg.base_path.display(), "the last run did not shut down cleanly; resuming from the last committed block");
         }

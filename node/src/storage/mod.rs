@@ -52,6 +52,10 @@ pub enum StorageError {
     /// A stored record did not decode or is missing: the store is corrupt.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The genesis (or the old state a continuation starts from) is
+    /// unusable.
+    #[error("genesis: {0}")]
+    Genesis(String),
     /// The store has no genesis yet.
     #[error("data directory is not initialised: no chain there yet (check --base-path)")]
     Uninitialised,

@@ -6,6 +6,7 @@ use rocksdb::{
     ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
 };
 use std::path::{Path, PathBuf};
+use watt_genesis::StateSnapshot;
 use watt_runtime::block::{Block, CommitCertificate, Header};
 use watt_runtime::crypto::Hash;
 use watt_runtime::encoding::{decode, encode};
@@ -112,6 +113,17 @@ impl Store {
     /// database of another schema version or another chain is refused; one
     /// of another schema version is left untouched.
     pub fn open(path: &Path, genesis: &Genesis) -> Result<Store, StorageError> {
+        Self::open_with_state(path, genesis, None)
+    }
+
+    /// [`Store::open`] for any genesis: a continuation (recovery fork)
+    /// needs the old chain's state snapshot to create a new store; the
+    /// snapshot is kept so that replays of this chain can start from it.
+    pub fn open_with_state(
+        path: &Path,
+        genesis: &Genesis,
+        old_state: Option<&StateSnapshot>,
+    ) -> Result<Store, StorageError> {
         let store = Self::open_db(path, true)?;
         match store.genesis()? {
             Some(stored) => {
@@ -124,7 +136,7 @@ impl Store {
                     });
                 }
             }
-            None => store.init(genesis)?,
+            None => store.init(genesis, old_state)?,
         }
         Ok(store)
     }
@@ -167,10 +179,14 @@ impl Store {
     }
 
     /// Writes the genesis state in one batch.
-    fn init(&self, genesis: &Genesis) -> Result<(), StorageError> {
+    fn init(&self, genesis: &Genesis, old: Option<&StateSnapshot>) -> Result<(), StorageError> {
+        if let Some(old) = old {
+            old.check_for(genesis)
+                .map_err(|e| StorageError::Genesis(e.to_string()))?;
+        }
         let diff = genesis
-            .state_diff()
-            .map_err(|e| corrupt(format!("genesis: {e}")))?;
+            .state_diff_with(old.map(|o| &o.entries))
+            .map_err(|e| StorageError::Genesis(e.to_string()))?;
         let update =
             tree::update(&self.tree_reader(), Hash::ZERO, &diff.tree_changes()).map_err(corrupt)?;
         let mut batch = WriteBatch::default();
@@ -190,6 +206,9 @@ impl Store {
             batch.put_cf(nodes, h.0, encode(n));
         }
         batch.put_cf(m, meta::GENESIS, encode(genesis));
+        if let Some(old) = old {
+            batch.put_cf(m, meta::GENESIS_STATE, old.to_bytes());
+        }
         batch.put_cf(m, meta::GENESIS_ROOT, update.root.0);
         batch.put_cf(m, meta::HEAD, height_key(0));
         batch.put_cf(m, meta::FINALIZED, height_key(0));
@@ -206,6 +225,44 @@ impl Store {
     /// The genesis document.
     pub fn genesis(&self) -> Result<Option<Genesis>, StorageError> {
         self.decode_at::<tables::Meta, Genesis>(meta::GENESIS)
+    }
+
+    /// The old chain's state a continuation chain started from (none for
+    /// an ordinary genesis).
+    pub fn genesis_snapshot(&self) -> Result<Option<StateSnapshot>, StorageError> {
+        match self.read::<tables::Meta>(meta::GENESIS_STATE)? {
+            Some(bytes) => StateSnapshot::from_bytes(&bytes, "stored genesis state")
+                .map(Some)
+                .map_err(|e| corrupt(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// The state at genesis, in memory, for replays from the start.
+    pub fn genesis_state(&self) -> Result<watt_runtime::state::MemoryState, StorageError> {
+        let genesis = self.genesis()?.ok_or(StorageError::Uninitialised)?;
+        let old = self.genesis_snapshot()?;
+        let diff = genesis
+            .state_diff_with(old.as_ref().map(|o| &o.entries))
+            .map_err(|e| StorageError::Genesis(e.to_string()))?;
+        let mut state = watt_runtime::state::MemoryState::new();
+        state.apply(&diff).map_err(|e| corrupt(e.to_string()))?;
+        Ok(state)
+    }
+
+    /// Every entry of the current state (the head's), in key order.
+    pub fn state_entries(
+        &self,
+    ) -> Result<std::collections::BTreeMap<Vec<u8>, Vec<u8>>, StorageError> {
+        let mut out = std::collections::BTreeMap::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf::<tables::State>()?, rocksdb::IteratorMode::Start)
+        {
+            let (k, v) = item?;
+            out.insert(k.to_vec(), v.to_vec());
+        }
+        Ok(out)
     }
 
     /// The state root after a height (0: genesis).

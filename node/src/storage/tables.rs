@@ -89,6 +89,8 @@ pub mod meta {
     pub const GENESIS: &[u8] = b"genesis";
     /// The genesis state root.
     pub const GENESIS_ROOT: &[u8] = b"genesis_state_root";
+    /// A continuation chain's starting snapshot of the old chain's state.
+    pub const GENESIS_STATE: &[u8] = b"genesis_state";
     /// u64 BE: the highest stored height.
     pub const HEAD: &[u8] = b"head";
     /// u64 BE: the highest finalised height.
