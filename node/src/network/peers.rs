@@ -393,10 +393,16 @@ impl Shared {
                 }
             };
             if msg.is_gossip() {
-                if !lock(&self.seen).insert(msg.id()) {
+                if lock(&self.seen).insert(msg.id()) {
+                    self.send_all(Arc::new(bytes), Some(key));
+                } else if !matches!(msg, WireMessage::Consensus(_)) {
                     continue;
                 }
-                self.send_all(Arc::new(bytes), Some(key));
+                // A consensus message seen before is relayed once only but
+                // still delivered: validators re-send their last votes so
+                // that a peer which lost them (it was connecting, or its
+                // consensus had not started) recovers, and the core drops
+                // true duplicates itself.
             }
             if self
                 .inbound

@@ -100,6 +100,36 @@ async fn gossip_crosses_a_line_of_peers_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_sent_vote_is_delivered_again_but_relayed_once() {
+    // A validator re-sends its last votes so that a peer that lost them
+    // (it was still connecting, or its consensus had not started) gets
+    // them: the second copy must reach the node, not be dropped as seen.
+    let mut c = net(3, vec![]).await;
+    let mut b = net(2, vec![addr_of(&c, 3)]).await;
+    let a = net(1, vec![addr_of(&b, 2)]).await;
+    wait_for("a line of peers", || {
+        a.handle.peers().len() == 1 && b.handle.peers().len() == 2 && c.handle.peers().len() == 1
+    })
+    .await;
+    let vote = watt_runtime::block::Vote {
+        kind: watt_runtime::block::VoteKind::Prevote,
+        chain_id: CHAIN,
+        height: Height(1),
+        round: 0,
+        block_hash: None,
+        validator: key(1).public(),
+    }
+    .sign(&key(1));
+    let m = WireMessage::Consensus(crate::consensus::Message::Vote(vote));
+    a.handle.broadcast(&m);
+    assert_eq!(recv(&mut b).await.expect("b hears it").msg, m);
+    assert_eq!(recv(&mut c).await.expect("c hears it relayed").msg, m);
+    a.handle.broadcast(&m);
+    assert_eq!(recv(&mut b).await.expect("b hears it again").msg, m);
+    assert!(recv(&mut c).await.is_none(), "relayed only the first time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_configured_peer_with_another_key_never_connects() {
     let b = net(2, vec![]).await;
     let wrong = PeerAddr {

