@@ -384,8 +384,9 @@ impl Genesis {
     /// chain's whole state at `continues.height` (`old`: encoded key to
     /// encoded value), whose root must be `continues.state_root`, with the
     /// chain record replaced: this document's authorities, regulators and
-    /// parameters, no scheduled changes or open proposals (they belonged to
-    /// the lost authority set), height 0 and this document's time. Zones,
+    /// parameters, no scheduled changes, open proposals closed as expired
+    /// (they belonged to the lost authority set), height 0 and this
+    /// document's time. Zones,
     /// meters, sites, accounts and credits carry over unchanged, so the
     /// document lists no zones, meters or sites of its own.
     pub fn continuation_diff(
@@ -469,6 +470,17 @@ impl Genesis {
             let key = StateKey::Account(a).encode();
             if !old.contains_key(&key) {
                 diff.insert(key, Some(encode(&Account::default())));
+            }
+        }
+        // Proposals of the lost authority set close: their votes came from
+        // operators who may be gone, and no vote may count on the new chain.
+        for id in &old_chain.open_proposals {
+            let key = StateKey::Proposal(*id).encode();
+            if let Some(bytes) = old.get(&key) {
+                let mut p: crate::state::Proposal = crate::encoding::decode(bytes)
+                    .map_err(|e| bad(format!("old proposal {id}: {e}")))?;
+                p.status = crate::state::ProposalStatus::Expired;
+                diff.insert(key, Some(encode(&p)));
             }
         }
         diff.insert(

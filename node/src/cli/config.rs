@@ -32,7 +32,7 @@ pub struct RunArgs {
     #[arg(long, env = "WATT_BLOCK_TIME", value_parser = super::parse_duration)]
     block_time: Option<Duration>,
     /// The old chain's state snapshot, for a genesis that continues a chain
-    /// (from `watt genesis fork`); needed only the first time.
+    /// (from `watt genesis fork`); needed only to create the data directory.
     #[arg(long, env = "WATT_GENESIS_STATE")]
     genesis_state: Option<PathBuf>,
     /// Peer-to-peer listen address, e.g. `0.0.0.0:30333`.

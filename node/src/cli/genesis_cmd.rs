@@ -27,6 +27,10 @@ pub enum GenesisCommand {
     Inspect {
         /// The genesis JSON.
         file: PathBuf,
+        /// For a recovery fork: the old chain's state snapshot, checked
+        /// against the document.
+        #[arg(long)]
+        state: Option<PathBuf>,
     },
     /// Print a genesis document's chain id.
     Hash {
@@ -92,6 +96,14 @@ pub enum GenesisCommand {
     Fork(super::fork::ForkArgs),
 }
 
+/// Reads a genesis JSON file without building its state.
+pub fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading genesis {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a Watt genesis document", path.display()))
+}
+
 /// Reads and checks a genesis JSON file.
 pub fn load_genesis(path: &Path) -> anyhow::Result<BuiltGenesis> {
     let text = std::fs::read_to_string(path)
@@ -108,10 +120,7 @@ pub fn load_genesis_with_state(
     path: &Path,
     state: Option<&Path>,
 ) -> anyhow::Result<(Genesis, Option<StateSnapshot>)> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading genesis {}", path.display()))?;
-    let genesis: Genesis = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a Watt genesis document", path.display()))?;
+    let genesis = read_genesis(path)?;
     match (&genesis.continues, state) {
         (None, None) => {
             BuiltGenesis::from_genesis(genesis.clone())
@@ -131,12 +140,9 @@ pub fn load_genesis_with_state(
             })?;
             Ok((genesis, Some(snapshot)))
         }
-        (Some(c), None) => anyhow::bail!(
-            "genesis {} continues chain {} at height {}: give the old chain's state snapshot with --genesis-state (or genesis_state in node.toml)",
-            path.display(),
-            c.chain_id,
-            c.height
-        ),
+        // Checked when a new data directory is created from it, which
+        // needs the snapshot; an existing one has its state already.
+        (Some(_), None) => Ok((genesis, None)),
         (None, Some(state)) => anyhow::bail!(
             "genesis {} continues no chain, but a state snapshot {} was given",
             path.display(),
@@ -211,12 +217,24 @@ pub fn run(cmd: GenesisCommand) -> anyhow::Result<()> {
                 None => print!("{json}"),
             }
         }
-        GenesisCommand::Inspect { file } => {
-            let b = load_genesis(&file)?;
-            let g = &b.genesis;
+        GenesisCommand::Inspect { file, state } => {
+            let (g, snapshot) = load_genesis_with_state(&file, state.as_deref())?;
             println!("chain name   {}", g.chain_name);
-            println!("chain id     {}", b.chain_id);
-            println!("state root   {}", b.state_root);
+            println!("chain id     {}", g.chain_id());
+            match (&g.continues, snapshot) {
+                (Some(c), None) => {
+                    println!("continues    chain {} at height {}", c.chain_id, c.height);
+                    println!("  old root   {}", c.state_root);
+                    println!("state root   (give --state genesis.state to build and check it)");
+                }
+                (Some(c), Some(snapshot)) => {
+                    let b = BuiltGenesis::from_continuation(g.clone(), &snapshot)?;
+                    println!("continues    chain {} at height {}", c.chain_id, c.height);
+                    println!("  old root   {} (the snapshot matches it)", c.state_root);
+                    println!("state root   {}", b.state_root);
+                }
+                (None, _) => println!("state root   {}", load_genesis(&file)?.state_root),
+            }
             println!("time         {}", format_rfc3339(g.genesis_time_ms));
             println!("authorities  {}", g.authorities.len());
             for a in g.authorities.iter() {
@@ -239,7 +257,7 @@ pub fn run(cmd: GenesisCommand) -> anyhow::Result<()> {
             println!("meters       {}", g.meters.len());
             println!("sites        {}", g.sites.len());
         }
-        GenesisCommand::Hash { file } => println!("{}", load_genesis(&file)?.chain_id),
+        GenesisCommand::Hash { file } => println!("{}", read_genesis(&file)?.chain_id()),
         GenesisCommand::Init {
             spec,
             chain_name,

@@ -291,9 +291,17 @@ impl Shared {
             if !lock(&self.peers).contains_key(&peer.key) {
                 match TcpStream::connect(peer.addr).await {
                     Ok(sock) => {
-                        delay = first;
+                        let began = Instant::now();
                         if let Err(e) = self.clone().session(sock, Some(peer.key)).await {
-                            tracing::debug!(%peer, error = %e, "peer session ended");
+                            // A wrong key or chain is a configuration
+                            // error the operator must see.
+                            tracing::info!(%peer, error = %e, "peer session ended");
+                        }
+                        // Back off again unless the session lasted: a peer
+                        // that fails the handshake is not redialled in a
+                        // tight loop.
+                        if began.elapsed() > most {
+                            delay = first;
                         }
                     }
                     Err(e) => tracing::trace!(%peer, error = %e, "dial failed"),

@@ -39,10 +39,13 @@ impl super::context::Ctx {
     /// The node's health.
     pub fn health(&self) -> RpcResult<Health> {
         let head = self.head()?;
+        let best = self.node.best_seen().max(head);
         Ok(Health {
             peers: u32::try_from(self.node.peer_count()).unwrap_or(u32::MAX),
-            is_syncing: false,
-            best_height: head,
+            // Peers announce their head after each commit: one block ahead
+            // is the ordinary race, more is catching up.
+            is_syncing: best.0 > head.0 + 1,
+            best_height: best,
             finalized_height: head,
             finality_lag_seconds: self.metrics.since_last_final().as_secs(),
         })

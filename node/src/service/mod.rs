@@ -105,9 +105,15 @@ pub struct NodeHandle {
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
     net: Option<NetHandle>,
+    best_seen: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl NodeHandle {
+    /// The highest height any peer has announced (0 without a network).
+    pub fn best_seen(&self) -> Height {
+        Height(self.best_seen.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     /// The chain id.
     pub fn chain_id(&self) -> Hash {
         self.chain_id
@@ -232,6 +238,8 @@ impl Node {
             None => (None, None),
         };
         let net_for_handle = net.clone();
+        let sync = sync::SyncState::default();
+        let best_seen = sync.best.clone();
         let actor = Actor {
             chain,
             core,
@@ -243,7 +251,7 @@ impl Node {
             committed: committed.clone(),
             next_start: Some(Instant::now()),
             net,
-            sync: sync::SyncState::default(),
+            sync,
         };
         let task = tokio::spawn(actor.run(rx, timer_rx, net_rx));
         Ok(Node {
@@ -254,6 +262,7 @@ impl Node {
                 store,
                 clock: cfg.clock,
                 net: net_for_handle,
+                best_seen,
             },
             task,
         })

@@ -9,6 +9,7 @@ use crate::consensus::{Input, Message};
 use crate::network::peers::Inbound;
 use crate::network::wire::{WireMessage, MAX_SYNC_BLOCKS};
 use crate::storage::BlockReader;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use watt_runtime::crypto::Hash;
@@ -21,7 +22,9 @@ const SYNC_PATIENCE: Duration = Duration::from_secs(5);
 /// Sync bookkeeping.
 #[derive(Default)]
 pub(super) struct SyncState {
-    /// The highest height a peer announced.
+    /// The highest height a peer announced (shared with the node's handle
+    /// for `system_health`).
+    pub(super) best: Arc<AtomicU64>,
     best_seen: Height,
     /// When the outstanding request was sent.
     in_flight: Option<Instant>,
@@ -30,6 +33,12 @@ pub(super) struct SyncState {
 }
 
 impl SyncState {
+    /// Notes a height a peer has (or a block decided there).
+    fn seen(&mut self, height: Height) {
+        self.best_seen = self.best_seen.max(height);
+        self.best.fetch_max(height.0, Ordering::Relaxed);
+    }
+
     /// Remembers a block consensus waits to have validated.
     pub(super) fn await_block(&mut self, height: Height, hash: Hash) {
         self.awaited.retain(|(h, _)| *h >= height);
@@ -55,7 +64,7 @@ impl Actor {
     /// Asks every peer for the decided block at `height`.
     pub(super) fn fetch_decided(&mut self, height: Height) {
         if let Some(net) = &self.net {
-            self.sync.best_seen = self.sync.best_seen.max(height);
+            self.sync.seen(height);
             self.sync.in_flight = Some(Instant::now());
             net.broadcast(&WireMessage::GetBlocks {
                 from: height,
@@ -81,7 +90,7 @@ impl Actor {
         let head = self.chain.head()?;
         match inb.msg {
             WireMessage::Status { height } => {
-                self.sync.best_seen = self.sync.best_seen.max(height);
+                self.sync.seen(height);
                 let waiting = self
                     .sync
                     .in_flight
