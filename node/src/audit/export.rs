@@ -71,7 +71,9 @@ pub enum ExportError {
     },
 }
 
-fn checksum(kind: u8, payload: &[u8]) -> [u8; 32] {
+/// A frame's checksum: BLAKE3 `derive_key("watt export v1 frame")` over
+/// kind, length (u32 LE) and payload.
+pub fn checksum(kind: u8, payload: &[u8]) -> [u8; 32] {
     let mut h = blake3::Hasher::new_derive_key(CHECKSUM_CONTEXT);
     h.update(&[kind]);
     h.update(&(payload.len() as u32).to_le_bytes());

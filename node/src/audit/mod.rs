@@ -9,6 +9,7 @@
 //! object and the reason. `docs/audit.md` is the auditor's guide.
 
 pub mod export;
+pub mod import;
 mod progress;
 pub mod replay;
 pub mod report;

@@ -1,11 +1,8 @@
 //! `watt audit`, `watt chain export` and `watt chain import`.
 
-use crate::audit::export::{ExportReader, ExportWriter};
+use crate::audit::export::ExportWriter;
 use crate::audit::source::{BlockSource, RpcSource, StoreSource};
 use crate::audit::{self, AuditOptions, Checkpoint, ProgressMode};
-use crate::chain::Chain;
-use crate::mempool::{Config, Mempool};
-use crate::storage::Store;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use watt_runtime::types::Height;
@@ -153,74 +150,12 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `watt chain import`: every block is verified (certificate against
-/// the validator set of its height, signatures, execution, roots) and
-/// committed into a new data directory, built aside and renamed into place
-/// only when the whole file imported.
+/// Runs `watt chain import`.
 pub fn run_import(args: ImportArgs) -> anyhow::Result<()> {
-    let target = &args.base_path;
-    if target.exists()
-        && std::fs::read_dir(target)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
-        anyhow::bail!(
-            "{} already exists and is not empty: import needs a fresh data directory",
-            target.display()
-        );
-    }
-    let parent = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
-    let file = std::fs::File::open(&args.file)
-        .with_context(|| format!("cannot open {}", args.file.display()))?;
-    let mut reader =
-        ExportReader::new(file).with_context(|| format!("export file {}", args.file.display()))?;
-    anyhow::ensure!(
-        reader.first.0 == 1,
-        "export file {} starts at height {}; a fresh data directory needs one that starts at 1",
-        args.file.display(),
-        reader.first
-    );
-    let genesis = reader
-        .genesis()
-        .cloned()
-        .context("export file has no genesis")?;
-    let work = tempfile::Builder::new()
-        .prefix(".watt-import-")
-        .tempdir_in(parent)?;
-    let count = {
-        let store = Store::open(work.path(), &genesis)?;
-        let mut chain = Chain::new(store, Mempool::new(Config::default()))?;
-        let mut count = 0u64;
-        while let Some((block, cert)) = reader
-            .next_block()
-            .with_context(|| format!("export file {}", args.file.display()))?
-        {
-            let h = block.header.height;
-            chain
-                .import_decided(block, cert)
-                .with_context(|| format!("block {h} does not import"))?;
-            count += 1;
-            if count % 10_000 == 0 {
-                eprintln!("imported {count} blocks");
-            }
-        }
-        count
-    };
-    // The store is closed; the directory becomes the data directory.
-    let built = work.keep();
-    if target.exists() {
-        std::fs::remove_dir(target)?;
-    }
-    std::fs::rename(&built, target)
-        .with_context(|| format!("cannot move the imported chain to {}", target.display()))?;
+    let (count, chain_id) = audit::import::import(&args.file, &args.base_path)?;
     println!(
-        "imported {count} blocks of chain {} into {}",
-        genesis.chain_id(),
-        target.display()
+        "imported {count} blocks of chain {chain_id} into {}",
+        args.base_path.display()
     );
     Ok(())
 }
