@@ -3,9 +3,9 @@
 //! Tables keyed by what the state bounds (zones, sources, meters, sites,
 //! violation kinds) stay in memory. Everything that grows with the chain
 //! (hourly series, lineage rows, violations, debts, retirements, the
-//! authority-set history) streams to files as it happens ([`table`]);
+//! authority-set history) streams to files as it happens (the `table` module);
 //! `report.json` copies those rows back in a stream and the HTML page
-//! reads them in bins ([`html`]). See `docs/audit.md` for every field.
+//! reads them in bins (the `html` module). See `docs/audit.md` for every field.
 
 mod html;
 mod table;
