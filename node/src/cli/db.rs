@@ -42,6 +42,13 @@ pub enum ChainCommand {
         #[arg(long, env = "WATT_BASE_PATH")]
         base_path: PathBuf,
     },
+    /// Write the genesis and the blocks with their commit certificates to
+    /// an export file (docs/encoding.md), from a stopped node's data
+    /// directory or a running node's RPC.
+    Export(super::audit::ExportArgs),
+    /// Verify, re-execute and commit every block of an export file into a
+    /// fresh data directory.
+    Import(super::audit::ImportArgs),
 }
 
 /// Runs a db command.
@@ -85,6 +92,8 @@ pub fn run_chain(cmd: ChainCommand) -> anyhow::Result<()> {
                 report.0, report.1, report.2
             );
         }
+        ChainCommand::Export(args) => super::audit::run_export(args)?,
+        ChainCommand::Import(args) => super::audit::run_import(args)?,
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The `watt` command line.
 
+mod audit;
 mod config;
 pub use db::verify_store;
 mod db;
@@ -55,9 +56,11 @@ enum Command {
     /// Inspect a data directory (the node must be stopped).
     #[command(subcommand)]
     Db(db::DbCommand),
-    /// Check the stored chain.
+    /// Check, export and import the chain.
     #[command(subcommand)]
     Chain(db::ChainCommand),
+    /// Replay a chain from genesis, verify everything and write a report.
+    Audit(audit::AuditArgs),
 }
 
 /// Parses `1s`, `500ms`, `2m` or a bare number of milliseconds.
@@ -142,6 +145,7 @@ pub fn main() -> ExitCode {
         Command::Genesis(cmd) => genesis_cmd::run(cmd),
         Command::Db(cmd) => db::run_db(cmd),
         Command::Chain(cmd) => db::run_chain(cmd),
+        Command::Audit(args) => audit::run_audit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

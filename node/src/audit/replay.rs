@@ -1,0 +1,546 @@
+//! Replay and verification of one block at a time, on the auditor's own
+//! state, with the runtime's own functions (`verify_txs`, `apply_block`,
+//! the roots, `CommitCertificate::verify`): an auditor and a validator
+//! cannot disagree about a rule.
+//!
+//! The checks run in the order that names the most specific cause: linkage
+//! and time, the validator set and the parent's certificate, every
+//! transaction and device signature (batched), the transaction root,
+//! execution, the event root, conservation per zone, the state root, the
+//! next validator set, and last the block's own certificate.
+
+use super::state::AuditState;
+use super::AuditError;
+use std::collections::BTreeMap;
+use watt_runtime::block::{tx_root, Block, CommitCertificate, ValidatorSet};
+use watt_runtime::crypto::Hash;
+use watt_runtime::encoding::decode;
+use watt_runtime::events::{event_root, Event, EventRecord};
+use watt_runtime::exec::{apply_block, BlockContext};
+use watt_runtime::genesis::Genesis;
+use watt_runtime::state::{
+    prefix_end, tag, Account, ChainState, StateKey, StateReader, Supply, Zone,
+};
+use watt_runtime::tx::Body;
+use watt_runtime::types::{Height, ZoneId};
+use watt_runtime::verify::verify_txs;
+
+/// What was checked, counted.
+#[derive(Clone, Debug, Default, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckCounts {
+    /// Blocks replayed.
+    pub blocks: u64,
+    /// Transactions (each signer signature verified).
+    pub transactions: u64,
+    /// Meter and site reading signatures verified.
+    pub device_signatures: u64,
+    /// Other signatures inside transactions (evidence votes, proofs of
+    /// possession).
+    pub other_signatures: u64,
+    /// Commit certificates verified (each block's own and the parent's
+    /// certificate the next block carries).
+    pub certificates: u64,
+    /// Precommit signatures in them.
+    pub commit_signatures: u64,
+    /// Per-zone conservation checks (zones times blocks).
+    pub conservation_checks: u64,
+}
+
+/// A block that passed every check, with what executing it did.
+pub struct Replayed {
+    /// The block.
+    pub block: Block,
+    /// Its hash.
+    pub hash: Hash,
+    /// Its events.
+    pub events: Vec<EventRecord>,
+}
+
+/// The replay: the auditor's state and what the next block must link to.
+pub struct Replayer {
+    chain_id: Hash,
+    state: AuditState,
+    threads: usize,
+    height: Height,
+    parent_hash: Hash,
+    parent_time: u64,
+    /// The validator set of the last replayed height.
+    parent_set: Option<ValidatorSet>,
+    /// Per zone, what the events and the holdings say (independent of the
+    /// zone records' own counters, which are compared with it).
+    supply: BTreeMap<ZoneId, Supply>,
+    /// What was checked.
+    pub counts: CheckCounts,
+}
+
+fn discrepancy(height: Height, object: impl Into<String>, reason: impl ToString) -> AuditError {
+    AuditError::Discrepancy {
+        height,
+        object: object.into(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Where credits went, as the conservation check counts them.
+#[derive(Clone, Copy)]
+enum Flow {
+    Minted,
+    Burned,
+    Retired,
+    Withdrawn,
+    Expired,
+}
+
+fn add(a: &mut watt_runtime::types::Wh, b: u64) {
+    a.0 = a.0.saturating_add(b);
+}
+
+impl Replayer {
+    /// Starts from the genesis state.
+    pub fn new(genesis: &Genesis) -> Result<Self, AuditError> {
+        let bad = |e: String| AuditError::Input(format!("genesis: {e}"));
+        let diff = genesis.state_diff().map_err(|e| bad(e.to_string()))?;
+        let state = AuditState::from_diff(&diff).map_err(|e| bad(e.to_string()))?;
+        let mut supply = BTreeMap::new();
+        for (_, v) in state
+            .scan(&[tag::ZONE], &prefix_end(&[tag::ZONE]))
+            .map_err(|e| bad(e.to_string()))?
+        {
+            let zone: Zone = decode(&v).map_err(|e| bad(e.to_string()))?;
+            supply.insert(zone.id.clone(), zone.supply.clone());
+        }
+        Ok(Replayer {
+            chain_id: genesis.chain_id(),
+            state,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            height: Height(0),
+            parent_hash: genesis.chain_id(),
+            parent_time: genesis.genesis_time_ms,
+            parent_set: None,
+            supply,
+            counts: CheckCounts::default(),
+        })
+    }
+
+    /// The replayed state.
+    pub fn state(&self) -> &AuditState {
+        &self.state
+    }
+
+    /// The last replayed height.
+    pub fn height(&self) -> Height {
+        self.height
+    }
+
+    /// The last replayed block's hash (the chain id before the first).
+    pub fn head_hash(&self) -> Hash {
+        self.parent_hash
+    }
+
+    /// The last replayed block's time (the genesis time before the first).
+    pub fn head_time_ms(&self) -> u64 {
+        self.parent_time
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> Hash {
+        self.chain_id
+    }
+
+    fn chain_state(&self, h: Height) -> Result<ChainState, AuditError> {
+        let bytes = self
+            .state
+            .get(&StateKey::Chain.encode())
+            .map_err(|e| discrepancy(h, "replayed state", e))?
+            .ok_or_else(|| discrepancy(h, "replayed state", "no chain record"))?;
+        decode(&bytes).map_err(|e| discrepancy(h, "replayed state", e))
+    }
+
+    /// Verifies and executes the next block with its commit certificate.
+    pub fn replay(
+        &mut self,
+        block: Block,
+        cert: &CommitCertificate,
+    ) -> Result<Replayed, AuditError> {
+        let h = self.height.next();
+        let hd = block.header.clone();
+        if hd.height != h {
+            return Err(discrepancy(
+                h,
+                "block",
+                format!(
+                    "the block here is height {}, expected {h}: a block is missing or out of order",
+                    hd.height
+                ),
+            ));
+        }
+        if hd.chain_id != self.chain_id {
+            return Err(discrepancy(
+                h,
+                "header chain id",
+                format!("{} is not the audited chain {}", hd.chain_id, self.chain_id),
+            ));
+        }
+        if hd.parent_hash != self.parent_hash {
+            return Err(discrepancy(
+                h,
+                "header parent hash",
+                format!(
+                    "{} is not the hash of block {} ({})",
+                    hd.parent_hash, self.height, self.parent_hash
+                ),
+            ));
+        }
+        if hd.timestamp_ms <= self.parent_time {
+            return Err(discrepancy(
+                h,
+                "header timestamp",
+                format!(
+                    "{} ms is not after its parent's {} ms",
+                    hd.timestamp_ms, self.parent_time
+                ),
+            ));
+        }
+        let set = self.chain_state(h)?.validators;
+        if hd.validator_set_hash != set.hash() {
+            return Err(discrepancy(
+                h,
+                "header validator set hash",
+                format!(
+                    "{} is not the hash of the height's validator set {}",
+                    hd.validator_set_hash,
+                    set.hash()
+                ),
+            ));
+        }
+        if set.index_of(&hd.proposer).is_none() {
+            return Err(discrepancy(
+                h,
+                "header proposer",
+                format!("{} is not a validator of the height", hd.proposer),
+            ));
+        }
+        self.check_parent_commit(&block)?;
+
+        let txs = block.txs.to_vec();
+        for tx in &txs {
+            match &tx.unsigned.body {
+                Body::SubmitReadings { readings } => {
+                    self.counts.device_signatures += readings.len() as u64
+                }
+                Body::SubmitConsumption { readings } => {
+                    self.counts.device_signatures += readings.len() as u64
+                }
+                Body::Evidence { .. } => self.counts.other_signatures += 2,
+                Body::ProposeAuthoritySet { .. } => self.counts.other_signatures += 1,
+                _ => {}
+            }
+        }
+        let mut verified = Vec::with_capacity(txs.len());
+        for (i, v) in verify_txs(&self.state, &self.chain_id, txs.clone(), self.threads)
+            .into_iter()
+            .enumerate()
+        {
+            verified.push(
+                v.map_err(|e| discrepancy(h, format!("transaction {i} ({})", txs[i].hash()), e))?,
+            );
+        }
+        self.counts.transactions += verified.len() as u64;
+        let root = tx_root(&txs);
+        if hd.tx_root != root {
+            return Err(discrepancy(
+                h,
+                "header tx root",
+                format!(
+                    "{} is not the root of the block's transactions {root}",
+                    hd.tx_root
+                ),
+            ));
+        }
+        let ctx = BlockContext {
+            chain_id: self.chain_id,
+            height: h,
+            timestamp_ms: hd.timestamp_ms,
+            proposer: hd.proposer,
+        };
+        let outcome = apply_block(&self.state, ctx, &verified)
+            .map_err(|e| discrepancy(h, "block execution", e))?;
+        let root = event_root(&outcome.events);
+        if hd.event_root != root {
+            return Err(discrepancy(
+                h,
+                "header event root",
+                format!(
+                    "{} is not the root of the replayed events {root}",
+                    hd.event_root
+                ),
+            ));
+        }
+        self.conservation(h, &outcome.events, &outcome.diff)?;
+        let root = self
+            .state
+            .apply(&outcome.diff)
+            .map_err(|e| discrepancy(h, "replayed state", e))?;
+        if hd.state_root != root {
+            return Err(discrepancy(
+                h,
+                "header state root",
+                format!("{} is not the replayed state root {root}", hd.state_root),
+            ));
+        }
+        let next = self.chain_state(h)?.validators;
+        if hd.next_validator_set_hash != next.hash() {
+            return Err(discrepancy(
+                h,
+                "header next validator set hash",
+                format!(
+                    "{} is not the hash of the replayed next validator set {}",
+                    hd.next_validator_set_hash,
+                    next.hash()
+                ),
+            ));
+        }
+        let hash = block.hash();
+        cert.verify(&self.chain_id, &set, h, &hash)
+            .map_err(|e| discrepancy(h, "commit certificate", e))?;
+        self.counts.certificates += 1;
+        self.counts.commit_signatures += cert.signatures.len() as u64;
+        self.counts.blocks += 1;
+        self.height = h;
+        self.parent_hash = hash;
+        self.parent_time = hd.timestamp_ms;
+        self.parent_set = Some(set);
+        Ok(Replayed {
+            block,
+            hash,
+            events: outcome.events,
+        })
+    }
+
+    fn check_parent_commit(&mut self, block: &Block) -> Result<(), AuditError> {
+        let h = block.header.height;
+        let carried = block
+            .parent_commit
+            .as_ref()
+            .map_or(Hash::ZERO, |c| c.hash());
+        if block.header.parent_commit_hash != carried {
+            return Err(discrepancy(
+                h,
+                "header parent commit hash",
+                format!(
+                    "{} is not the hash of the certificate the block carries ({carried})",
+                    block.header.parent_commit_hash
+                ),
+            ));
+        }
+        match (&block.parent_commit, &self.parent_set) {
+            (None, None) => Ok(()),
+            (Some(_), None) => Err(discrepancy(
+                h,
+                "parent commit certificate",
+                "block 1 carries a certificate but has no parent",
+            )),
+            (None, Some(_)) => Err(discrepancy(
+                h,
+                "parent commit certificate",
+                "missing: the block must carry its parent's certificate",
+            )),
+            (Some(c), Some(set)) => {
+                c.verify(&self.chain_id, set, self.height, &self.parent_hash)
+                    .map_err(|e| {
+                        discrepancy(
+                            h,
+                            format!("parent commit certificate (of block {})", self.height),
+                            e,
+                        )
+                    })?;
+                self.counts.certificates += 1;
+                self.counts.commit_signatures += c.signatures.len() as u64;
+                Ok(())
+            }
+        }
+    }
+
+    /// Conservation per zone: what the events minted, burned, retired,
+    /// withdrew and expired, and what the changed accounts now hold, must
+    /// match every zone's counters, and the counters must balance.
+    fn conservation(
+        &mut self,
+        h: Height,
+        events: &[EventRecord],
+        diff: &watt_runtime::state::StateDiff,
+    ) -> Result<(), AuditError> {
+        let mut touched: std::collections::BTreeSet<ZoneId> = Default::default();
+        for r in events {
+            let mut take = |zone: &ZoneId, what: Flow, amount: u64| {
+                touched.insert(zone.clone());
+                let s = self.supply.entry(zone.clone()).or_default();
+                let slot = match what {
+                    Flow::Minted => &mut s.minted,
+                    Flow::Burned => &mut s.burned,
+                    Flow::Retired => &mut s.retired,
+                    Flow::Withdrawn => &mut s.withdrawn,
+                    Flow::Expired => &mut s.expired,
+                };
+                add(slot, amount);
+            };
+            match &r.event {
+                Event::Minted {
+                    vintage, amount, ..
+                } => take(&vintage.zone, Flow::Minted, amount.0),
+                Event::Burned { parts, .. } => {
+                    for (v, a) in parts {
+                        take(&v.zone, Flow::Burned, a.0)
+                    }
+                }
+                Event::Retired { parts, .. } => {
+                    for (v, a) in parts {
+                        take(&v.zone, Flow::Retired, a.0)
+                    }
+                }
+                Event::Withdrawn {
+                    vintage, amount, ..
+                } => take(&vintage.zone, Flow::Withdrawn, amount.0),
+                Event::Expired {
+                    vintage, amount, ..
+                } => take(&vintage.zone, Flow::Expired, amount.0),
+                _ => {}
+            }
+        }
+        // Holdings: what changed accounts held before and hold after.
+        let mut held_delta: BTreeMap<ZoneId, i128> = BTreeMap::new();
+        for (k, new) in &diff.0 {
+            if k.first() != Some(&tag::ACCOUNT) {
+                continue;
+            }
+            let old = self
+                .state
+                .get(k)
+                .map_err(|e| discrepancy(h, "replayed state", e))?;
+            for (bytes, sign) in [(old.as_deref(), -1i128), (new.as_deref(), 1)] {
+                if let Some(b) = bytes {
+                    let acc: Account = decode(b)
+                        .map_err(|e| discrepancy(h, format!("account 0x{}", hex::encode(k)), e))?;
+                    for (v, a) in &acc.holdings {
+                        *held_delta.entry(v.zone.clone()).or_default() += sign * a.0 as i128;
+                    }
+                }
+            }
+        }
+        for (zone, d) in held_delta {
+            touched.insert(zone.clone());
+            let s = self.supply.entry(zone).or_default();
+            let held = s.held.0 as i128 + d;
+            s.held.0 = u64::try_from(held).unwrap_or(0);
+            if held < 0 {
+                return Err(discrepancy(
+                    h,
+                    "holdings",
+                    "an account holds less than nothing",
+                ));
+            }
+        }
+        for (k, v) in &diff.0 {
+            if k.first() == Some(&tag::ZONE) {
+                if let Some(v) = v {
+                    let zone: Zone = decode(v).map_err(|e| discrepancy(h, "zone record", e))?;
+                    touched.insert(zone.id.clone());
+                    self.supply.entry(zone.id).or_default();
+                }
+            }
+        }
+        for zone in touched {
+            self.counts.conservation_checks += 1;
+            let key = StateKey::Zone(zone.clone()).encode();
+            let record = match diff.0.get(&key) {
+                Some(Some(v)) => Some(v.clone()),
+                Some(None) => None,
+                None => self
+                    .state
+                    .get(&key)
+                    .map_err(|e| discrepancy(h, "replayed state", e))?,
+            };
+            let Some(record) = record else {
+                return Err(discrepancy(
+                    h,
+                    format!("zone {zone}"),
+                    "credits of an unknown zone",
+                ));
+            };
+            let z: Zone = decode(&record).map_err(|e| discrepancy(h, "zone record", e))?;
+            let ours = self.supply.get(&zone).cloned().unwrap_or_default();
+            if !z.supply.conserved() {
+                return Err(discrepancy(
+                    h,
+                    format!("zone {zone} supply"),
+                    format!("conservation broken: {:?}", z.supply),
+                ));
+            }
+            if z.supply != ours {
+                return Err(discrepancy(
+                    h,
+                    format!("zone {zone} supply"),
+                    format!(
+                        "the zone records {:?}, the events and holdings give {:?}",
+                        z.supply, ours
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares a node's stored current state with the replayed one, key by
+    /// key (one key prefix at a time, so memory stays at the state's size).
+    pub fn compare_stored(&self, stored: &impl StateReader) -> Result<(), AuditError> {
+        let h = self.height;
+        for first in 0u8..=255 {
+            let from = [first];
+            let to = prefix_end(&from);
+            let theirs = stored
+                .scan(&from, &to)
+                .map_err(|e| discrepancy(h, "stored current state", e))?;
+            let ours = self
+                .state
+                .scan(&from, &to)
+                .map_err(|e| discrepancy(h, "replayed state", e))?;
+            if theirs == ours {
+                continue;
+            }
+            let mut t = theirs.iter().peekable();
+            let mut o = ours.iter().peekable();
+            loop {
+                match (t.peek(), o.peek()) {
+                    (Some(a), Some(b)) if a == b => {
+                        t.next();
+                        o.next();
+                    }
+                    (Some(a), Some(b)) if a.0 == b.0 => {
+                        return Err(discrepancy(
+                            h,
+                            format!("stored current state, key 0x{}", hex::encode(&a.0)),
+                            "the stored value differs from the replayed one",
+                        ))
+                    }
+                    (Some(a), b) if b.is_none_or(|b| a.0 < b.0) => {
+                        return Err(discrepancy(
+                            h,
+                            format!("stored current state, key 0x{}", hex::encode(&a.0)),
+                            "stored, but absent from the replayed state",
+                        ))
+                    }
+                    (_, Some(b)) => {
+                        return Err(discrepancy(
+                            h,
+                            format!("stored current state, key 0x{}", hex::encode(&b.0)),
+                            "in the replayed state, but missing from the stored one",
+                        ))
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
+    }
+}

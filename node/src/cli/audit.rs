@@ -1,0 +1,161 @@
+//! `watt audit`, `watt chain export` and `watt chain import`.
+
+use crate::audit::export::ExportWriter;
+use crate::audit::source::{BlockSource, RpcSource, StoreSource};
+use crate::audit::{self, AuditOptions, Checkpoint, ProgressMode};
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use watt_runtime::types::Height;
+
+/// `watt audit`.
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    /// What to audit: a stopped node's data directory, an export file
+    /// (`watt chain export`), or a node's RPC (`ws://host:port`).
+    #[arg(long)]
+    source: String,
+    /// A block the auditor trusts, `height:0xhash`; the audit is refused
+    /// unless the chain's block at that height has this hash.
+    #[arg(long)]
+    checkpoint: Option<Checkpoint>,
+    /// A genesis document (JSON) to use instead of the one the source
+    /// carries; it must be the source's chain.
+    #[arg(long)]
+    genesis: Option<PathBuf>,
+    /// Where the report goes.
+    #[arg(long, default_value = "audit-report")]
+    out: PathBuf,
+    /// No progress output.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// `watt chain export`.
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// A stopped node's data directory.
+    #[arg(
+        long,
+        env = "WATT_BASE_PATH",
+        conflicts_with = "rpc",
+        required_unless_present = "rpc"
+    )]
+    base_path: Option<PathBuf>,
+    /// A running node's RPC URL (`http://` or `ws://`) instead.
+    #[arg(long)]
+    rpc: Option<String>,
+    /// The file to write.
+    file: PathBuf,
+    /// The first height (default 1; an audit or import needs 1).
+    #[arg(long)]
+    from: Option<u64>,
+    /// The last height (default: the head).
+    #[arg(long)]
+    to: Option<u64>,
+}
+
+/// `watt chain import`.
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The data directory to create; it must not hold anything yet.
+    #[arg(long, env = "WATT_BASE_PATH")]
+    base_path: PathBuf,
+    /// The export file.
+    file: PathBuf,
+}
+
+/// Runs `watt audit`.
+pub fn run_audit(args: AuditArgs) -> anyhow::Result<()> {
+    let genesis = match &args.genesis {
+        Some(p) => Some(super::genesis_cmd::load_genesis(p)?.genesis),
+        None => None,
+    };
+    let summary = audit::run(AuditOptions {
+        source: args.source.clone(),
+        genesis,
+        checkpoint: args.checkpoint,
+        out: args.out.clone(),
+        progress: if args.quiet {
+            ProgressMode::Quiet
+        } else {
+            ProgressMode::detect()
+        },
+    })?;
+    let c = &summary.counts;
+    println!(
+        "audit passed: {} blocks to height {} (block {}), {} transactions, {} device signatures, {} commit certificates ({} precommits), {} conservation checks; state root {}{}",
+        c.blocks,
+        summary.height,
+        summary.head_hash,
+        c.transactions,
+        c.device_signatures,
+        c.certificates,
+        c.commit_signatures,
+        c.conservation_checks,
+        summary.state_root,
+        if summary.compared_stored_state {
+            "; the stored current state equals the replayed one"
+        } else {
+            ""
+        }
+    );
+    println!("report: {}", args.out.join("report.html").display());
+    Ok(())
+}
+
+/// Runs `watt chain export`.
+pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
+    let from = Height(args.from.unwrap_or(1).max(1));
+    let mut source: Box<dyn BlockSource> = match (&args.base_path, &args.rpc) {
+        (_, Some(url)) => {
+            let mut s = RpcSource::connect(url)?.starting_at(from);
+            if let Some(to) = args.to {
+                s = s.ending_at(Height(to));
+            }
+            Box::new(s)
+        }
+        (Some(dir), None) => {
+            let mut s = StoreSource::open(dir)?.starting_at(from);
+            if let Some(to) = args.to {
+                s = s.ending_at(Height(to));
+            }
+            Box::new(s)
+        }
+        (None, None) => anyhow::bail!("give --base-path or --rpc"),
+    };
+    // Written beside the target and renamed at the end: a failed export
+    // leaves no file behind.
+    let dir = args
+        .file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".watt-export-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut w = ExportWriter::new(tmp.as_file(), source.genesis(), from)?;
+    while let Some((block, cert)) = source.next_block()? {
+        w.block(&block, &cert)?;
+    }
+    let n = w.finish()?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(&args.file)
+        .with_context(|| format!("cannot write {}", args.file.display()))?;
+    println!(
+        "exported {n} blocks from height {from} of chain {} to {}",
+        source.genesis().chain_id(),
+        args.file.display()
+    );
+    Ok(())
+}
+
+/// Runs `watt chain import`.
+pub fn run_import(args: ImportArgs) -> anyhow::Result<()> {
+    let (count, chain_id) = audit::import::import(&args.file, &args.base_path)?;
+    println!(
+        "imported {count} blocks of chain {chain_id} into {}",
+        args.base_path.display()
+    );
+    Ok(())
+}

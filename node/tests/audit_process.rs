@@ -1,0 +1,395 @@
+//! The auditor against real `watt` processes: a `watt dev` chain audited
+//! from its data directory, an export file and a full node's RPC gives one
+//! report, which agrees with the node's own `credits_getSupply` and site
+//! states; the HTML report renders in headless Chromium without errors.
+//! (Nextest runs these in the `processes` group, one at a time.)
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn watt() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_watt"))
+}
+
+/// A running `watt` with its output lines collected.
+struct Proc {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    fn start(args: &[&str]) -> Proc {
+        let mut child = watt()
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("watt starts");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for r in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let out = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(r).lines().map_while(Result::ok) {
+                    out.lock().unwrap().push(line);
+                }
+            });
+        }
+        Proc { child, lines }
+    }
+
+    /// Waits (bounded) for a line for which `f` gives a value.
+    fn wait_for<T>(&self, what: &str, f: impl Fn(&str) -> Option<T>) -> T {
+        let start = Instant::now();
+        loop {
+            if let Some(v) = self.lines.lock().unwrap().iter().find_map(|l| f(l)) {
+                return v;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "no {what} within 120 s: {:?}",
+                self.lines.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn blocks(&self) -> usize {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("block finalized"))
+            .count()
+    }
+
+    /// SIGINT, then waits (bounded) for a clean exit.
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "watt exits cleanly: {status}");
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "watt did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// One JSON-RPC call over HTTP/1.1; the `result`.
+fn rpc(addr: &str, method: &str, params: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let request = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
+    let mut s = std::net::TcpStream::connect(addr).expect("rpc connects");
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{request}",
+        request.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or(&out);
+    let v: serde_json::Value = serde_json::from_str(body).expect("JSON response");
+    v["result"].clone()
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let out = watt().args(args).output().expect("watt runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "watt {args:?}: {text}");
+    text
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn report(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+}
+
+/// A `watt dev` chain audited three ways gives one report, and the report
+/// agrees with what the node itself says over RPC.
+#[test]
+fn audit_of_a_dev_chain_agrees_with_the_node_from_every_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let dev = Proc::start(&[
+        "dev",
+        "--rpc-addr",
+        "127.0.0.1:0",
+        "--base-path",
+        p(&data),
+        "--speed",
+        "600",
+        "--block-time",
+        "100ms",
+    ]);
+    let addr = dev.wait_for("RPC address", |l| {
+        l.trim()
+            .strip_prefix("rpc")
+            .and_then(|r| r.trim().strip_prefix("http://"))
+            .and_then(|r| r.split_whitespace().next())
+            .map(str::to_string)
+    });
+    let start = Instant::now();
+    while dev.blocks() < 150 {
+        assert!(start.elapsed() < Duration::from_secs(120), "too few blocks");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The genesis document, for running a full node over the directory.
+    let genesis = rpc(&addr, "chain_getGenesis", "[]")["genesis"].clone();
+    let genesis_file = tmp.path().join("genesis.json");
+    std::fs::write(&genesis_file, serde_json::to_vec_pretty(&genesis).unwrap()).unwrap();
+    dev.stop();
+
+    let r_dir = tmp.path().join("r-dir");
+    let out = run_ok(&["audit", "--source", p(&data), "--out", p(&r_dir)]);
+    assert!(out.contains("audit passed"), "{out}");
+    assert!(
+        out.contains("the stored current state equals the replayed one"),
+        "{out}"
+    );
+    // Progress goes to a pipe as plain lines.
+    assert!(out.contains("audit: height"), "{out}");
+
+    let file = tmp.path().join("chain.wexp");
+    run_ok(&["chain", "export", "--base-path", p(&data), p(&file)]);
+    let r_file = tmp.path().join("r-file");
+    run_ok(&[
+        "audit",
+        "--source",
+        p(&file),
+        "--out",
+        p(&r_file),
+        "--quiet",
+    ]);
+
+    // A full node (no validator key, no peers) serves the same chain.
+    let full = Proc::start(&[
+        "run",
+        "--base-path",
+        p(&data),
+        "--genesis",
+        p(&genesis_file),
+        "--rpc-addr",
+        "127.0.0.1:0",
+    ]);
+    let addr = full.wait_for("RPC address", |l| {
+        l.contains("JSON-RPC listening").then(|| {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix("addr="))
+                .map(str::to_string)
+        })?
+    });
+    let r_rpc = tmp.path().join("r-rpc");
+    run_ok(&[
+        "audit",
+        "--source",
+        &format!("ws://{addr}"),
+        "--out",
+        p(&r_rpc),
+        "--quiet",
+    ]);
+    let supply = rpc(&addr, "credits_getSupply", "[]");
+    let sites = rpc(&addr, "sites_list", "[]");
+    let can_run: Vec<serde_json::Value> = (1..=2)
+        .map(|s| rpc(&addr, "sites_canRun", &format!("[{s}]")))
+        .collect();
+    full.stop();
+
+    for name in [
+        "report.json",
+        "report.html",
+        "zones.csv",
+        "sites.csv",
+        "meters.csv",
+        "hourly.csv",
+        "lineage_consumption.csv",
+        "lineage_vintages.csv",
+        "debts.csv",
+        "violations.csv",
+    ] {
+        let a = std::fs::read(r_dir.join(name)).unwrap();
+        assert_eq!(
+            a,
+            std::fs::read(r_file.join(name)).unwrap(),
+            "{name}: directory vs file"
+        );
+        assert_eq!(
+            a,
+            std::fs::read(r_rpc.join(name)).unwrap(),
+            "{name}: directory vs RPC"
+        );
+    }
+
+    let r = report(&r_dir);
+    assert_eq!(r["chain"]["height"], supply["height"]);
+    let zones = supply["zones"].as_array().unwrap();
+    assert_eq!(zones.len(), r["zones"].as_array().unwrap().len());
+    for (ours, theirs) in r["zones"].as_array().unwrap().iter().zip(zones) {
+        for f in [
+            "minted",
+            "held",
+            "burned",
+            "retired",
+            "withdrawn",
+            "expired",
+        ] {
+            assert_eq!(ours[f], theirs[f], "zone {}: {f}", ours["zone"]);
+        }
+    }
+    assert!(
+        r["totals"]["minted"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
+    let list = sites
+        .as_array()
+        .or_else(|| sites["items"].as_array())
+        .unwrap();
+    assert_eq!(list.len(), r["sites"].as_array().unwrap().len());
+    for (ours, theirs) in r["sites"].as_array().unwrap().iter().zip(list) {
+        for f in ["consumed", "burned", "openDebt", "shortfall"] {
+            assert_eq!(ours[f], theirs[f], "site {}: {f}", ours["site"]);
+        }
+    }
+    for (ours, theirs) in r["sites"].as_array().unwrap().iter().zip(&can_run) {
+        assert_eq!(
+            ours["status"], theirs["status"],
+            "site {} status",
+            ours["site"]
+        );
+    }
+
+    // A discrepancy exits non-zero and names it.
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes.truncate(bytes.len() - 7);
+    let cut = tmp.path().join("cut.wexp");
+    std::fs::write(&cut, bytes).unwrap();
+    let out = watt()
+        .args(["audit", "--quiet", "--source", p(&cut), "--out"])
+        .arg(tmp.path().join("r-cut"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("truncated"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    html_renders_in_chromium(&r_dir.join("report.html"));
+}
+
+/// Opens the page in headless Chromium: no script error, every chart in
+/// the DOM, and chart colours in the screenshot.
+fn html_renders_in_chromium(page: &Path) {
+    let chromium = ["chromium", "chromium-browser"]
+        .iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .unwrap_or_else(|| {
+            panic!("chromium is not installed: run scripts/prereqs (it installs Debian's chromium)")
+        });
+    let url = format!("file://{}", page.display());
+    let profile = tempfile::tempdir().unwrap();
+    let common = |cmd: &mut Command| {
+        cmd.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()));
+    };
+    let mut dom = Command::new(chromium);
+    common(&mut dom);
+    let out = dom.arg("--dump-dom").arg(&url).output().unwrap();
+    let html = String::from_utf8_lossy(&out.stdout);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!html.contains("data-js-error=\""), "a script error: {html}");
+    assert!(
+        !log.contains("Uncaught") && !log.contains(":CONSOLE"),
+        "console output: {log}"
+    );
+    let charts: usize = html
+        .split("data-charts=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the page's script did not run: {html}"));
+    assert!(charts >= 4, "{charts} charts");
+
+    let shot: PathBuf = profile.path().join("shot.png");
+    let mut cmd = Command::new(chromium);
+    common(&mut cmd);
+    let out = cmd
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=900,1600")
+        .arg("--hide-scrollbars")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decoder = png::Decoder::new(std::fs::File::open(&shot).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let mut green = 0usize;
+    let mut red = 0usize;
+    for px in buf[..info.buffer_size()].chunks(channels) {
+        let (r, g, b) = (px[0] as i32, px[1] as i32, px[2] as i32);
+        // The minted line (#2e9e44) and the burned line (#d0342c).
+        if (r - 0x2e).abs() < 30 && (g - 0x9e).abs() < 30 && (b - 0x44).abs() < 30 {
+            green += 1;
+        }
+        if (r - 0xd0).abs() < 30 && (g - 0x34).abs() < 30 && (b - 0x2c).abs() < 30 {
+            red += 1;
+        }
+    }
+    assert!(
+        green > 50 && red > 50,
+        "chart pixels: green {green}, red {red}"
+    );
+}
