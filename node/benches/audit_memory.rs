@@ -215,6 +215,7 @@ fn main() {
             source: args[1].clone(),
             genesis: None,
             checkpoint: None,
+            genesis_state: None,
             out: args[2].clone().into(),
             progress: ProgressMode::Quiet,
         })

@@ -171,6 +171,7 @@ fn opts(source: &Path, out: &Path) -> AuditOptions {
         source: source.display().to_string(),
         genesis: None,
         checkpoint: None,
+        genesis_state: None,
         out: out.to_path_buf(),
         progress: ProgressMode::Quiet,
     }

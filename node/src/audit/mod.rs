@@ -87,6 +87,9 @@ pub struct AuditOptions {
     pub genesis: Option<Genesis>,
     /// A block hash the auditor trusts.
     pub checkpoint: Option<Checkpoint>,
+    /// For a recovery fork's chain: the old chain's state snapshot it
+    /// starts from (a data directory source keeps its own).
+    pub genesis_state: Option<watt_genesis::StateSnapshot>,
     /// Where the report goes (created; existing report files are replaced).
     pub out: PathBuf,
     /// Progress output: a redrawn line on a terminal, plain lines otherwise,
@@ -128,7 +131,18 @@ pub fn run(opts: AuditOptions) -> Result<AuditSummary, AuditError> {
         }
         None => source.genesis().clone(),
     };
-    let mut replayer = replay::Replayer::new(&genesis)?;
+    // A recovery fork starts from the old chain's state: the snapshot
+    // given, or the one a data directory keeps.
+    let old_state = match opts.genesis_state {
+        Some(s) => Some(s),
+        None => match source.store() {
+            Some(store) => store
+                .genesis_snapshot()
+                .map_err(|e| AuditError::Input(format!("stored genesis state: {e}")))?,
+            None => None,
+        },
+    };
+    let mut replayer = replay::Replayer::new(&genesis, old_state.as_ref())?;
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| AuditError::Output(format!("{}: {e}", opts.out.display())))?;
     // Files are written in a work directory and moved into place only when

@@ -97,10 +97,19 @@ fn add(a: &mut watt_runtime::types::Wh, b: u64) {
 }
 
 impl Replayer {
-    /// Starts from the genesis state.
-    pub fn new(genesis: &Genesis) -> Result<Self, AuditError> {
+    /// Starts from the genesis state (for a recovery fork, built on the old
+    /// chain's state snapshot, whose root the genesis commits to).
+    pub fn new(
+        genesis: &Genesis,
+        old_state: Option<&watt_genesis::StateSnapshot>,
+    ) -> Result<Self, AuditError> {
         let bad = |e: String| AuditError::Input(format!("genesis: {e}"));
-        let diff = genesis.state_diff().map_err(|e| bad(e.to_string()))?;
+        if let Some(old) = old_state {
+            old.check_for(genesis).map_err(|e| bad(e.to_string()))?;
+        }
+        let diff = genesis
+            .state_diff_with(old_state.map(|o| &o.entries))
+            .map_err(|e| bad(e.to_string()))?;
         let state = AuditState::from_diff(&diff).map_err(|e| bad(e.to_string()))?;
         let mut supply = BTreeMap::new();
         for (_, v) in state

@@ -22,6 +22,11 @@ pub struct AuditArgs {
     /// carries; it must be the source's chain.
     #[arg(long)]
     genesis: Option<PathBuf>,
+    /// For a chain that continues another (a recovery fork): the old
+    /// chain's state snapshot `genesis.state` (a data directory keeps its
+    /// own).
+    #[arg(long)]
+    genesis_state: Option<PathBuf>,
     /// Where the report goes.
     #[arg(long, default_value = "audit-report")]
     out: PathBuf,
@@ -67,13 +72,18 @@ pub struct ImportArgs {
 /// Runs `watt audit`.
 pub fn run_audit(args: AuditArgs) -> anyhow::Result<()> {
     let genesis = match &args.genesis {
-        Some(p) => Some(super::genesis_cmd::load_genesis(p)?.genesis),
+        Some(p) => Some(super::genesis_cmd::read_genesis(p)?),
+        None => None,
+    };
+    let genesis_state = match &args.genesis_state {
+        Some(p) => Some(watt_genesis::StateSnapshot::read(p)?),
         None => None,
     };
     let summary = audit::run(AuditOptions {
         source: args.source.clone(),
         genesis,
         checkpoint: args.checkpoint,
+        genesis_state,
         out: args.out.clone(),
         progress: if args.quiet {
             ProgressMode::Quiet
