@@ -123,7 +123,18 @@ fn authorities_added_removed_and_rotated_by_vote_and_a_fresh_full_node_syncs_acr
     let rotate = AuthorityChange::Rotate {
         operator: AccountId(op[1].public()),
         consensus_key: rotated.public(),
-        proof: ProofOfPossession::create(&chain, &AccountId(op[1].public()), &rotated),
+        // Made by the operator's tool, as the operator guide does it.
+        proof: serde_json::from_str::<ProofOfPossession>(&watt(&[
+            "key",
+            "prove",
+            "--key",
+            net.nodes[1].dir.join("consensus-2.key").to_str().unwrap(),
+            "--operator",
+            &AccountId(op[1].public()).to_string(),
+            "--chain-id",
+            &chain.to_string(),
+        ]))
+        .unwrap(),
     };
     submit(&net.nodes[1], &op[1], propose_authority_change(rotate));
     submit(&net.nodes[0], &op[0], vote(ProposalId(3), true));
