@@ -229,6 +229,17 @@ impl Chain {
     /// one result per transaction.
     pub fn submit(&mut self, txs: Vec<Transaction>) -> Vec<Result<Hash, ChainError>> {
         let verified = verify_txs(self.store(), &self.chain_id, txs, self.threads);
+        self.add_verified(verified)
+    }
+
+    /// Adds transactions whose signatures were checked already (off the
+    /// node's task, against the state of the moment) to the mempool; one
+    /// result per transaction. A device key that changed since is caught
+    /// when the block applies them.
+    pub fn add_verified(
+        &mut self,
+        verified: Vec<Result<VerifiedTx, TxError>>,
+    ) -> Vec<Result<Hash, ChainError>> {
         verified
             .into_iter()
             .map(|v| {
@@ -477,11 +488,28 @@ impl Chain {
         }
         self.check_parent_commit(&block)?;
         let txs: Vec<Transaction> = block.txs.to_vec();
+        // Signatures are checked once: transactions this node holds in its
+        // mempool were verified on arrival (a device key changed since is
+        // caught when the block applies them); the rest in one batch.
+        let mut known: Vec<Option<VerifiedTx>> = Vec::with_capacity(txs.len());
+        let mut unknown = Vec::new();
+        for tx in &txs {
+            let held = self.mempool.get(&tx.hash()).cloned();
+            if held.is_none() {
+                unknown.push(tx.clone());
+            }
+            known.push(held);
+        }
+        let mut fresh = verify_txs(self.store(), &self.chain_id, unknown, self.threads).into_iter();
         let mut verified = Vec::with_capacity(txs.len());
-        for (i, v) in verify_txs(self.store(), &self.chain_id, txs.clone(), self.threads)
-            .into_iter()
-            .enumerate()
-        {
+        for (i, held) in known.into_iter().enumerate() {
+            let v = match held {
+                Some(v) => Ok(v),
+                // verify_txs answers once per transaction, in order.
+                None => fresh.next().unwrap_or(Err(TxError::BadSignature {
+                    signer: txs[i].signer(),
+                })),
+            };
             verified.push(v.map_err(|e| {
                 ChainError::Block(BlockError::TxFailed {
                     index: i,

@@ -78,7 +78,7 @@ type Reader = Box<dyn FnOnce(&Chain) + Send>;
 
 enum Command {
     Submit(
-        Vec<Transaction>,
+        Vec<Result<watt_runtime::exec::VerifiedTx, watt_runtime::TxError>>,
         oneshot::Sender<Vec<Result<Hash, ChainError>>>,
     ),
     Read(Reader),
@@ -141,7 +141,26 @@ impl NodeHandle {
         let n = txs.len();
         let (tx, rx) = oneshot::channel();
         let stopped = || (0..n).map(|_| Err(SubmitError::Stopped)).collect();
-        if self.commands.send(Command::Submit(txs, tx)).await.is_err() {
+        // Signatures are checked here, on the blocking pool, so that
+        // concurrent submissions use every core and the node's task only
+        // inserts into the mempool.
+        let store = self.store.clone();
+        let chain_id = self.chain_id;
+        let threads = if n >= 256 { 2 } else { 1 };
+        let verified = match tokio::task::spawn_blocking(move || {
+            watt_runtime::verify::verify_txs(&*store, &chain_id, txs, threads)
+        })
+        .await
+        {
+            Ok(v) => v,
+            Err(_) => return stopped(),
+        };
+        if self
+            .commands
+            .send(Command::Submit(verified, tx))
+            .await
+            .is_err()
+        {
             return stopped();
         }
         match rx.await {
@@ -281,8 +300,8 @@ impl Actor {
             let start_at = self.next_start;
             tokio::select! {
                 cmd = commands.recv() => match cmd {
-                    Some(Command::Submit(txs, reply)) => {
-                        let _ = reply.send(self.chain.submit(txs));
+                    Some(Command::Submit(verified, reply)) => {
+                        let _ = reply.send(self.chain.add_verified(verified));
                     }
                     Some(Command::Read(f)) => f(&self.chain),
                     Some(Command::Shutdown) | None => break Ok(()),
