@@ -12,7 +12,7 @@ use watt_runtime::block::Header;
 use watt_runtime::crypto::Hash;
 use watt_runtime::encoding::decode;
 use watt_runtime::genesis::Genesis;
-use watt_runtime::state::{ChainState, StateKey};
+use watt_runtime::state::{ChainState, StateKey, StateReader};
 use watt_runtime::types::Height;
 
 /// A handler's result.
@@ -145,10 +145,26 @@ impl Ctx {
         at: &At,
         key: &StateKey,
     ) -> RpcResult<Option<T>> {
-        let bytes = self
-            .store
-            .state_at(&key.encode(), at.height)
-            .map_err(store_err)?;
+        let key_bytes = key.encode();
+        // At the head, one read of the flat current state; the head read
+        // again after it proves no block was committed in between (heads
+        // only grow, and a block's state and head are one atomic write).
+        // Otherwise, or if a block landed meanwhile, through the tree.
+        let mut bytes = None;
+        let mut current = false;
+        if self.store.head().map_err(store_err)? == at.height {
+            let v = StateReader::get(&*self.store, &key_bytes).map_err(store_err)?;
+            if self.store.head().map_err(store_err)? == at.height {
+                bytes = v;
+                current = true;
+            }
+        }
+        if !current {
+            bytes = self
+                .store
+                .state_at(&key_bytes, at.height)
+                .map_err(store_err)?;
+        }
         bytes
             .map(|b| decode::<T>(&b).map_err(|e| store_err(format!("{key:?}: {e}"))))
             .transpose()
