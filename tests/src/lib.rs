@@ -6,6 +6,8 @@
 //! run one at a time (the `processes` group in .config/nextest.toml): the
 //! nodes share two cores.
 
+pub mod bench;
+
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -1,0 +1,318 @@
+//! The load client: pushes pre-signed transactions over RPC on several
+//! keep-alive connections, follows finalised blocks, and reports when each
+//! of its transactions was final.
+//!
+//! Every push is bounded twice: at most `window` of its transactions are
+//! unfinalised at any time (below the mempool's 20,000, so the node is
+//! never asked to evict), and the whole push ends at its deadline.
+
+use super::http::{submit_request, Conn};
+use anyhow::{bail, Context};
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use watt_rpc_client::client::{follow_heads, Retry};
+use watt_runtime::crypto::Hash;
+use watt_runtime::encoding::encode;
+use watt_runtime::tx::Transaction;
+use watt_runtime::types::Height;
+
+/// A signed transaction ready to send: its id and its `tx_submit` request.
+pub struct Prepared {
+    /// The transaction id.
+    pub hash: Hash,
+    /// The JSON-RPC request body.
+    pub request: String,
+}
+
+impl Prepared {
+    /// Encodes `tx` once, before any clock runs.
+    pub fn new(tx: &Transaction) -> Prepared {
+        Prepared {
+            hash: tx.hash(),
+            request: submit_request(&encode(tx)),
+        }
+    }
+}
+
+/// How to push.
+#[derive(Clone, Debug)]
+pub struct PushOptions {
+    /// The nodes' RPC addresses; transactions go to them in turn.
+    pub targets: Vec<SocketAddr>,
+    /// The node whose finalised blocks are followed.
+    pub follow: SocketAddr,
+    /// Connections per target.
+    pub connections: usize,
+    /// Most of this push's transactions unfinalised at once.
+    pub window: usize,
+    /// Transactions per second to submit at; `None`: as fast as the window
+    /// allows.
+    pub rate: Option<f64>,
+    /// When to give up.
+    pub deadline: Duration,
+}
+
+/// What a push saw.
+#[derive(Debug, Default)]
+pub struct PushReport {
+    /// Transactions pushed.
+    pub total: usize,
+    /// Of those, finalised.
+    pub finalized: usize,
+    /// Refused at submission (with the first reason).
+    pub rejected: usize,
+    /// The first refusal.
+    pub first_error: Option<String>,
+    /// Submit-to-finality latency of each finalised one.
+    pub latencies: Vec<Duration>,
+    /// (seconds since start, transactions of this push final so far), one
+    /// entry per finalised block.
+    pub progress: Vec<(f64, usize)>,
+    /// Longest gap between the timestamps of two consecutive finalised
+    /// blocks seen while pushing.
+    pub max_block_gap: Duration,
+    /// Wall time of the push.
+    pub wall: Duration,
+    /// CPU time this process spent in it (the load client's own cost).
+    pub client_cpu: Duration,
+}
+
+impl PushReport {
+    /// Finalised transactions per second while the chain was saturated:
+    /// between 10 % and 90 % of the push, so that the ramp-up and the tail
+    /// do not count.
+    pub fn sustained_tps(&self) -> f64 {
+        let n = self.finalized;
+        let at = |frac: f64| {
+            let want = (n as f64 * frac) as usize;
+            self.progress
+                .iter()
+                .find(|(_, c)| *c >= want)
+                .map(|(t, c)| (*t, *c))
+        };
+        match (at(0.1), at(0.9)) {
+            (Some((t0, c0)), Some((t1, c1))) if t1 > t0 && c1 > c0 => (c1 - c0) as f64 / (t1 - t0),
+            _ => n as f64 / self.wall.as_secs_f64(),
+        }
+    }
+
+    /// The `p`-th percentile latency (0..=100).
+    pub fn latency(&self, p: f64) -> Duration {
+        let mut v = self.latencies.clone();
+        v.sort();
+        if v.is_empty() {
+            return Duration::ZERO;
+        }
+        v[((v.len() - 1) as f64 * p / 100.0).round() as usize]
+    }
+
+    /// The client's CPU time as a share of one core over the push.
+    pub fn client_cpu_share(&self) -> f64 {
+        self.client_cpu.as_secs_f64() / self.wall.as_secs_f64()
+    }
+}
+
+struct Shared {
+    pending: Mutex<HashMap<Hash, Instant>>,
+    latencies: Mutex<Vec<Duration>>,
+    progress: Mutex<Vec<(f64, usize)>>,
+    max_gap_ms: AtomicUsize,
+    finalized: AtomicUsize,
+    rejected: AtomicUsize,
+    first_error: Mutex<Option<String>>,
+    window: Semaphore,
+}
+
+/// Pushes `txs` and waits until all are final, refused, or the deadline.
+pub async fn push(txs: Vec<Prepared>, opts: &PushOptions) -> anyhow::Result<PushReport> {
+    let total = txs.len();
+    let cpu0 = super::procfs::cpu_time("self");
+    let start = Instant::now();
+    let shared = Arc::new(Shared {
+        pending: Mutex::new(HashMap::with_capacity(total)),
+        latencies: Mutex::new(Vec::with_capacity(total)),
+        progress: Mutex::new(Vec::new()),
+        max_gap_ms: AtomicUsize::new(0),
+        finalized: AtomicUsize::new(0),
+        rejected: AtomicUsize::new(0),
+        first_error: Mutex::new(None),
+        window: Semaphore::new(opts.window.max(1)),
+    });
+    // Follow finalised heads from the next height, before anything is sent.
+    let mut ctl = Conn::connect(opts.follow, 1).await?;
+    let head = ctl
+        .call("chain_getFinalizedHead", json!([]))
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let from = head["height"].as_u64().unwrap_or(0) + 1;
+    let mut heads = follow_heads(
+        format!("ws://{}", opts.follow),
+        Height(from),
+        Retry::default(),
+    );
+    let tracker = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut last_ts: Option<u64> = None;
+            while let Some(h) = heads.recv().await {
+                let height = h.height.0;
+                let blocks = ctl.call("chain_getBlocks", json!([height, 1])).await;
+                let now = Instant::now();
+                let Ok(blocks) = blocks else { continue };
+                let mut ours = 0;
+                {
+                    let mut pending = shared.pending.lock().expect("lock");
+                    let mut lat = shared.latencies.lock().expect("lock");
+                    for t in blocks[0]["transactions"].as_array().into_iter().flatten() {
+                        let Some(hash) = t["hash"].as_str().and_then(|s| Hash::from_hex(s).ok())
+                        else {
+                            continue;
+                        };
+                        if let Some(sent) = pending.remove(&hash) {
+                            lat.push(now - sent);
+                            ours += 1;
+                        }
+                    }
+                }
+                if let Some(prev) = last_ts {
+                    let gap = h.timestamp_ms.saturating_sub(prev) as usize;
+                    shared.max_gap_ms.fetch_max(gap, Ordering::Relaxed);
+                }
+                last_ts = Some(h.timestamp_ms);
+                let done = shared.finalized.fetch_add(ours, Ordering::AcqRel) + ours;
+                shared
+                    .progress
+                    .lock()
+                    .expect("lock")
+                    .push(((now - start).as_secs_f64(), done));
+                shared.window.add_permits(ours);
+            }
+        })
+    };
+    let txs = Arc::new(txs);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for (t, target) in opts.targets.iter().enumerate() {
+        for c in 0..opts.connections {
+            // Spread connections over loopback source addresses: the node
+            // limits connections per client address.
+            let source = 1 + ((t * opts.connections + c) / 16) as u8;
+            let mut conn = Conn::connect(*target, source)
+                .await
+                .with_context(|| format!("connecting to {target}"))?;
+            let (txs, next, shared, rate) = (txs.clone(), next.clone(), shared.clone(), opts.rate);
+            workers.push(tokio::spawn(async move {
+                loop {
+                    let Ok(permit) = shared.window.acquire().await else {
+                        return Ok::<(), std::io::Error>(());
+                    };
+                    permit.forget();
+                    let i = next.fetch_add(1, Ordering::AcqRel);
+                    if i >= txs.len() {
+                        shared.window.add_permits(1);
+                        return Ok(());
+                    }
+                    // Connections take transactions in order, whichever
+                    // node they talk to: a sender's next nonce reaches the
+                    // other validators by gossip.
+                    if let Some(rate) = rate {
+                        let due = start + Duration::from_secs_f64(i as f64 / rate);
+                        tokio::time::sleep_until(due.into()).await;
+                    }
+                    let p = &txs[i];
+                    shared
+                        .pending
+                        .lock()
+                        .expect("lock")
+                        .insert(p.hash, Instant::now());
+                    let resp = conn.post(&p.request).await?;
+                    if !resp.starts_with(b"{\"jsonrpc\":\"2.0\",\"result\"")
+                        && !String::from_utf8_lossy(&resp).contains("\"result\"")
+                    {
+                        shared.pending.lock().expect("lock").remove(&p.hash);
+                        shared.rejected.fetch_add(1, Ordering::AcqRel);
+                        shared.window.add_permits(1);
+                        let mut e = shared.first_error.lock().expect("lock");
+                        if e.is_none() {
+                            *e = Some(String::from_utf8_lossy(&resp).into_owned());
+                        }
+                    }
+                }
+            }));
+        }
+    }
+    let deadline = start + opts.deadline;
+    loop {
+        let done =
+            shared.finalized.load(Ordering::Acquire) + shared.rejected.load(Ordering::Acquire);
+        if done >= total {
+            break;
+        }
+        if Instant::now() > deadline {
+            shared.window.close();
+            for w in &workers {
+                w.abort();
+            }
+            tracker.abort();
+            bail!(
+                "push of {total} timed out after {:?}: {} final, {} refused (first: {:?})",
+                opts.deadline,
+                shared.finalized.load(Ordering::Acquire),
+                shared.rejected.load(Ordering::Acquire),
+                shared.first_error.lock().expect("lock").clone()
+            );
+        }
+        // A connection that failed ends the push at once, not at the
+        // deadline.
+        if let Some(i) = workers
+            .iter()
+            .position(|w| w.is_finished() && next.load(Ordering::Acquire) < total)
+        {
+            let w = workers.swap_remove(i);
+            if let Ok(Err(e)) = w.await {
+                shared.window.close();
+                for w in &workers {
+                    w.abort();
+                }
+                tracker.abort();
+                bail!("a submitting connection failed: {e}");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let wall = start.elapsed();
+    let client_cpu = super::procfs::cpu_time("self").saturating_sub(cpu0);
+    shared.window.close();
+    for w in workers {
+        match w.await {
+            Ok(Err(e)) => bail!("a submitting connection failed: {e}"),
+            Err(e) if !e.is_cancelled() => bail!("a submitting task panicked: {e}"),
+            _ => {}
+        }
+    }
+    tracker.abort();
+    let report = PushReport {
+        total,
+        finalized: shared.finalized.load(Ordering::Acquire),
+        rejected: shared.rejected.load(Ordering::Acquire),
+        first_error: shared.first_error.lock().expect("lock").clone(),
+        latencies: std::mem::take(&mut *shared.latencies.lock().expect("lock")),
+        progress: std::mem::take(&mut *shared.progress.lock().expect("lock")),
+        max_block_gap: Duration::from_millis(shared.max_gap_ms.load(Ordering::Acquire) as u64),
+        wall,
+        client_cpu,
+    };
+    if report.rejected > 0 {
+        eprintln!(
+            "  {} of {total} refused; first: {}",
+            report.rejected,
+            report.first_error.as_deref().unwrap_or("?")
+        );
+    }
+    Ok(report)
+}
