@@ -31,6 +31,7 @@ use watt_runtime::types::{AccountId, Height};
 pub const MAX_BLOCK_TIME: Duration = Duration::from_secs(5);
 
 mod sync;
+mod verifier;
 
 /// How a node runs.
 pub struct NodeConfig {
@@ -106,6 +107,7 @@ pub struct NodeHandle {
     clock: Arc<dyn Clock>,
     net: Option<NetHandle>,
     best_seen: Arc<std::sync::atomic::AtomicU64>,
+    verifier: mpsc::Sender<verifier::Job>,
 }
 
 impl NodeHandle {
@@ -141,19 +143,21 @@ impl NodeHandle {
         let n = txs.len();
         let (tx, rx) = oneshot::channel();
         let stopped = || (0..n).map(|_| Err(SubmitError::Stopped)).collect();
-        // Signatures are checked here, on the blocking pool, so that
-        // concurrent submissions use every core and the node's task only
-        // inserts into the mempool.
-        let store = self.store.clone();
-        let chain_id = self.chain_id;
-        let threads = if n >= 256 { 2 } else { 1 };
-        let verified = match tokio::task::spawn_blocking(move || {
-            watt_runtime::verify::verify_txs(&*store, &chain_id, txs, threads)
-        })
-        .await
+        // Signatures are checked by the verifier task, batched with other
+        // callers' (see `verifier`); the node's task only inserts the
+        // verdicts into the mempool.
+        let (vtx, vrx) = oneshot::channel();
+        if self
+            .verifier
+            .send(verifier::Job { txs, reply: vtx })
+            .await
+            .is_err()
         {
-            Ok(v) => v,
-            Err(_) => return stopped(),
+            return stopped();
+        }
+        let verified = match vrx.await {
+            Ok(v) if v.len() == n => v,
+            _ => return stopped(),
         };
         if self
             .commands
@@ -249,6 +253,7 @@ impl Node {
             cfg.validator_keys.clone(),
             persisted.clone(),
         );
+        let store_for_verifier = store.clone();
         let (commands, rx) = mpsc::channel(1024);
         let (committed, _) = broadcast::channel(1024);
         let (timers, timer_rx) = mpsc::unbounded_channel();
@@ -282,6 +287,7 @@ impl Node {
                 clock: cfg.clock,
                 net: net_for_handle,
                 best_seen,
+                verifier: verifier::spawn(store_for_verifier, chain_id),
             },
             task,
         })

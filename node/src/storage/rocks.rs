@@ -20,6 +20,7 @@ use watt_runtime::types::Height;
 pub struct Store {
     db: DB,
     path: PathBuf,
+    nodes: std::sync::Mutex<NodeCache>,
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StorageError {
@@ -41,7 +42,46 @@ fn options() -> Options {
     opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
     opts.set_max_open_files(512);
     opts.set_keep_log_file_num(3);
+    // Point reads dominate (state entries, tree nodes by hash): a bloom
+    // filter in the memtable and in every table file lets a read skip
+    // both without a search when the key is not there.
+    opts.set_memtable_whole_key_filtering(true);
+    opts.set_memtable_prefix_bloom_ratio(0.05);
+    let mut table = rocksdb::BlockBasedOptions::default();
+    table.set_bloom_filter(10.0, false);
+    table.set_cache_index_and_filter_blocks(true);
+    opts.set_block_based_table_factory(&table);
     opts
+}
+
+/// Tree nodes kept in memory: the upper levels of the state tree are read
+/// by every block's update and by every archive read. Two generations of
+/// at most `CAP / 2` nodes each; when the young one fills up, the old one
+/// is dropped, so memory stays bounded (about 100 bytes a node) whatever
+/// the chain's length.
+struct NodeCache {
+    young: std::collections::HashMap<Hash, Node>,
+    old: std::collections::HashMap<Hash, Node>,
+}
+
+const NODE_CACHE_CAP: usize = 400_000;
+
+impl NodeCache {
+    fn get(&mut self, hash: &Hash) -> Option<Node> {
+        if let Some(n) = self.young.get(hash) {
+            return Some(*n);
+        }
+        let n = self.old.remove(hash)?;
+        self.insert(*hash, n);
+        Some(n)
+    }
+
+    fn insert(&mut self, hash: Hash, node: Node) {
+        if self.young.len() >= NODE_CACHE_CAP / 2 {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(hash, node);
+    }
 }
 
 impl Store {
@@ -106,6 +146,10 @@ impl Store {
         Ok(Store {
             db,
             path: path.to_path_buf(),
+            nodes: std::sync::Mutex::new(NodeCache {
+                young: Default::default(),
+                old: Default::default(),
+            }),
         })
     }
 
@@ -215,6 +259,12 @@ impl Store {
         batch.put_cf(m, meta::SCHEMA, SCHEMA_VERSION.to_le_bytes());
         self.db.write_opt(batch, &Self::sync_opts())?;
         Ok(())
+    }
+
+    fn node_cache(&self) -> std::sync::MutexGuard<'_, NodeCache> {
+        // A panic while holding it cannot leave it inconsistent: every
+        // entry is a node under its own hash.
+        self.nodes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The directory.
@@ -354,6 +404,11 @@ impl Store {
         batch.put_cf(m, meta::FINALIZED, hk);
         crate::failpoint::hit("mid-block-write");
         self.db.write_opt(batch, &Self::sync_opts())?;
+        // The nodes the next block's update starts from.
+        let mut cache = self.node_cache();
+        for (hash, node) in &c.tree_nodes {
+            cache.insert(*hash, *node);
+        }
         Ok(())
     }
 
@@ -544,6 +599,19 @@ pub struct RocksTree<'a> {
 
 impl TreeReader for RocksTree<'_> {
     fn node(&self, hash: &Hash) -> Result<Option<Node>, TreeError> {
+        if let Some(n) = self.store.node_cache().get(hash) {
+            return Ok(Some(n));
+        }
+        let node = self.read_node(hash)?;
+        if let Some(n) = &node {
+            self.store.node_cache().insert(*hash, *n);
+        }
+        Ok(node)
+    }
+}
+
+impl RocksTree<'_> {
+    fn read_node(&self, hash: &Hash) -> Result<Option<Node>, TreeError> {
         let bytes =
             self.store
                 .read::<tables::TreeNodes>(&hash.0)
