@@ -79,3 +79,25 @@ fn a_validator_aborted_after_syncing_its_vote_restarts_without_equivocating() {
         .expect("audit_getEvents");
     assert_eq!(events["events"], json!([]), "evidence on chain: {events}");
 }
+
+#[test]
+fn a_transaction_sent_to_a_full_node_is_gossiped_and_finalised() {
+    // Only validators propose: a transaction reaches a block from a full
+    // node's RPC only through gossip.
+    let mut net = Testnet::create(4, 1, "200ms");
+    net.start(&[0, 1, 2, 3, 4]);
+    net.wait_height(&[0, 4], 2, T);
+    let regulator = watt_tests::read_key(&net.root().join("regulator.key"));
+    let body = watt_rpc_client::builders::propose_regulator_change(
+        watt_runtime::tx::RegulatorChange::Add {
+            account: watt_runtime::types::AccountId(
+                watt_runtime::crypto::Keypair::from_seed([5; 32]).public(),
+            ),
+        },
+    );
+    let height = watt_tests::submit(&net.nodes[4], &regulator, body);
+    let block = net.nodes[0]
+        .call("chain_getBlock", json!([height]))
+        .expect("chain_getBlock");
+    assert_eq!(block["transactions"].as_array().map(Vec::len), Some(1), "{block}");
+}

@@ -14,6 +14,7 @@ use crate::consensus::{self, Consensus, Effect, Input, PersistedState, Timeout};
 use crate::failpoint;
 use crate::mempool::{self, Mempool};
 use crate::network::peers::{Inbound, NetHandle, Network};
+use crate::network::wire::{WireMessage, MAX_GOSSIP_TXS};
 use crate::storage::{StorageError, Store};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,6 +30,9 @@ use watt_runtime::types::{AccountId, Height};
 /// The longest block time: an empty block at least every 5 s keeps the
 /// chain's time (expiry, deadlines) moving.
 pub const MAX_BLOCK_TIME: Duration = Duration::from_secs(5);
+
+/// How often accepted transactions are gossiped to peers.
+const GOSSIP_EVERY: Duration = Duration::from_millis(20);
 
 mod sync;
 mod verifier;
@@ -82,6 +86,9 @@ enum Command {
         Vec<Result<watt_runtime::exec::VerifiedTx, watt_runtime::TxError>>,
         oneshot::Sender<Vec<Result<Hash, ChainError>>>,
     ),
+    /// Transactions a peer gossiped, verified: added without gossiping
+    /// them again (the peer layer relays the message itself).
+    Gossiped(Vec<Result<watt_runtime::exec::VerifiedTx, watt_runtime::TxError>>),
     Read(Reader),
     Shutdown,
 }
@@ -220,6 +227,13 @@ struct Actor {
     next_start: Option<Instant>,
     net: Option<NetHandle>,
     sync: sync::SyncState,
+    /// Accepted transactions not yet gossiped to peers.
+    gossip: Vec<Transaction>,
+    /// The verifier, for transactions peers gossip.
+    verifier: mpsc::Sender<verifier::Job>,
+    /// The node's own command queue (weak: dropping every handle still
+    /// ends the node), for verified gossip coming back.
+    own: mpsc::WeakSender<Command>,
 }
 
 impl Node {
@@ -253,7 +267,7 @@ impl Node {
             cfg.validator_keys.clone(),
             persisted.clone(),
         );
-        let store_for_verifier = store.clone();
+        let verifier = verifier::spawn(store.clone(), chain_id);
         let (commands, rx) = mpsc::channel(1024);
         let (committed, _) = broadcast::channel(1024);
         let (timers, timer_rx) = mpsc::unbounded_channel();
@@ -276,6 +290,9 @@ impl Node {
             next_start: Some(Instant::now()),
             net,
             sync,
+            gossip: Vec::new(),
+            verifier: verifier.clone(),
+            own: commands.downgrade(),
         };
         let task = tokio::spawn(actor.run(rx, timer_rx, net_rx));
         Ok(Node {
@@ -287,7 +304,7 @@ impl Node {
                 clock: cfg.clock,
                 net: net_for_handle,
                 best_seen,
-                verifier: verifier::spawn(store_for_verifier, chain_id),
+                verifier,
             },
             task,
         })
@@ -302,12 +319,39 @@ impl Actor {
         mut peers: Option<mpsc::Receiver<Inbound>>,
     ) -> Result<(), NodeError> {
         let mut status_tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        // Accepted transactions go to peers in batches, a few times a
+        // second at most per batch size: one message per transaction would
+        // trip peers' flood limits under load.
+        let mut gossip_tick = tokio::time::interval(GOSSIP_EVERY);
+        gossip_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let result = loop {
             let start_at = self.next_start;
             tokio::select! {
                 cmd = commands.recv() => match cmd {
                     Some(Command::Submit(verified, reply)) => {
-                        let _ = reply.send(self.chain.add_verified(verified));
+                        let txs: Vec<Option<Transaction>> = verified
+                            .iter()
+                            .map(|v| v.as_ref().ok().map(|v| v.tx.clone()))
+                            .collect();
+                        let results = self.chain.add_verified(verified);
+                        if self.net.is_some() {
+                            for (tx, r) in txs.into_iter().zip(&results) {
+                                if let (Some(tx), Ok(_)) = (tx, r) {
+                                    self.gossip.push(tx);
+                                }
+                            }
+                            if self.gossip.len() >= MAX_GOSSIP_TXS {
+                                self.flush_gossip();
+                            }
+                        }
+                        let _ = reply.send(results);
+                    }
+                    Some(Command::Gossiped(verified)) => {
+                        for r in self.chain.add_verified(verified) {
+                            if let Err(e) = r {
+                                tracing::trace!(error = %e, "gossiped transaction refused");
+                            }
+                        }
                     }
                     Some(Command::Read(f)) => f(&self.chain),
                     Some(Command::Shutdown) | None => break Ok(()),
@@ -326,6 +370,7 @@ impl Actor {
                 _ = status_tick.tick(), if self.net.is_some() => {
                     if let Err(e) = self.announce() { break Err(e); }
                 }
+                _ = gossip_tick.tick(), if !self.gossip.is_empty() => self.flush_gossip(),
             }
         };
         match &result {
@@ -337,6 +382,18 @@ impl Actor {
             Err(e) => tracing::error!(error = %e, "node stopped"),
         }
         result
+    }
+
+    /// Sends the accepted transactions not yet gossiped to every peer, in
+    /// messages of at most `MAX_GOSSIP_TXS`.
+    fn flush_gossip(&mut self) {
+        let txs = std::mem::take(&mut self.gossip);
+        let Some(net) = &self.net else { return };
+        for chunk in txs.chunks(MAX_GOSSIP_TXS) {
+            if let Ok(batch) = watt_runtime::encoding::BoundedVec::new(chunk.to_vec()) {
+                net.broadcast(&WireMessage::Txs(batch));
+            }
+        }
     }
 
     fn start_height(&mut self) -> Result<(), NodeError> {

@@ -162,11 +162,27 @@ impl Actor {
                 }
             }
             WireMessage::Txs(txs) => {
-                for r in self.chain.submit(txs.to_vec()) {
-                    if let Err(e) = r {
-                        tracing::trace!(error = %e, "gossiped transaction refused");
-                    }
+                // Checked by the verifier, off this task, with other
+                // submissions; the verdicts come back as a command.
+                let txs: Vec<_> = txs
+                    .iter()
+                    .filter(|t| !self.chain.mempool().contains(&t.hash()))
+                    .cloned()
+                    .collect();
+                if txs.is_empty() {
+                    return Ok(());
                 }
+                let (verifier, own) = (self.verifier.clone(), self.own.clone());
+                tokio::spawn(async move {
+                    let (reply, verdicts) = tokio::sync::oneshot::channel();
+                    let job = super::verifier::Job { txs, reply };
+                    if verifier.send(job).await.is_err() {
+                        return;
+                    }
+                    if let (Ok(v), Some(own)) = (verdicts.await, own.upgrade()) {
+                        let _ = own.send(super::Command::Gossiped(v)).await;
+                    }
+                });
             }
             WireMessage::Consensus(m) => {
                 let input = match m {
