@@ -99,5 +99,9 @@ fn a_transaction_sent_to_a_full_node_is_gossiped_and_finalised() {
     let block = net.nodes[0]
         .call("chain_getBlock", json!([height]))
         .expect("chain_getBlock");
-    assert_eq!(block["transactions"].as_array().map(Vec::len), Some(1), "{block}");
+    assert_eq!(
+        block["transactions"].as_array().map(Vec::len),
+        Some(1),
+        "{block}"
+    );
 }
