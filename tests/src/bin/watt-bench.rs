@@ -204,10 +204,13 @@ fn main() -> anyhow::Result<()> {
             anyhow::bail!("no transfer was finalised");
         }
         grow.push(r);
-        if let Some(rss) = procfs::status_kib(dev.pid(), "VmRSS") {
-            rss_points.push((pushed, rss));
-        }
-        log(&format!("  {pushed} transfers final"));
+        let rss = procfs::status_kib(dev.pid(), "VmRSS").unwrap_or(0);
+        rss_points.push((pushed, rss));
+        log(&format!(
+            "  {pushed} transfers final; node RSS {}; data {}",
+            mib(rss),
+            mib(procfs::dir_bytes(&data))
+        ));
     }
     let grow_tps = if grow.is_empty() {
         dev_tps
@@ -226,6 +229,14 @@ fn main() -> anyhow::Result<()> {
     dev.stop();
     let chain_txs = setup_txs + pushed;
     let disk1 = procfs::dir_bytes(&data);
+    // Where the bytes went, table by table, for the storage row's notes.
+    if let Ok(out) = std::process::Command::new(nodes::watt_bin()?)
+        .args(["db", "stats", "--base-path"])
+        .arg(&data)
+        .output()
+    {
+        eprint!("{}", String::from_utf8_lossy(&out.stdout));
+    }
     let rss_note = match (rss_points.first(), rss_points.last()) {
         (Some(f), Some(l)) if rss_points.len() > 1 => format!(
             "; RSS {} at {} tx, {} at {} tx",
