@@ -111,6 +111,27 @@ impl PushReport {
         v[((v.len() - 1) as f64 * p / 100.0).round() as usize]
     }
 
+    /// Blocks that finalised some of this push, the mean transactions per
+    /// such block, and the mean time between them.
+    pub fn blocks(&self) -> (usize, f64, Duration) {
+        let n = self.progress.len();
+        let per_block = self.finalized as f64 / n.max(1) as f64;
+        let interval = match (self.progress.first(), self.progress.last()) {
+            (Some(a), Some(b)) if n > 1 => Duration::from_secs_f64((b.0 - a.0) / (n - 1) as f64),
+            _ => Duration::ZERO,
+        };
+        (n, per_block, interval)
+    }
+
+    /// One line for the log: blocks, their size and pace.
+    pub fn blocks_line(&self) -> String {
+        let (n, per_block, interval) = self.blocks();
+        format!(
+            "{n} blocks, {per_block:.0} tx per block, one every {:.0} ms",
+            interval.as_secs_f64() * 1e3
+        )
+    }
+
     /// The client's CPU time as a share of one core over the push.
     pub fn client_cpu_share(&self) -> f64 {
         self.client_cpu.as_secs_f64() / self.wall.as_secs_f64()
@@ -315,4 +336,50 @@ pub async fn push(txs: Vec<Prepared>, opts: &PushOptions) -> anyhow::Result<Push
         );
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(progress: Vec<(f64, usize)>, wall_s: f64) -> PushReport {
+        PushReport {
+            finalized: progress.last().map_or(0, |p| p.1),
+            progress,
+            wall: Duration::from_secs_f64(wall_s),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn sustained_rate_leaves_out_ramp_and_tail() {
+        // 1,000 in a slow first block, then 1,000 per 0.1 s, then a slow
+        // tail: the rate is that of the middle.
+        let mut p = vec![(1.0, 1_000)];
+        for i in 1..=8 {
+            p.push((1.0 + 0.1 * i as f64, 1_000 + 1_000 * i));
+        }
+        p.push((5.0, 10_000));
+        let r = report(p, 5.0);
+        assert!(
+            (r.sustained_tps() - 10_000.0).abs() < 1.0,
+            "{}",
+            r.sustained_tps()
+        );
+    }
+
+    #[test]
+    fn one_block_falls_back_to_the_whole_push() {
+        let r = report(vec![(0.5, 100)], 2.0);
+        assert_eq!(r.sustained_tps(), 50.0);
+    }
+
+    #[test]
+    fn percentiles_and_blocks() {
+        let mut r = report(vec![(1.0, 10), (1.5, 20), (2.0, 30)], 2.0);
+        r.latencies = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(r.latency(50.0), Duration::from_millis(51));
+        assert_eq!(r.latency(99.0), Duration::from_millis(99));
+        assert_eq!(r.blocks(), (3, 10.0, Duration::from_millis(500)));
+    }
 }

@@ -6,7 +6,9 @@
 //! Flags: `--quick` (fewer transactions, for iterating), `--txs N` (the
 //! storage row's chain length, default 1,000,000), `--senders N` (funded
 //! sender accounts, default 4,096), `--dev-block-time` (default 100ms),
-//! `--testnet-block-time` (default 1ms, the smallest the engine takes).
+//! `--testnet-block-time` (default 1ms, the smallest the engine takes),
+//! `--connections` (submitting connections, default 8; a quarter of them
+//! to each of the four validators).
 
 use anyhow::Context;
 use std::time::{Duration, Instant};
@@ -22,6 +24,7 @@ struct Args {
     senders: usize,
     dev_block_time: String,
     testnet_block_time: String,
+    connections: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -31,6 +34,7 @@ fn args() -> anyhow::Result<Args> {
         senders: 4_096,
         dev_block_time: "100ms".into(),
         testnet_block_time: "1ms".into(),
+        connections: 8,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -41,6 +45,7 @@ fn args() -> anyhow::Result<Args> {
             "--senders" => a.senders = value()?.parse()?,
             "--dev-block-time" => a.dev_block_time = value()?,
             "--testnet-block-time" => a.testnet_block_time = value()?,
+            "--connections" => a.connections = value()?.parse()?,
             other => anyhow::bail!("unknown flag {other}; see scripts/bench/run"),
         }
     }
@@ -112,7 +117,7 @@ fn main() -> anyhow::Result<()> {
     let opts = PushOptions {
         targets: vec![dev.rpc],
         follow: dev.rpc,
-        connections: 8,
+        connections: a.connections,
         window: 10_000,
         rate: None,
         deadline: Duration::from_secs(900),
@@ -131,8 +136,9 @@ fn main() -> anyhow::Result<()> {
     let sat = rt.block_on(push(txs, &opts))?;
     let dev_tps = sat.sustained_tps();
     log(&format!(
-        "  sustained {dev_tps:.0} tx/s; client CPU {:.0} %",
-        100.0 * sat.client_cpu_share()
+        "  sustained {dev_tps:.0} tx/s; client CPU {:.0} %; {}",
+        100.0 * sat.client_cpu_share(),
+        sat.blocks_line()
     ));
     let half_rate = dev_tps / 2.0;
     let half_n = (half_rate * if a.quick { 5.0 } else { 15.0 }) as usize;
@@ -198,10 +204,13 @@ fn main() -> anyhow::Result<()> {
             anyhow::bail!("no transfer was finalised");
         }
         grow.push(r);
-        if let Some(rss) = procfs::status_kib(dev.pid(), "VmRSS") {
-            rss_points.push((pushed, rss));
-        }
-        log(&format!("  {pushed} transfers final"));
+        let rss = procfs::status_kib(dev.pid(), "VmRSS").unwrap_or(0);
+        rss_points.push((pushed, rss));
+        log(&format!(
+            "  {pushed} transfers final; node RSS {}; data {}",
+            mib(rss),
+            mib(procfs::dir_bytes(&data))
+        ));
     }
     let grow_tps = if grow.is_empty() {
         dev_tps
@@ -220,6 +229,14 @@ fn main() -> anyhow::Result<()> {
     dev.stop();
     let chain_txs = setup_txs + pushed;
     let disk1 = procfs::dir_bytes(&data);
+    // Where the bytes went, table by table, for the storage row's notes.
+    if let Ok(out) = std::process::Command::new(nodes::watt_bin()?)
+        .args(["db", "stats", "--base-path"])
+        .arg(&data)
+        .output()
+    {
+        eprint!("{}", String::from_utf8_lossy(&out.stdout));
+    }
     let rss_note = match (rss_points.first(), rss_points.last()) {
         (Some(f), Some(l)) if rss_points.len() > 1 => format!(
             "; RSS {} at {} tx, {} at {} tx",
@@ -293,7 +310,7 @@ fn main() -> anyhow::Result<()> {
     let nopts = PushOptions {
         targets: procs.iter().map(|p| p.rpc).collect(),
         follow: procs[0].rpc,
-        connections: 4,
+        connections: a.connections.div_ceil(4),
         window: 10_000,
         rate: None,
         deadline: Duration::from_secs(600),
@@ -315,6 +332,10 @@ fn main() -> anyhow::Result<()> {
         &nopts,
     ))?;
     let net_tps = nsat.sustained_tps();
+    log(&format!(
+        "  sustained {net_tps:.0} tx/s; {}",
+        nsat.blocks_line()
+    ));
     rows.insert(
         rows.iter().position(|r| r.id == "5").unwrap_or(rows.len()),
         Row {
