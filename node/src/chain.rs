@@ -631,13 +631,20 @@ impl Chain {
         let store: &Store = &self.store;
         let nonce_of = |a: &AccountId| nonce_in(store, a);
         let chain_id = self.chain_id;
-        // A reading whose device key changed no longer verifies as it was.
+        // A reading whose device key changed no longer verifies as it was
+        // (a transaction without device signatures cannot go stale so).
         let still_valid = |v: &VerifiedTx| {
-            signature_checks(store, &chain_id, &v.tx).is_ok_and(|(_, keys)| keys == v.device_keys)
+            v.device_keys.is_empty()
+                || signature_checks(store, &chain_id, &v.tx)
+                    .is_ok_and(|(_, keys)| keys == v.device_keys)
         };
-        let dropped = self
-            .mempool
-            .on_block(&committed.outcome.tx_hashes, nonce_of, still_valid);
+        let senders: Vec<AccountId> = committed.block.txs.iter().map(|t| t.signer()).collect();
+        let dropped = self.mempool.on_block(
+            &committed.outcome.tx_hashes,
+            &senders,
+            nonce_of,
+            still_valid,
+        );
         if !dropped.is_empty() {
             tracing::debug!(count = dropped.len(), "mempool dropped stale transactions");
         }

@@ -299,6 +299,7 @@ impl Mempool {
     pub fn on_block(
         &mut self,
         included: &[Hash],
+        senders: &[AccountId],
         next_nonce: impl Fn(&AccountId) -> u64,
         still_valid: impl Fn(&VerifiedTx) -> bool,
     ) -> Vec<Hash> {
@@ -306,9 +307,17 @@ impl Mempool {
             self.remove(h);
         }
         let mut dropped: Vec<Hash> = Vec::new();
-        for (s, nonces) in &self.by_sender {
-            let next = next_nonce(s);
-            dropped.extend(nonces.range(..next).map(|(_, h)| *h));
+        // Only the block's senders' nonces moved: the others' pending
+        // transactions are as fresh as before.
+        let mut seen = std::collections::HashSet::new();
+        for s in senders {
+            if !seen.insert(s) {
+                continue;
+            }
+            if let Some(nonces) = self.by_sender.get(s) {
+                let next = next_nonce(s);
+                dropped.extend(nonces.range(..next).map(|(_, h)| *h));
+            }
         }
         let stale: std::collections::HashSet<Hash> = dropped.iter().copied().collect();
         for (h, e) in &self.by_hash {

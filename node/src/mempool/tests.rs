@@ -137,7 +137,12 @@ fn block_drops_included_and_stale() {
     }
     // The block included a0 and, from another node's pool, a different tx
     // with sender 1's nonce 1; so a1 is now stale.
-    let dropped = pool.on_block(&[a0.hash], |s| if *s == acct(1) { 2 } else { 0 }, |_| true);
+    let dropped = pool.on_block(
+        &[a0.hash],
+        &[acct(1), acct(1)],
+        |s| if *s == acct(1) { 2 } else { 0 },
+        |_| true,
+    );
     assert_eq!(dropped, vec![a1.hash]);
     assert!(!pool.contains(&a0.hash) && !pool.contains(&a1.hash));
     assert_eq!(
@@ -153,7 +158,7 @@ fn block_drops_what_no_longer_validates() {
     pool.add(a.clone(), 0).unwrap();
     pool.add(b.clone(), 0).unwrap();
     let bad = b.hash;
-    let dropped = pool.on_block(&[], |_| 0, |t| t.hash != bad);
+    let dropped = pool.on_block(&[], &[], |_| 0, |t| t.hash != bad);
     assert_eq!(dropped, vec![bad]);
     assert_eq!(pool.len(), 1);
 }
