@@ -35,8 +35,17 @@ fn u64_be(bytes: &[u8]) -> Result<u64, StorageError> {
     ))
 }
 
-fn options() -> Options {
+/// Memory RocksDB may use, whatever the chain's length: memtables of every
+/// table together, and one block cache shared by every table.
+const WRITE_BUFFERS: usize = 64 << 20;
+const BLOCK_CACHE: usize = 64 << 20;
+
+fn options(cache: &rocksdb::Cache) -> Options {
     let mut opts = Options::default();
+    // One budget for the memtables of all tables (each table's own default
+    // is 64 MiB times two, times eleven tables).
+    opts.set_db_write_buffer_size(WRITE_BUFFERS);
+    opts.set_write_buffer_size(WRITE_BUFFERS / 4);
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
     opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
@@ -50,6 +59,7 @@ fn options() -> Options {
     let mut table = rocksdb::BlockBasedOptions::default();
     table.set_bloom_filter(10.0, false);
     table.set_cache_index_and_filter_blocks(true);
+    table.set_block_cache(cache);
     opts.set_block_based_table_factory(&table);
     opts
 }
@@ -131,10 +141,11 @@ impl Store {
         }
         std::fs::create_dir_all(path)
             .map_err(|e| corrupt(format!("cannot create {}: {e}", path.display())))?;
+        let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE);
         let cfs = tables::ALL
             .iter()
-            .map(|n| ColumnFamilyDescriptor::new(*n, options()));
-        let db = DB::open_cf_descriptors(&options(), path, cfs).map_err(|e| {
+            .map(|n| ColumnFamilyDescriptor::new(*n, options(&cache)));
+        let db = DB::open_cf_descriptors(&options(&cache), path, cfs).map_err(|e| {
             if e.to_string().contains("LOCK") {
                 StorageError::Locked {
                     path: path.display().to_string(),
