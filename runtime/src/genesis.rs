@@ -167,6 +167,16 @@ impl Genesis {
         Domain::Genesis.hash(&encode(self))
     }
 
+    /// The regulators in key order; one listed twice is refused.
+    fn sorted_regulators(&self) -> Result<Vec<AccountId>, GenesisError> {
+        let mut regulators: Vec<AccountId> = self.regulators.to_vec();
+        regulators.sort();
+        match regulators.windows(2).find(|w| w[0] == w[1]) {
+            Some(w) => Err(GenesisError::DuplicateRegulator(w[0])),
+            None => Ok(regulators),
+        }
+    }
+
     /// The validator set of height 1.
     pub fn validator_set(&self) -> Result<ValidatorSet, GenesisError> {
         ValidatorSet::new(self.authorities.to_vec())
@@ -189,13 +199,7 @@ impl Genesis {
             return Err(GenesisError::NoRegulators);
         }
         let validators = self.validator_set()?;
-        let mut regulators: Vec<AccountId> = self.regulators.to_vec();
-        regulators.sort();
-        for w in regulators.windows(2) {
-            if w[0] == w[1] {
-                return Err(GenesisError::DuplicateRegulator(w[0]));
-            }
-        }
+        let regulators = self.sorted_regulators()?;
         let mut zones: BTreeMap<ZoneId, ZonePolicy> = BTreeMap::new();
         for (id, policy) in self.zones.iter() {
             validate_policy(policy, &self.params, None)
@@ -443,13 +447,7 @@ impl Genesis {
             )));
         }
         let validators = self.validator_set()?;
-        let mut regulators: Vec<AccountId> = self.regulators.to_vec();
-        regulators.sort();
-        for w in regulators.windows(2) {
-            if w[0] == w[1] {
-                return Err(GenesisError::DuplicateRegulator(w[0]));
-            }
-        }
+        let regulators = self.sorted_regulators()?;
         let zones: Vec<ZonePolicy> = old
             .iter()
             .filter(|(k, _)| k.first() == Some(&crate::state::tag::ZONE))
