@@ -10,9 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn watt() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_watt"))
-}
+mod common;
+use common::watt;
 
 /// A running `watt` with its output lines collected.
 struct Proc {
@@ -96,22 +95,9 @@ impl Proc {
     }
 }
 
-/// One JSON-RPC call over HTTP/1.1; the `result`.
+/// One JSON-RPC call; the `result`.
 fn rpc(addr: &str, method: &str, params: &str) -> serde_json::Value {
-    use std::io::{Read, Write};
-    let request = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
-    let mut s = std::net::TcpStream::connect(addr).expect("rpc connects");
-    write!(
-        s,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{request}",
-        request.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or(&out);
-    let v: serde_json::Value = serde_json::from_str(body).expect("JSON response");
-    v["result"].clone()
+    common::rpc(addr, method, params)["result"].clone()
 }
 
 fn run_ok(args: &[&str]) -> String {

@@ -15,9 +15,8 @@ use std::time::{Duration, Instant};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-fn watt() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_watt"))
-}
+mod common;
+use common::watt;
 
 /// A running `watt dev` with its log lines collected.
 struct Dev {
@@ -434,10 +433,7 @@ fn watt_dev_mints_burns_and_suspends_the_short_site() {
     );
     // The printed RPC address answers, and agrees: the ridge mine may not run.
     let addr = dev.rpc_addr().expect("watt dev prints its RPC address");
-    let body = rpc_call(
-        &addr,
-        r#"{"jsonrpc":"2.0","id":1,"method":"sites_canRun","params":[2]}"#,
-    );
+    let body = common::rpc(&addr, "sites_canRun", "[2]").to_string();
     assert!(
         body.contains("\"allowed\":false") && body.contains("suspendedShortfall"),
         "{body}"
@@ -458,23 +454,6 @@ impl Dev {
                 .map(str::to_string)
         })
     }
-}
-
-/// One JSON-RPC call over HTTP/1.1; the response body.
-fn rpc_call(addr: &str, request: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).expect("rpc connects");
-    write!(
-        s,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{request}",
-        request.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or(out)
 }
 
 /// The Python wallet in examples/python, written from docs/encoding.md
