@@ -56,6 +56,12 @@ pub fn open(source: &str) -> Result<Box<dyn BlockSource>, AuditError> {
     }
 }
 
+/// The first and last height to yield: from `from` (at least 1) to `to`,
+/// never past the head.
+fn span(from: Height, to: Option<Height>, head: u64) -> (u64, u64) {
+    (from.0.max(1), to.map_or(head, |t| t.0.min(head)))
+}
+
 /// A stopped node's data directory.
 pub struct StoreSource {
     store: Store,
@@ -85,15 +91,9 @@ impl StoreSource {
         })
     }
 
-    /// Starts from `from` instead of 1 (for exports).
-    pub fn starting_at(mut self, from: Height) -> Self {
-        self.next = from.0.max(1);
-        self
-    }
-
-    /// Stops after `to`.
-    pub fn ending_at(mut self, to: Height) -> Self {
-        self.head = self.head.min(to.0);
+    /// Yields heights `from` to `to` (or the head) only, for exports.
+    pub fn within(mut self, from: Height, to: Option<Height>) -> Self {
+        (self.next, self.head) = span(from, to, self.head);
         self
     }
 }
@@ -280,15 +280,9 @@ impl RpcSource {
 }
 
 impl RpcSource {
-    /// Starts from `from` instead of 1 (for exports).
-    pub fn starting_at(mut self, from: Height) -> Self {
-        self.next = from.0.max(1);
-        self
-    }
-
-    /// Stops after `to`.
-    pub fn ending_at(mut self, to: Height) -> Self {
-        self.head = self.head.min(to.0);
+    /// Yields heights `from` to `to` (or the head) only, for exports.
+    pub fn within(mut self, from: Height, to: Option<Height>) -> Self {
+        (self.next, self.head) = span(from, to, self.head);
         self
     }
 }

@@ -116,21 +116,10 @@ pub fn run_audit(args: AuditArgs) -> anyhow::Result<()> {
 /// Runs `watt chain export`.
 pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     let from = Height(args.from.unwrap_or(1).max(1));
+    let to = args.to.map(Height);
     let mut source: Box<dyn BlockSource> = match (&args.base_path, &args.rpc) {
-        (_, Some(url)) => {
-            let mut s = RpcSource::connect(url)?.starting_at(from);
-            if let Some(to) = args.to {
-                s = s.ending_at(Height(to));
-            }
-            Box::new(s)
-        }
-        (Some(dir), None) => {
-            let mut s = StoreSource::open(dir)?.starting_at(from);
-            if let Some(to) = args.to {
-                s = s.ending_at(Height(to));
-            }
-            Box::new(s)
-        }
+        (_, Some(url)) => Box::new(RpcSource::connect(url)?.within(from, to)),
+        (Some(dir), None) => Box::new(StoreSource::open(dir)?.within(from, to)),
         (None, None) => anyhow::bail!("give --base-path or --rpc"),
     };
     // Written beside the target and renamed at the end: a failed export
