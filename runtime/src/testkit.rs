@@ -20,7 +20,11 @@
 //!
 //! Compiled for this crate's tests and, with the `test-utils` feature, for
 //! other crates'. It panics freely: it is test code.
+
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "testkit_blocks.rs"]
+pub mod blocks;
 
 use crate::block::Validator;
 use crate::crypto::{Hash, Keypair, PublicKey};
