@@ -148,39 +148,103 @@ pub fn verify_tx(
         .unwrap_or(Err(TxError::NoReadings))
 }
 
-/// Verifies many transactions with one batch per thread; a failing batch
-/// falls back to single checks to name the culprit. The verdict is the same
-/// as checking each signature on its own.
+/// Verifies many transactions: first every transaction's own signature,
+/// then, for those whose own signature holds, the signatures inside them
+/// (device readings, evidence votes, proofs of possession). A forger cannot
+/// make a verifier check the inner signatures of a transaction it did not
+/// sign. Each pass is one batch per thread, narrowed by bisection when it
+/// fails. The verdict is the same as checking each signature on its own.
 pub fn verify_txs(
     state: &(impl StateReader + ?Sized),
     chain_id: &Hash,
     txs: Vec<Transaction>,
     threads: usize,
 ) -> Vec<Result<VerifiedTx, TxError>> {
+    verify_txs_with(state, chain_id, txs, &mut |checks| {
+        verify_all(checks, threads)
+    })
+}
+
+/// [`verify_txs`] with the signature checking function given.
+fn verify_txs_with(
+    state: &(impl StateReader + ?Sized),
+    chain_id: &Hash,
+    txs: Vec<Transaction>,
+    verify: &mut impl FnMut(&[SigCheck]) -> Vec<Result<(), crate::crypto::SignatureError>>,
+) -> Vec<Result<VerifiedTx, TxError>> {
     let mut prepared = Vec::with_capacity(txs.len());
-    let mut all_checks = Vec::new();
     for tx in txs {
-        match signature_checks(state, chain_id, &tx) {
-            Ok((checks, keys)) => {
-                let start = all_checks.len();
-                let kinds: Vec<CheckKind> = checks.iter().map(|(_, k)| k.clone()).collect();
-                all_checks.extend(checks.into_iter().map(|(c, _)| c));
-                prepared.push(Ok((tx, keys, start, kinds)));
-            }
-            Err(e) => prepared.push(Err(e)),
-        }
+        prepared
+            .push(signature_checks(state, chain_id, &tx).map(|(checks, keys)| (tx, checks, keys)));
     }
-    let verdicts = verify_all(&all_checks, threads);
-    prepared
+    // Pass 1: each transaction's own signature (always the first check).
+    let signers: Vec<SigCheck> = prepared
+        .iter()
+        .filter_map(|p| p.as_ref().ok())
+        .map(|(_, checks, _)| checks[0].0.clone())
+        .collect();
+    let mut signer_ok = verify(&signers).into_iter();
+    let mut passed = Vec::with_capacity(prepared.len());
+    for p in prepared {
+        passed.push(p.and_then(|(tx, checks, keys)| {
+            if signer_ok.next().is_some_and(|v| v.is_ok()) {
+                Ok((tx, checks, keys))
+            } else {
+                Err(failure(&tx, &CheckKind::Signer))
+            }
+        }));
+    }
+    // Pass 2: the signatures inside the transactions that passed.
+    let mut inner = Vec::new();
+    for (_, checks, _) in passed.iter().filter_map(|p| p.as_ref().ok()) {
+        inner.extend(checks[1..].iter().map(|(c, _)| c.clone()));
+    }
+    let mut verdicts = verify(&inner).into_iter();
+    passed
         .into_iter()
         .map(|p| {
-            let (tx, keys, start, kinds) = p?;
-            for (i, kind) in kinds.iter().enumerate() {
-                if verdicts.get(start + i).is_none_or(|v| v.is_err()) {
-                    return Err(failure(&tx, kind));
+            let (tx, checks, keys) = p?;
+            let mut failed = None;
+            for (_, kind) in &checks[1..] {
+                let ok = verdicts.next().is_some_and(|v| v.is_ok());
+                if !ok && failed.is_none() {
+                    failed = Some(failure(&tx, kind));
                 }
             }
-            Ok(VerifiedTx::new(tx, keys))
+            match failed {
+                Some(e) => Err(e),
+                None => Ok(VerifiedTx::new(tx, keys)),
+            }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::TestChain;
+    use crate::types::MeterId;
+
+    /// A forger sends a transaction full of readings under a signature of
+    /// its own that does not verify: the readings' device signatures are
+    /// never checked.
+    #[test]
+    fn inner_signatures_are_not_checked_when_the_transaction_signature_is_bad() {
+        let mut tc = TestChain::new();
+        let readings: Vec<_> = (1..=8u64)
+            .map(|i| tc.gen(MeterId(1), 1_767_225_600 + 300 * i, 100))
+            .collect();
+        let good = tc.readings_tx(readings.clone());
+        let mut forged = tc.readings_tx(readings);
+        forged.signature.0[10] ^= 1;
+        let mut checked = Vec::new();
+        let out = verify_txs_with(&tc.state, &tc.chain_id, vec![forged, good], &mut |c| {
+            checked.push(c.len());
+            verify_all(c, 1)
+        });
+        assert!(matches!(out[0], Err(TxError::BadSignature { .. })));
+        assert!(out[1].is_ok());
+        // Two signers, then the good transaction's 8 readings only.
+        assert_eq!(checked, vec![2, 8]);
+    }
 }

@@ -11,7 +11,8 @@
 mod ed25519;
 
 pub use ed25519::{
-    verify, verify_all, verify_batch, verify_bytes, verify_each, SigCheck, SignatureError,
+    verify, verify_all, verify_batch, verify_bytes, verify_each, verify_groups, SigCheck,
+    SignatureError,
 };
 
 use borsh::{BorshDeserialize, BorshSerialize};
