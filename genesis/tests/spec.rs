@@ -20,7 +20,7 @@ fn build_err(text: &str) -> String {
 /// state: a deliberate format change, never an accident.
 const EXAMPLE_CHAIN_ID: &str = "0x07bdfe9b7e77ca756b11dc813b6099525806b5871cee0b09606b3c185d01982f";
 const EXAMPLE_STATE_ROOT: &str =
-    "0x094b8ed991574fd03b1b3f065259c969566a60e4a43db86c36822acdec09adec";
+    "0x198aac7eba1b8bdbd009d1cf7f67db889348fbe5eefebe15ddfc6c07520e1d11";
 
 #[test]
 fn example_builds_with_a_pinned_chain_id_and_state_root() {

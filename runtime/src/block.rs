@@ -17,6 +17,14 @@ pub const MAX_VALIDATORS: usize = 256;
 /// Most transactions a block can carry on the wire; the chain parameter
 /// `max_block_txs` sets the effective, lower limit.
 pub const MAX_BLOCK_TXS: usize = 65_536;
+/// The highest `max_block_bytes` a chain may set: a full block with its
+/// certificates must fit the peer protocol's sync answer (16 MiB) and
+/// message (32 MiB) limits, or it could be sealed but never sent.
+pub const MAX_BLOCK_BYTES: u32 = 8 * 1024 * 1024;
+/// The most bytes one transaction can take in a block: the largest body is
+/// a reading submission of `max_readings_per_tx` signed readings (up to
+/// this many bytes each, with room for the envelope).
+pub const MAX_SIGNED_READING_BYTES: u32 = 160;
 
 /// A block header. Its hash (`Domain::Header` over its encoding) is the
 /// block hash that votes and certificates name.

@@ -283,6 +283,17 @@ pub enum TxError {
         /// The baseline given.
         got: u64,
     },
+    /// A resync that would lower the meter's counter: a counter goes back
+    /// only with a new device (ReplaceMeterKey, approved by a regulator).
+    #[error("meter {meter}: a resync cannot lower the counter from {last} to {got}; a counter goes back only with a new device key (ReplaceMeterKey, approved by a regulator; docs/protocol.md §8.3, §8.4)")]
+    ResyncCounterDown {
+        /// The meter.
+        meter: MeterId,
+        /// The counter the next reading is measured from.
+        last: Wh,
+        /// The baseline counter given.
+        got: Wh,
+    },
     /// A baseline older than the zone's max age, or in the future.
     #[error("baseline time {got} is outside [{oldest}, {latest}]")]
     BaselineOutOfRange {

@@ -175,6 +175,10 @@ pub enum Event {
         meter: MeterId,
         /// The pending key.
         new_device_key: PublicKey,
+        /// The counter the next reading would be measured from now.
+        old_counter: Wh,
+        /// The new device's baseline counter (may be lower: a new device).
+        new_counter: Wh,
     },
     /// A meter was re-baselined; the gap's energy is forfeited.
     MeterResynced {

@@ -198,6 +198,16 @@ impl Genesis {
         if self.regulators.is_empty() {
             return Err(GenesisError::NoRegulators);
         }
+        if self.zones.len() > crate::exec::MAX_ZONES {
+            return Err(GenesisError::Invalid {
+                context: "zones".into(),
+                reason: format!(
+                    "{} zones; a chain has at most {}",
+                    self.zones.len(),
+                    crate::exec::MAX_ZONES
+                ),
+            });
+        }
         let validators = self.validator_set()?;
         let regulators = self.sorted_regulators()?;
         let mut zones: BTreeMap<ZoneId, ZonePolicy> = BTreeMap::new();
@@ -358,6 +368,9 @@ impl Genesis {
         for a in &accounts {
             put(StateKey::Account(*a), encode(&Account::default()));
         }
+        for (key, tenure) in genesis_tenures(&validators) {
+            put(key, encode(&tenure));
+        }
         put(
             StateKey::Chain,
             encode(&ChainState {
@@ -448,11 +461,16 @@ impl Genesis {
         }
         let validators = self.validator_set()?;
         let regulators = self.sorted_regulators()?;
-        let zones: Vec<ZonePolicy> = old
+        let old_zones: Vec<Zone> = old
             .iter()
             .filter(|(k, _)| k.first() == Some(&crate::state::tag::ZONE))
             .filter_map(|(_, v)| crate::encoding::decode::<Zone>(v).ok())
-            .filter_map(|z| z.policy)
+            .collect();
+        // The parameters must suit every policy, in force or pending.
+        let zones: Vec<ZonePolicy> = old_zones
+            .iter()
+            .flat_map(|z| z.policy.iter().chain(z.pending.iter().map(|(_, p)| p)))
+            .cloned()
             .collect();
         validate_params(&self.params, zones.iter()).map_err(|e| GenesisError::Invalid {
             context: "params".into(),
@@ -469,6 +487,64 @@ impl Genesis {
             if !old.contains_key(&key) {
                 diff.insert(key, Some(encode(&Account::default())));
             }
+        }
+        // Key tenures and proven equivocations speak of the old chain's
+        // heights: the new chain starts its own, from its authorities.
+        for k in old.keys() {
+            if matches!(
+                k.first(),
+                Some(&crate::state::tag::CONSENSUS_KEY | &crate::state::tag::EVIDENCE_SEEN)
+            ) {
+                diff.insert(k.clone(), None);
+            }
+        }
+        for (key, tenure) in genesis_tenures(&validators) {
+            diff.insert(key.encode(), Some(encode(&tenure)));
+        }
+        // The due indexes, rebuilt from what is pending and held, so that
+        // they are complete whatever wrote the old state (an entry that is
+        // there already is written again unchanged).
+        for z in &old_zones {
+            if let Some((hour, _)) = &z.pending {
+                diff.insert(
+                    StateKey::ZoneActivation(*hour, z.id.clone()).encode(),
+                    Some(Vec::new()),
+                );
+            }
+        }
+        let lifetimes: BTreeMap<ZoneId, u64> = old_zones
+            .iter()
+            .filter_map(|z| {
+                z.policy
+                    .as_ref()
+                    .map(|p| (z.id.clone(), p.credit_lifetime_hours))
+            })
+            .collect();
+        for k in old
+            .keys()
+            .filter(|k| k.first() == Some(&crate::state::tag::HOLDER))
+        {
+            let (Some(zone), Some(hour)) = (
+                k.get(1..17).and_then(ZoneId::from_padded),
+                k.get(17..25)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes),
+            ) else {
+                return Err(bad(format!(
+                    "old state: malformed holder key {}",
+                    hex::encode(k)
+                )));
+            };
+            let lifetime = lifetimes.get(&zone).copied().unwrap_or(0);
+            diff.insert(
+                StateKey::VintageExpiry(
+                    crate::types::Hour(hour.saturating_add(lifetime)),
+                    zone,
+                    crate::types::Hour(hour),
+                )
+                .encode(),
+                Some(Vec::new()),
+            );
         }
         // Proposals of the lost authority set close: their votes came from
         // operators who may be gone, and no vote may count on the new chain.
@@ -517,6 +593,26 @@ impl Genesis {
             (None, None) => self.state_diff(),
         }
     }
+}
+
+/// The tenure records of a first validator set: each key in the set from
+/// height 1.
+fn genesis_tenures(set: &ValidatorSet) -> Vec<(StateKey, crate::state::KeyTenure)> {
+    set.validators()
+        .iter()
+        .map(|v| {
+            (
+                StateKey::ConsensusKey(v.consensus_key),
+                crate::state::KeyTenure {
+                    spans: vec![crate::state::KeySpan {
+                        operator: v.operator,
+                        from: Height(1),
+                        until: None,
+                    }],
+                },
+            )
+        })
+        .collect()
 }
 
 /// A validator entry for a genesis document.

@@ -47,7 +47,7 @@ impl BlockFixture {
             genesis_time_ms: T0 * 1000,
             params: ChainParams {
                 max_block_txs: 10_000,
-                max_block_bytes: 64 << 20,
+                max_block_bytes: crate::block::MAX_BLOCK_BYTES,
                 ..Default::default()
             },
             authorities: BoundedVec::new(vec![validator(

@@ -290,6 +290,14 @@ impl ZoneId {
         out[..b.len()].copy_from_slice(b);
         out
     }
+
+    /// The zone id of a [`ZoneId::padded`] encoding.
+    pub fn from_padded(bytes: &[u8]) -> Option<ZoneId> {
+        let len = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+        std::str::from_utf8(&bytes[..len])
+            .ok()
+            .and_then(|s| ZoneId::new(s).ok())
+    }
 }
 
 impl BorshDeserialize for ZoneId {

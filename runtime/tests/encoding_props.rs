@@ -813,7 +813,7 @@ fn pending_change() -> impl Strategy<Value = PendingChange> {
         authority_change().prop_map(|change| PendingChange::Authorities { change }),
         regulator_change().prop_map(|change| PendingChange::Regulators { change }),
         params().prop_map(|params| PendingChange::Params { params }),
-        pk().prop_map(|consensus_key| PendingChange::Punish { consensus_key }),
+        acct().prop_map(|operator| PendingChange::Punish { operator }),
     ]
 }
 
@@ -1016,9 +1016,13 @@ fn event() -> impl Strategy<Value = Event> {
             }
         ),
         (m(), pk()).prop_map(|(meter, device_key)| Event::MeterApproved { meter, device_key }),
-        (m(), pk()).prop_map(|(meter, new_device_key)| Event::MeterKeyReplaced {
-            meter,
-            new_device_key
+        (m(), pk(), wh(), wh()).prop_map(|(meter, new_device_key, old_counter, new_counter)| {
+            Event::MeterKeyReplaced {
+                meter,
+                new_device_key,
+                old_counter,
+                new_counter,
+            }
         }),
         (m(), n64(), wh()).prop_map(|(meter, baseline_time, forfeited)| {
             Event::MeterResynced {

@@ -4,34 +4,70 @@ use super::ledger::{decode_stored, Ledger};
 use crate::error::TxError;
 use crate::events::Event;
 use crate::state::{
-    deadline_parts, holder_account, holder_prefix, tag, ChainState, StateError, StateReader, Zone,
+    activation_parts, deadline_parts, due_until, expiry_parts, holder_account, holder_prefix, tag,
+    ChainState, StateError, StateKey, StateReader, Zone,
 };
-use crate::types::{AccountId, Hour, Vintage, Wh};
+use crate::types::{AccountId, Hour, Vintage, Wh, ZoneId};
+use std::collections::BTreeMap;
 
 impl<R: StateReader + ?Sized> Ledger<'_, R> {
     /// Begin-block steps, in order: zone policies, expiry, deadlines,
     /// proposal expiry; then records the block's height and time.
+    ///
+    /// Zones are visited through the due indexes (`ZoneActivation`,
+    /// `VintageExpiry`), never all of them: a block's work does not grow
+    /// with the number of zones ever created, only with what is due.
     pub(crate) fn begin_block(&mut self, mut chain: ChainState) -> Result<(), TxError> {
         let hour = self.hour();
-        let prefix = [tag::ZONE];
-        let zones = self.ov.scan(&prefix, &crate::state::prefix_end(&prefix))?;
-        for (k, v) in zones {
-            let mut zone: Zone = decode_stored(&k, &v)?;
-            let mut changed = false;
+        let corrupt = |k: &[u8], what: &str| StateError::Corrupt {
+            key: hex::encode(k),
+            reason: format!("malformed {what} key"),
+        };
+        // What is due, per zone, in zone order (the order events come in).
+        let mut due: BTreeMap<ZoneId, Vec<Hour>> = BTreeMap::new();
+        let activations = self.ov.scan(
+            &[tag::ZONE_ACTIVATION],
+            &due_until(tag::ZONE_ACTIVATION, hour),
+        )?;
+        for (k, _) in activations {
+            let (_, zone) = activation_parts(&k).ok_or_else(|| corrupt(&k, "activation"))?;
+            self.ov.delete(k);
+            due.entry(zone).or_default();
+        }
+        let expiries = self.ov.scan(
+            &[tag::VINTAGE_EXPIRY],
+            &due_until(tag::VINTAGE_EXPIRY, hour),
+        )?;
+        for (k, _) in expiries {
+            let (_, zone, vintage) = expiry_parts(&k).ok_or_else(|| corrupt(&k, "expiry"))?;
+            self.ov.delete(k);
+            due.entry(zone).or_default().push(vintage);
+        }
+        for (id, vintages) in due {
+            let Some(mut zone) = self.zone(&id)? else {
+                continue;
+            };
             if let Some((effective, policy)) = zone.pending.clone() {
                 if effective <= hour {
                     zone.policy = Some(policy);
                     zone.pending = None;
-                    changed = true;
                     self.emit(Event::ZonePolicyActivated {
                         zone: zone.id.clone(),
                     });
                 }
             }
-            changed |= self.expire_zone(&mut zone, hour)?;
-            if changed {
-                self.put_zone(&zone);
+            self.expire_zone(&mut zone, hour)?;
+            // A vintage whose lifetime grew since it was scheduled is due
+            // again later.
+            if let Some(policy) = &zone.policy {
+                for v in vintages {
+                    let at = v.0.saturating_add(policy.credit_lifetime_hours);
+                    if at > hour.0 {
+                        self.put(&StateKey::VintageExpiry(Hour(at), id.clone(), v), &());
+                    }
+                }
             }
+            self.put_zone(&zone);
         }
         self.close_overdue_debts()?;
         self.expire_proposals(&mut chain)?;
@@ -110,7 +146,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
     /// (deadline < now) become shortfalls. At the deadline itself the debt
     /// is still open: a generation reading ending at the bucket's end is
     /// valid until block time reaches end + max age <= the deadline, and
-    /// must still be able to settle it (SPEC §2, even with zero skew).
+    /// must still be able to settle it (docs/protocol.md §6.6 and §10.2, even with zero skew).
     fn close_overdue_debts(&mut self) -> Result<(), TxError> {
         let now = self.now_s();
         let from = [tag::DEBT_DEADLINE];

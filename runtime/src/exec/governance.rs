@@ -9,8 +9,8 @@ use crate::encoding::BoundedString;
 use crate::error::TxError;
 use crate::events::Event;
 use crate::state::{
-    ChainState, PendingChange, Proposal, ProposalKind, ProposalStatus, Scheduled, StateKey,
-    StateReader, Zone,
+    ChainState, KeySpan, KeyTenure, PendingChange, Proposal, ProposalKind, ProposalStatus,
+    Scheduled, StateKey, StateReader, Zone,
 };
 use crate::tx::{AuthorityChange, RegulatorChange};
 use crate::types::{AccountId, Height, ProposalId};
@@ -93,6 +93,11 @@ fn apply_regulator_change(
             if out.contains(account) {
                 return Err(refuse(format!("{account} is already a regulator")));
             }
+            if out.len() >= MAX_REGULATORS {
+                return Err(refuse(format!(
+                    "the regulator set already has {MAX_REGULATORS} members, the most it may have"
+                )));
+            }
             out.push(*account);
             out.sort();
         }
@@ -108,6 +113,12 @@ fn apply_regulator_change(
     }
     Ok(out)
 }
+
+/// Most proposals open at once.
+pub const MAX_OPEN_PROPOSALS: usize = 256;
+
+/// Most regulators (as in a genesis document).
+pub const MAX_REGULATORS: usize = 256;
 
 impl<R: StateReader + ?Sized> Ledger<'_, R> {
     fn zone_policies(&self) -> Result<Vec<crate::types::ZonePolicy>, TxError> {
@@ -155,6 +166,16 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                 }
                 validate_params(params, self.zone_policies()?.iter())?;
             }
+        }
+        // Every block looks at the open proposals (to expire them): their
+        // number is bounded, as spam by a role holder must not slow blocks.
+        if chain.open_proposals.len() >= MAX_OPEN_PROPOSALS {
+            return Err(TxError::InvalidParameter {
+                field: "proposal",
+                reason: format!(
+                    "{MAX_OPEN_PROPOSALS} proposals are open already; vote on them or let them expire"
+                ),
+            });
         }
         chain.next_proposal += 1;
         let id = ProposalId(chain.next_proposal);
@@ -292,36 +313,50 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             });
         }
         let mut chain = self.chain()?;
-        let Some(validator) = chain
-            .validators
-            .validators()
-            .iter()
-            .find(|v| v.consensus_key == a.validator)
-            .cloned()
-        else {
+        let seen = StateKey::EvidenceSeen(a.validator, a.height, a.round, a.kind as u8);
+        if self.get::<()>(&seen)?.is_some() {
             return Err(TxError::InvalidEvidence {
-                reason: format!("{} is not a current validator", a.validator),
-            });
-        };
-        let already = chain.scheduled.iter().any(|s| {
-            matches!(&s.change, PendingChange::Punish { consensus_key } if *consensus_key == a.validator)
-        });
-        if already {
-            return Err(TxError::InvalidEvidence {
-                reason: format!("{} is already being removed for equivocation", a.validator),
+                reason: format!(
+                    "this equivocation by {} at height {} round {} was proven already",
+                    a.validator, a.height, a.round
+                ),
             });
         }
+        // Judged by the set of the votes' height, not today's: the key may
+        // have been rotated out since, and its operator is still the one
+        // who signed.
+        let tenure: KeyTenure = self
+            .get(&StateKey::ConsensusKey(a.validator))?
+            .unwrap_or_default();
+        let Some(operator) = tenure.operator_at(a.height) else {
+            return Err(TxError::InvalidEvidence {
+                reason: format!("{} was not a validator at height {}", a.validator, a.height),
+            });
+        };
+        if chain.validators.by_operator(&operator).is_none() {
+            return Err(TxError::InvalidEvidence {
+                reason: format!("operator {operator} is no longer an authority"),
+            });
+        }
+        let already = chain
+            .scheduled
+            .iter()
+            .any(|s| matches!(&s.change, PendingChange::Punish { operator: o } if *o == operator));
+        if already {
+            return Err(TxError::InvalidEvidence {
+                reason: format!("operator {operator} is already being removed for equivocation"),
+            });
+        }
+        self.put(&seen, &());
         let activation = Height(self.ctx.height.0 + ACTIVATION_DELAY);
         chain.scheduled.push(Scheduled {
             activation,
-            change: PendingChange::Punish {
-                consensus_key: a.validator,
-            },
+            change: PendingChange::Punish { operator },
         });
         self.put_chain(&chain);
         self.emit(Event::EquivocationProven {
             consensus_key: a.validator,
-            operator: validator.operator,
+            operator,
             height: a.height,
             activation,
         });
@@ -343,6 +378,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             .drain(..)
             .partition(|s| s.activation <= next);
         chain.scheduled = later;
+        let before = chain.validators.clone();
         let (mut auth_changed, mut regs_changed) = (false, false);
         for s in due {
             match s.change {
@@ -352,21 +388,13 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                         auth_changed = true;
                     }
                 }
-                PendingChange::Punish { consensus_key } => {
-                    let operator = chain
-                        .validators
-                        .validators()
-                        .iter()
-                        .find(|v| v.consensus_key == consensus_key)
-                        .map(|v| v.operator);
-                    if let Some(operator) = operator {
-                        if let Ok(set) = apply_authority_change(
-                            &chain.validators,
-                            &AuthorityChange::Remove { operator },
-                        ) {
-                            chain.validators = set;
-                            auth_changed = true;
-                        }
+                PendingChange::Punish { operator } => {
+                    if let Ok(set) = apply_authority_change(
+                        &chain.validators,
+                        &AuthorityChange::Remove { operator },
+                    ) {
+                        chain.validators = set;
+                        auth_changed = true;
                     }
                 }
                 PendingChange::Regulators { change } => {
@@ -386,6 +414,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             }
         }
         if auth_changed {
+            self.record_tenure(&before, &chain.validators, next)?;
             self.emit(Event::AuthoritiesChanged {
                 validator_set_hash: chain.validators.hash(),
                 count: chain.validators.len() as u32,
@@ -397,6 +426,39 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             });
         }
         self.put_chain(&chain);
+        Ok(())
+    }
+
+    /// Records which consensus keys entered and left the set from height
+    /// `at` (see [`KeyTenure`]).
+    fn record_tenure(
+        &mut self,
+        before: &ValidatorSet,
+        after: &ValidatorSet,
+        at: Height,
+    ) -> Result<(), TxError> {
+        for v in before.validators() {
+            if after.index_of(&v.consensus_key).is_none() {
+                let key = StateKey::ConsensusKey(v.consensus_key);
+                let mut t: KeyTenure = self.get(&key)?.unwrap_or_default();
+                if let Some(open) = t.spans.iter_mut().find(|s| s.until.is_none()) {
+                    open.until = Some(at);
+                }
+                self.put(&key, &t);
+            }
+        }
+        for v in after.validators() {
+            if before.index_of(&v.consensus_key).is_none() {
+                let key = StateKey::ConsensusKey(v.consensus_key);
+                let mut t: KeyTenure = self.get(&key)?.unwrap_or_default();
+                t.spans.push(KeySpan {
+                    operator: v.operator,
+                    from: at,
+                    until: None,
+                });
+                self.put(&key, &t);
+            }
+        }
         Ok(())
     }
 

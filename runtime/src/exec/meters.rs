@@ -252,16 +252,21 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             baseline_time,
             baseline_counter,
         });
+        let old_counter = meter.last_counter;
         self.put_meter(&meter);
+        // A new device may start from a lower counter (only with the
+        // regulator's approval): the record shows both.
         self.emit(Event::MeterKeyReplaced {
             meter: id,
             new_device_key: new_key,
+            old_counter,
+            new_counter: baseline_counter,
         });
         Ok(())
     }
 
     /// ResyncMeter: a new baseline after a gap; the gap's energy is
-    /// forfeited, on record.
+    /// forfeited, on record. The counter never goes down here.
     pub fn resync_meter(
         &mut self,
         signer: &AccountId,
@@ -270,6 +275,15 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         baseline_counter: Wh,
     ) -> Result<(), TxError> {
         let mut meter = self.rebaseline_target(signer, id, baseline_time)?;
+        // A lower counter would make the device's next honest reading mint
+        // its whole counter value again: an operator alone never lowers it.
+        if baseline_counter < meter.last_counter {
+            return Err(TxError::ResyncCounterDown {
+                meter: id,
+                last: meter.last_counter,
+                got: baseline_counter,
+            });
+        }
         let forfeited = baseline_counter.saturating_sub(meter.last_counter);
         meter.last_end = baseline_time;
         meter.last_counter = baseline_counter;
@@ -466,6 +480,16 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             .ok_or(TxError::Overflow { what: "zone held" })?;
         self.put_zone(&zone);
         self.add_credits(&meter.owner, &vintage, delta)?;
+        // The vintage's expiry, in the due index (the same key for every
+        // mint of one vintage).
+        self.put(
+            &StateKey::VintageExpiry(
+                Hour(vintage.hour.0.saturating_add(policy.credit_lifetime_hours)),
+                vintage.zone.clone(),
+                vintage.hour,
+            ),
+            &(),
+        );
         self.emit(Event::Minted {
             meter: meter.id,
             sequence: r.sequence,

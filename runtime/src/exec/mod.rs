@@ -24,9 +24,9 @@ mod sites;
 mod tests;
 mod zones;
 
-pub use governance::{apply_authority_change, ACTIVATION_DELAY};
+pub use governance::{apply_authority_change, ACTIVATION_DELAY, MAX_OPEN_PROPOSALS};
 pub use meters::NewMeter;
-pub use zones::{validate_params, validate_policy};
+pub use zones::{validate_params, validate_policy, MAX_ZONES};
 
 use crate::crypto::{Hash, PublicKey};
 use crate::encoding::encode;
@@ -259,8 +259,16 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                 got: u.nonce,
             });
         }
-        account.nonce += 1;
-        self.put_account(&signer, &account);
+        // A relayer without an account (it relays a site's consumption or
+        // an equivocation's evidence, whose weight is the device's or the
+        // votes' signatures) gets none: relaying must not leave a record
+        // behind for ever. Its transactions always carry nonce 0; a replay
+        // fails on what it carries (a reading's sequence, evidence counted
+        // once), not on the nonce.
+        if exists || !open_to_anyone {
+            account.nonce += 1;
+            self.put_account(&signer, &account);
+        }
         self.apply_body(&signer, &u.body, &vtx.device_keys, &chain.params)
     }
 

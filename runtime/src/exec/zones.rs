@@ -4,8 +4,11 @@
 use super::ledger::Ledger;
 use crate::error::TxError;
 use crate::events::Event;
-use crate::state::{StateReader, Zone};
+use crate::state::{StateKey, StateReader, Zone};
 use crate::types::{ChainParams, Hour, ZoneId, ZonePolicy};
+
+/// Most zones a chain may have.
+pub const MAX_ZONES: usize = 1_024;
 
 fn invalid(field: &'static str, reason: String) -> TxError {
     TxError::InvalidParameter { field, reason }
@@ -88,16 +91,35 @@ pub fn validate_policy(
     Ok(())
 }
 
+/// The smallest `max_block_bytes`: room for any transaction that is not a
+/// reading submission.
+pub const MIN_BLOCK_BYTES: u32 = 64 * 1024;
+
+/// The longest clock skew a chain may allow (an hour: beyond it, hourly
+/// matching and expiry would mean little).
+pub const MAX_CLOCK_SKEW_S: u64 = 3_600;
+/// The longest settlement grace (a year).
+pub const MAX_SETTLEMENT_GRACE_S: u64 = 366 * 86_400;
+/// The longest proposal expiry (about a year of 1 s blocks).
+pub const MAX_PROPOSAL_EXPIRY_BLOCKS: u64 = 32_000_000;
+
 /// Checks chain parameters on their own and against every zone's policy.
+/// Every parameter has bounds, so that governance cannot set one the
+/// encoding, the peer protocol or the block builder cannot live with (a
+/// block that could be sealed but not sent would halt the chain).
 pub fn validate_params<'a>(
     params: &ChainParams,
     policies: impl IntoIterator<Item = &'a ZonePolicy>,
 ) -> Result<(), TxError> {
-    if params.max_block_txs == 0 {
-        return Err(invalid("max_block_txs", "must be at least 1".into()));
-    }
-    if params.max_block_bytes < 1024 {
-        return Err(invalid("max_block_bytes", "must be at least 1024".into()));
+    let max_txs = crate::block::MAX_BLOCK_TXS as u32;
+    if params.max_block_txs == 0 || params.max_block_txs > max_txs {
+        return Err(invalid(
+            "max_block_txs",
+            format!(
+                "{} is not 1 to {max_txs} (the encoding's limit)",
+                params.max_block_txs
+            ),
+        ));
     }
     if params.max_readings_per_tx == 0
         || params.max_readings_per_tx as usize > crate::tx::MAX_READINGS
@@ -107,10 +129,47 @@ pub fn validate_params<'a>(
             format!("must be 1 to {}", crate::tx::MAX_READINGS),
         ));
     }
-    if params.proposal_expiry_blocks == 0 {
+    // The largest transaction must fit an empty block, or it would stop
+    // the block builder at the head of the queue: a reading submission of
+    // max_readings_per_tx readings, or any other body (at most about 10
+    // KiB: a retirement naming 256 vintages with two long texts).
+    let largest_tx = params
+        .max_readings_per_tx
+        .saturating_mul(crate::block::MAX_SIGNED_READING_BYTES)
+        .saturating_add(1024);
+    let min_bytes = largest_tx.max(MIN_BLOCK_BYTES);
+    if params.max_block_bytes < min_bytes || params.max_block_bytes > crate::block::MAX_BLOCK_BYTES
+    {
+        return Err(invalid(
+            "max_block_bytes",
+            format!(
+                "{} is not {min_bytes} to {} (the largest transaction under max_readings_per_tx, and what the peer protocol can carry)",
+                params.max_block_bytes,
+                crate::block::MAX_BLOCK_BYTES
+            ),
+        ));
+    }
+    if params.proposal_expiry_blocks == 0
+        || params.proposal_expiry_blocks > MAX_PROPOSAL_EXPIRY_BLOCKS
+    {
         return Err(invalid(
             "proposal_expiry_blocks",
-            "must be at least 1".into(),
+            format!("must be 1 to {MAX_PROPOSAL_EXPIRY_BLOCKS}"),
+        ));
+    }
+    if params.max_clock_skew_s > MAX_CLOCK_SKEW_S {
+        return Err(invalid(
+            "max_clock_skew_s",
+            format!("{} is above {MAX_CLOCK_SKEW_S}", params.max_clock_skew_s),
+        ));
+    }
+    if params.settlement_grace_s > MAX_SETTLEMENT_GRACE_S {
+        return Err(invalid(
+            "settlement_grace_s",
+            format!(
+                "{} is above {MAX_SETTLEMENT_GRACE_S}",
+                params.settlement_grace_s
+            ),
         ));
     }
     for policy in policies {
@@ -144,7 +203,26 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                 validate_policy(policy, next, None)?;
             }
         }
+        if existing.is_none() {
+            // Zones are few (grid areas): a bound keeps every zone-wide
+            // structure small.
+            let prefix = [crate::state::tag::ZONE];
+            let count = self
+                .ov
+                .scan(&prefix, &crate::state::prefix_end(&prefix))?
+                .len();
+            if count >= MAX_ZONES {
+                return Err(invalid(
+                    "zone",
+                    format!("the chain already has {count} zones, the most it may have"),
+                ));
+            }
+        }
         let effective_hour = Hour(self.hour().0 + 1);
+        if let Some((pending_hour, _)) = existing.as_ref().and_then(|z| z.pending.as_ref()) {
+            self.delete(&StateKey::ZoneActivation(*pending_hour, id.clone()));
+        }
+        self.put(&StateKey::ZoneActivation(effective_hour, id.clone()), &());
         let mut zone = existing.unwrap_or(Zone {
             id: id.clone(),
             policy: None,

@@ -7,8 +7,8 @@
 
 use crate::crypto::PublicKey;
 use crate::types::{
-    AccountId, Bucket, Hour, MatchingWindow, MeterId, ProposalId, RetirementId, SiteId, Vintage,
-    ZoneId,
+    AccountId, Bucket, Height, Hour, MatchingWindow, MeterId, ProposalId, RetirementId, SiteId,
+    Vintage, ZoneId,
 };
 
 /// Table tags: the first byte of every state key.
@@ -38,6 +38,18 @@ pub mod tag {
     pub const PROPOSAL: u8 = 0x0a;
     /// `Retirement(RetirementId)`.
     pub const RETIREMENT: u8 = 0x0b;
+    /// `ZoneActivation(hour, zone)`: a zone's pending policy takes effect
+    /// at the first block of that hour.
+    pub const ZONE_ACTIVATION: u8 = 0x0c;
+    /// `VintageExpiry(due hour, zone, vintage hour)`: a vintage to expire at
+    /// the first block of the due hour.
+    pub const VINTAGE_EXPIRY: u8 = 0x0d;
+    /// `ConsensusKey(PublicKey)`: the heights at which a consensus key was
+    /// in the validator set, and for which operator.
+    pub const CONSENSUS_KEY: u8 = 0x0e;
+    /// `EvidenceSeen(key, height, round, kind)`: an equivocation already
+    /// proven (evidence counts once).
+    pub const EVIDENCE_SEEN: u8 = 0x0f;
 }
 
 /// A state key.
@@ -67,6 +79,16 @@ pub enum StateKey {
     Proposal(ProposalId),
     /// A retirement record.
     Retirement(RetirementId),
+    /// A zone's pending policy, due at the first block of the hour.
+    ZoneActivation(Hour, ZoneId),
+    /// A vintage (zone, vintage hour) due to expire at the first block of
+    /// the hour.
+    VintageExpiry(Hour, ZoneId, Hour),
+    /// A consensus key's tenure in the validator set.
+    ConsensusKey(PublicKey),
+    /// An equivocation already proven: the key, height, round and vote
+    /// kind (0 prevote, 1 precommit).
+    EvidenceSeen(PublicKey, Height, u32, u8),
 }
 
 fn window_byte(w: MatchingWindow) -> u8 {
@@ -143,9 +165,56 @@ impl StateKey {
                 out.push(tag::RETIREMENT);
                 out.extend_from_slice(&r.0.to_be_bytes());
             }
+            StateKey::ZoneActivation(hour, zone) => {
+                out.push(tag::ZONE_ACTIVATION);
+                out.extend_from_slice(&hour.0.to_be_bytes());
+                out.extend_from_slice(&zone.padded());
+            }
+            StateKey::VintageExpiry(due, zone, vintage) => {
+                out.push(tag::VINTAGE_EXPIRY);
+                out.extend_from_slice(&due.0.to_be_bytes());
+                out.extend_from_slice(&zone.padded());
+                out.extend_from_slice(&vintage.0.to_be_bytes());
+            }
+            StateKey::ConsensusKey(k) => {
+                out.push(tag::CONSENSUS_KEY);
+                out.extend_from_slice(&k.0);
+            }
+            StateKey::EvidenceSeen(k, height, round, kind) => {
+                out.push(tag::EVIDENCE_SEEN);
+                out.extend_from_slice(&k.0);
+                out.extend_from_slice(&height.0.to_be_bytes());
+                out.extend_from_slice(&round.to_be_bytes());
+                out.push(*kind);
+            }
         }
         out
     }
+}
+
+/// The end (exclusive) of the entries of a due index (`tag` is
+/// `ZONE_ACTIVATION` or `VINTAGE_EXPIRY`) due at or before `hour`.
+pub fn due_until(tag: u8, hour: Hour) -> Vec<u8> {
+    let mut out = vec![tag];
+    out.extend_from_slice(&hour.0.saturating_add(1).to_be_bytes());
+    out
+}
+
+/// Decodes a `ZoneActivation` key: the hour and the zone.
+pub fn activation_parts(key: &[u8]) -> Option<(Hour, ZoneId)> {
+    let hour = u64::from_be_bytes(key.get(1..9)?.try_into().ok()?);
+    let zone = ZoneId::from_padded(key.get(9..9 + crate::types::ZONE_ID_MAX)?)?;
+    Some((Hour(hour), zone))
+}
+
+/// Decodes a `VintageExpiry` key: the due hour, the zone and the vintage
+/// hour.
+pub fn expiry_parts(key: &[u8]) -> Option<(Hour, ZoneId, Hour)> {
+    let n = crate::types::ZONE_ID_MAX;
+    let due = u64::from_be_bytes(key.get(1..9)?.try_into().ok()?);
+    let zone = ZoneId::from_padded(key.get(9..9 + n)?)?;
+    let vintage = u64::from_be_bytes(key.get(9 + n..17 + n)?.try_into().ok()?);
+    Some((Hour(due), zone, Hour(vintage)))
 }
 
 /// The prefix of every `Holder` key of one zone and hour.
@@ -266,6 +335,19 @@ mod tests {
         )
         .encode();
         assert_eq!(holder_account(&k), Some(owner));
+    }
+
+    #[test]
+    fn due_index_keys_round_trip_and_sort_by_hour() {
+        let z = ZoneId::new("US-MT-NW").unwrap();
+        let k = StateKey::VintageExpiry(Hour(900), z.clone(), Hour(12)).encode();
+        assert_eq!(expiry_parts(&k), Some((Hour(900), z.clone(), Hour(12))));
+        let a = StateKey::ZoneActivation(Hour(255), z.clone()).encode();
+        assert_eq!(activation_parts(&a), Some((Hour(255), z.clone())));
+        let later = StateKey::ZoneActivation(Hour(256), ZoneId::new("AA").unwrap()).encode();
+        assert!(a < later && later < due_until(tag::ZONE_ACTIVATION, Hour(256)));
+        assert!(a < due_until(tag::ZONE_ACTIVATION, Hour(255)));
+        assert!(later >= due_until(tag::ZONE_ACTIVATION, Hour(255)));
     }
 
     #[test]

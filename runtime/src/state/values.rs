@@ -203,7 +203,8 @@ pub struct Site {
     pub last_end: u64,
     /// The counter the next delta is measured from.
     pub last_counter: Wh,
-    /// Block time (ms) of its registration or last accepted reading.
+    /// Block time (ms) of its registration or last accepted reading (for
+    /// the record only: darkness goes by `last_end`).
     pub last_seen_ms: u64,
     /// Set when the regulator revoked it.
     pub revoked: Option<Text>,
@@ -270,7 +271,8 @@ pub enum SiteStatus {
     SuspendedAnomaly,
     /// Suspended for an unsettled shortfall.
     SuspendedShortfall,
-    /// No consumption reading for longer than the zone's dark-after.
+    /// The end of its last reported period lags block time by more than
+    /// the zone's dark-after, whatever it relays.
     Dark,
     /// May run.
     Active,
@@ -287,7 +289,7 @@ impl Site {
             SiteStatus::SuspendedAnomaly
         } else if !self.shortfall.is_zero() {
             SiteStatus::SuspendedShortfall
-        } else if now_ms.saturating_sub(self.last_seen_ms)
+        } else if now_ms.saturating_sub(self.last_end.saturating_mul(1000))
             > policy.dark_after_s.saturating_mul(1000)
         {
             SiteStatus::Dark
@@ -391,11 +393,47 @@ pub enum PendingChange {
         /// The parameters.
         params: ChainParams,
     },
-    /// An equivocating validator loses its role.
+    /// An equivocating validator's operator loses its role, whatever
+    /// consensus key it holds by then.
     Punish {
-        /// Its consensus key.
-        consensus_key: PublicKey,
+        /// The operator.
+        operator: AccountId,
     },
+}
+
+/// One span of heights at which a consensus key signed for an operator:
+/// `[from, until)`, open-ended while the key is in the set.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeySpan {
+    /// The operator the key signed for.
+    pub operator: AccountId,
+    /// The first height of the set that held it.
+    pub from: Height,
+    /// The first height of a set without it (`None`: still in the set).
+    pub until: Option<Height>,
+}
+
+/// Every span of heights at which a consensus key was in the validator
+/// set, oldest first: evidence against the key is judged by the span of
+/// the votes' height, so it follows the operator across rotations and
+/// cannot be pinned on a key's later holder.
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct KeyTenure {
+    /// The spans.
+    pub spans: Vec<KeySpan>,
+}
+
+impl KeyTenure {
+    /// The operator the key signed for at `height`, if it was in the set.
+    pub fn operator_at(&self, height: Height) -> Option<AccountId> {
+        self.spans
+            .iter()
+            .find(|s| s.from <= height && s.until.is_none_or(|u| height < u))
+            .map(|s| s.operator)
+    }
 }
 
 /// A change and the height from which it applies.

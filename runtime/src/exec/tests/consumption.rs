@@ -1,5 +1,5 @@
 //! Consumption readings (burn to run), open debts, shortfalls and their
-//! settlement: SPEC §4 "Consumption readings" and "Site status".
+//! settlement: docs/protocol.md §6 and §7.
 //!
 //! S1 is bob's site (5 kW max draw, baseline T0, counter 0); with 10 %
 //! tolerance, 900 s allow at most 1375 Wh. Bob's own meter M2 mints his
@@ -201,7 +201,7 @@ fn an_open_debt_becomes_a_shortfall_once_block_time_passes_bucket_end_plus_grace
     assert_eq!(c.site_status(S1), SiteStatus::SuspendedShortfall);
 }
 
-/// SPEC §2: the grace is at least max age plus skew "so that late but valid
+/// docs/protocol.md §6.6 and §10.2: the grace is at least max age plus skew "so that late but valid
 /// generation can always still settle a debt" — also when the skew is 0
 /// and the grace exactly the max age: the last reading of the bucket is
 /// still valid at the deadline, so the debt must still be open then.
@@ -521,7 +521,7 @@ fn a_period_ending_exactly_on_the_hour_is_attributed_to_that_hour_like_generatio
 }
 
 #[test]
-fn a_site_goes_dark_after_dark_after_seconds_without_a_reading() {
+fn a_site_goes_dark_when_its_last_period_lags_block_time_by_dark_after() {
     let mut c = TestChain::new();
     c.at_s(T0 + 900);
     c.empty_block();
@@ -529,8 +529,44 @@ fn a_site_goes_dark_after_dark_after_seconds_without_a_reading() {
     c.at_s(T0 + 901);
     c.empty_block();
     assert_eq!(c.site_status(S1), SiteStatus::Dark);
-    c.consume(S1, T0 + 900, 0);
+    // A reading up to now makes it active again.
+    c.consume(S1, T0 + 901, 0);
     assert_eq!(c.site_status(S1), SiteStatus::Active);
+    // A stale one does not: what counts is how far its record reaches,
+    // not when the reading was relayed.
+    c.at_s(T0 + 3_000);
+    c.empty_block();
+    assert_eq!(c.site_status(S1), SiteStatus::Dark);
+    c.consume(S1, T0 + 1_200, 0);
+    assert_eq!(c.site(S1).last_end, T0 + 1_200);
+    assert_eq!(c.site_status(S1), SiteStatus::Dark);
+}
+
+/// The attack: the site's device signs 5-minute periods, but the site
+/// relays only one every 899 s of block time (under dark-after, 900 s).
+/// Judged by when a reading was last accepted it would never go dark while
+/// its record fell behind by two thirds of its consumption. Judged by the
+/// end of its last reported period it goes dark within a few relays.
+#[test]
+fn a_site_trickling_old_readings_to_hide_consumption_goes_dark() {
+    let mut c = TestChain::new();
+    let mut end = T0;
+    let mut now = T0;
+    let mut dark_after_relay = None;
+    for i in 0..6 {
+        now += 899;
+        end += 300;
+        c.at_s(now);
+        c.consume(S1, end, 10);
+        if c.site_status(S1) == SiteStatus::Dark && dark_after_relay.is_none() {
+            dark_after_relay = Some(i);
+        }
+    }
+    assert!(
+        dark_after_relay.is_some_and(|i| i <= 2),
+        "the trickling site stayed active: {dark_after_relay:?}"
+    );
+    assert_eq!(c.site_status(S1), SiteStatus::Dark);
 }
 
 #[test]
@@ -636,6 +672,50 @@ fn anyone_may_relay_consumption_readings() {
         }
     ));
     assert_eq!(c.site(S1).open_debt, Wh(100));
+}
+
+/// Relaying someone else's consumption leaves no account behind (a key
+/// per relay would grow the state for ever), and the relayed transaction
+/// cannot be replayed: the reading's sequence is used.
+#[test]
+fn a_relayer_gets_no_account_and_its_relay_cannot_be_replayed() {
+    let mut c = TestChain::new();
+    c.at_s(T0 + 900);
+    let r = c.cons(S1, T0 + 900, 100);
+    let mallory = key("mallory");
+    let tx = c.tx_with_nonce(
+        &mallory,
+        0,
+        Body::SubmitConsumption {
+            readings: BoundedVec::new(vec![r]).unwrap(),
+        },
+    );
+    c.apply(vec![tx.clone()]).unwrap();
+    let account_key = crate::state::StateKey::Account(account("mallory")).encode();
+    assert!(
+        crate::state::StateReader::get(&c.state, &account_key)
+            .unwrap()
+            .is_none(),
+        "the relayer got an account"
+    );
+    assert!(matches!(
+        c.apply(vec![tx]),
+        Err(BlockError::TxFailed {
+            error: TxError::ReadingOutOfOrder { .. },
+            ..
+        })
+    ));
+    // It relays the next reading, again with nonce 0.
+    c.at_s(T0 + 1_800);
+    let r = c.cons(S1, T0 + 1_800, 100);
+    let next = c.tx_with_nonce(
+        &mallory,
+        0,
+        Body::SubmitConsumption {
+            readings: BoundedVec::new(vec![r]).unwrap(),
+        },
+    );
+    c.apply(vec![next]).unwrap();
 }
 
 #[test]

@@ -1,6 +1,6 @@
-//! Moving credits (SPEC §3 and the Transfer, Retire and WithdrawCredits
-//! rows of §4), expiry, who may sign, nonces, chain ids, and block
-//! atomicity.
+//! Moving credits (docs/protocol.md §4: holdings, Transfer, Retire,
+//! WithdrawCredits, expiry), who may sign and nonces (§3), chain ids, and
+//! block atomicity (§12.2).
 
 use super::prelude::*;
 use crate::tx::UnsignedTx;

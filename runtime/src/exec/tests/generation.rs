@@ -1,4 +1,4 @@
-//! Generation readings: a reading mints iff every rule of SPEC §4
+//! Generation readings: a reading mints iff every rule of docs/protocol.md §5
 //! "Generation readings" holds; each failure has its own error.
 //!
 //! M1 is alice's 10 kW solar meter, relayed by op1, baseline T0, counter 0.

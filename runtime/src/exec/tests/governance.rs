@@ -443,11 +443,99 @@ fn invalid_chain_parameters_are_refused_when_proposed() {
         max_block_txs: 0,
         ..default_params()
     };
-    assert_eq!(
+    assert!(matches!(
         c.expect_err(&key("op1"), propose(no_txs)),
         TxError::InvalidParameter {
             field: "max_block_txs",
-            reason: "must be at least 1".into()
+            ..
         }
+    ));
+}
+
+/// Governance cannot set a parameter the encoding, the peer protocol or
+/// the block builder cannot live with: a block above the wire's limits
+/// could be sealed but never sent (a halt by vote).
+#[test]
+fn chain_parameters_beyond_the_encoding_and_the_wire_are_refused() {
+    let mut c = TestChain::new();
+    let propose = |params| Body::ProposeChainParams { params };
+    for (field, params) in [
+        (
+            "max_block_txs",
+            ChainParams {
+                max_block_txs: watt_runtime_max_txs() + 1,
+                ..default_params()
+            },
+        ),
+        (
+            "max_block_bytes",
+            ChainParams {
+                max_block_bytes: crate::block::MAX_BLOCK_BYTES + 1,
+                ..default_params()
+            },
+        ),
+        (
+            "max_block_bytes",
+            ChainParams {
+                max_readings_per_tx: 1_024,
+                max_block_bytes: 64 * 1024,
+                ..default_params()
+            },
+        ),
+        (
+            "max_clock_skew_s",
+            ChainParams {
+                max_clock_skew_s: 3_601,
+                ..default_params()
+            },
+        ),
+        (
+            "proposal_expiry_blocks",
+            ChainParams {
+                proposal_expiry_blocks: u64::MAX,
+                ..default_params()
+            },
+        ),
+    ] {
+        match c.expect_err(&key("reg"), propose(params)) {
+            TxError::InvalidParameter { field: f, .. } => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+}
+
+fn watt_runtime_max_txs() -> u32 {
+    crate::block::MAX_BLOCK_TXS as u32
+}
+
+/// Every block looks at the open proposals to expire them: a role holder
+/// cannot grow that list without bound.
+#[test]
+fn open_proposals_are_bounded() {
+    let mut c = TestChain::new();
+    let reg = key("reg");
+    let propose = |i: usize| Body::ProposeRegulatorSet {
+        change: RegulatorChange::Add {
+            account: account(&format!("candidate-{i}")),
+        },
+    };
+    let txs: Vec<_> = (0..crate::exec::MAX_OPEN_PROPOSALS)
+        .map(|i| c.tx(&reg, propose(i)))
+        .collect();
+    c.apply(txs).unwrap();
+    assert_eq!(
+        c.chain_state().open_proposals.len(),
+        crate::exec::MAX_OPEN_PROPOSALS
+    );
+    let err = c.expect_err(&reg, propose(9_999));
+    assert!(
+        matches!(
+            err,
+            TxError::InvalidParameter {
+                field: "proposal",
+                ..
+            }
+        ),
+        "{err:?}"
     );
 }

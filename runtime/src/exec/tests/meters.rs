@@ -185,13 +185,16 @@ fn a_replaced_meter_key_is_pending_until_approved_the_old_key_working_until_then
     // The device was swapped at T0 + 1800; the old one's last reading is
     // not relayed yet.
     c.at_s(T0 + 1800);
+    let old_counter = c.meter(M1).last_counter;
     let out = replace_key(&mut c, "meter1-b", T0 + 1800, 50_000);
     let new_key = key("meter1-b").public();
     assert_eq!(
         out,
         vec![Event::MeterKeyReplaced {
             meter: M1,
-            new_device_key: new_key
+            new_device_key: new_key,
+            old_counter,
+            new_counter: Wh(50_000),
         }]
     );
     assert_eq!(c.meter(M1).status, MeterStatus::Active);
@@ -401,6 +404,54 @@ fn resync_forfeits_the_gap_on_record() {
         }]
     ));
     assert_eq!(c.supply().minted, Wh(1_500));
+}
+
+/// The attack: a meter minted up to counter 1,000 by T0 + 900. Its operator
+/// resyncs it to counter 0 at the last period's end; the device's next
+/// honest reading (nothing generated: counter still 1,000) would mint its
+/// whole counter value again, and the operator could repeat it every
+/// period. A resync may never lower the counter.
+#[test]
+fn an_operator_cannot_mint_again_by_resyncing_its_meter_counter_down() {
+    let mut c = TestChain::new();
+    c.mint(M1, T0 + 900, 1_000);
+    let counter = c.meter(M1).last_counter;
+    assert_eq!(counter, Wh(1_000));
+    c.at_s(T0 + 1_000);
+    let err = c.expect_err(
+        &key("op1"),
+        Body::ResyncMeter {
+            meter: M1,
+            baseline_time: T0 + 900,
+            baseline_counter: Wh(0),
+        },
+    );
+    assert_eq!(
+        err,
+        TxError::ResyncCounterDown {
+            meter: M1,
+            last: Wh(1_000),
+            got: Wh(0)
+        }
+    );
+    // The honest next reading at an unchanged counter mints nothing.
+    c.at_s(T0 + 1_800);
+    let out = c.submit_gen(vec![c.gen(M1, T0 + 1_800, 0)]).unwrap();
+    assert!(matches!(
+        tx_events(&out, 0)[..],
+        [Event::Minted { amount: Wh(0), .. }] | []
+    ));
+    assert_eq!(c.supply().minted, Wh(1_000));
+    // A resync at the same counter (a gap with nothing generated) is fine.
+    c.at_s(T0 + 3_600 + 600);
+    c.ok(
+        &key("op1"),
+        Body::ResyncMeter {
+            meter: M1,
+            baseline_time: T0 + 3_600,
+            baseline_counter: Wh(1_000),
+        },
+    );
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Site lifecycle: RegisterSite, SuspendSite, ReinstateSite, RevokeSite,
-//! ReplaceSiteKey, and the derived status (SPEC §4 "Site status").
+//! ReplaceSiteKey, and the derived status (docs/protocol.md §9 and §7).
 
 use super::prelude::*;
 

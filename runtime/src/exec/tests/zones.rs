@@ -366,3 +366,98 @@ fn genesis_refuses_a_settlement_grace_shorter_than_max_age_plus_skew() {
         .genesis();
     assert!(enough.state_diff().is_ok());
 }
+
+/// Keys of `tag` that a block wrote.
+fn touched(out: &crate::exec::BlockOutcome, tag: u8) -> usize {
+    out.diff
+        .0
+        .keys()
+        .filter(|k| k.first() == Some(&tag))
+        .count()
+}
+
+/// Per-block work must not grow with the number of zones ever created:
+/// a block with nothing due reads and writes no zone record, and expiry and
+/// activations come through their due indexes.
+#[test]
+fn zones_are_visited_only_when_something_is_due() {
+    use crate::state::tag;
+    let mut c = TestChain::new();
+    let reg = key("reg");
+    let policy = default_policy();
+    let txs: Vec<_> = (0..40)
+        .map(|i| {
+            c.tx(
+                &reg,
+                Body::SetZonePolicy {
+                    zone: ZoneId::new(&format!("Z-{i}")).unwrap(),
+                    policy: policy.clone(),
+                },
+            )
+        })
+        .collect();
+    c.apply(txs).unwrap();
+    // The next hour's first block activates all forty (they are due).
+    c.advance_secs(3_600);
+    let out = c.empty_block();
+    assert_eq!(touched(&out, tag::ZONE), 40);
+    // Later blocks with nothing due touch none.
+    c.advance_secs(60);
+    let out = c.empty_block();
+    assert_eq!(touched(&out, tag::ZONE), 0);
+    // A mint schedules its vintage's expiry; the block that expires it
+    // touches only that zone.
+    c.mint(M1, c.now_s() + 600, 100);
+    let lifetime = policy.credit_lifetime_hours;
+    c.advance_secs(lifetime * 3_600);
+    let out = c.empty_block();
+    assert_eq!(touched(&out, tag::ZONE), 1);
+    assert!(block_events(&out).iter().any(|e| matches!(
+        e,
+        Event::Expired {
+            amount: Wh(100),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn the_number_of_zones_is_bounded() {
+    let mut c = TestChain::new();
+    let reg = key("reg");
+    let policy = default_policy();
+    let existing = 1;
+    let txs: Vec<_> = (existing..crate::exec::MAX_ZONES)
+        .map(|i| {
+            c.tx(
+                &reg,
+                Body::SetZonePolicy {
+                    zone: ZoneId::new(&format!("Z-{i}")).unwrap(),
+                    policy: policy.clone(),
+                },
+            )
+        })
+        .collect::<Vec<_>>();
+    for chunk in txs.chunks(500) {
+        c.apply(chunk.to_vec()).unwrap();
+    }
+    let err = c.expect_err(
+        &reg,
+        Body::SetZonePolicy {
+            zone: ZoneId::new("ONE-TOO-MANY").unwrap(),
+            policy: policy.clone(),
+        },
+    );
+    assert!(
+        matches!(err, TxError::InvalidParameter { field: "zone", .. }),
+        "{err:?}"
+    );
+    // Updating an existing zone is still fine.
+    c.ok(
+        &reg,
+        Body::SetZonePolicy {
+            zone: ZoneId::new("Z-5").unwrap(),
+            policy,
+        },
+    );
+}
