@@ -304,8 +304,14 @@ impl<'a> Machine<'a> {
         self.out.push(Effect::Rejected(why));
     }
 
+    /// The key this node signs with at this height: none for an observer,
+    /// and none while its signing gate is closed (a validator catching up
+    /// acts as an observer: it neither builds blocks nor votes).
     fn my_key(&self) -> Option<&'a Keypair> {
         let keys: &'a [Keypair] = self.keys;
+        if !self.log.may_sign_at(self.hs.rs.height) {
+            return None;
+        }
         self.hs.me.and_then(|i| keys.get(i))
     }
 

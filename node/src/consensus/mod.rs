@@ -24,8 +24,9 @@
 //! - **Blocks are opaque**: the core agrees on block hashes; the host maps
 //!   hashes to blocks, builds, fetches and checks them.
 //! - **Signatures** are checked by the host before a message reaches the
-//!   core (that is where batching, caching and peer scoring live); the core
-//!   checks everything else, see [`Input`]. Votes from keys outside the
+//!   core, with [`verify_messages`] (that is where batching, caching and
+//!   peer scoring live); the core checks everything else again, see
+//!   [`Input`]. Votes from keys outside the
 //!   height's set and proposals from anyone but the round's proposer are
 //!   refused with `Effect::Rejected`.
 //! - **Validator sets**: the host supplies the set of each height with
@@ -66,6 +67,7 @@ mod persist;
 mod rules;
 mod state;
 mod timeouts;
+pub mod verify;
 mod votes;
 
 #[cfg(any(test, feature = "test-utils"))]
@@ -77,7 +79,8 @@ mod tests;
 pub use effect::{Effect, Rejection};
 pub use input::Input;
 pub use message::{Message, MAX_SYNC_CERTIFICATES};
-pub use persist::{LogEntry, PersistedState};
+pub use persist::{LogEntry, PersistedState, SigningGate};
 pub use state::{Consensus, RoundState, RoundValue, Step};
 pub use timeouts::{Config, Growth, Timeout, TimeoutKind};
+pub use verify::{verify_messages, BatchVerifier, SignatureVerifier, VerifyError};
 pub use votes::{Added, VoteKeeper, MAX_VALUES_PER_VOTER};

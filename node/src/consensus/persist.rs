@@ -42,6 +42,26 @@ pub struct PersistedState {
     precommit: Option<SignedVote>,
     /// The last precommit for a block (not nil): Tendermint's lock.
     locked: Option<SignedVote>,
+    /// Where signing may start; see [`SigningGate`].
+    gate: SigningGate,
+}
+
+/// Whether the node may sign at all, beyond the high-water marks.
+///
+/// A validator whose signing record was lost (or is older than its chain
+/// data) cannot know what it signed before, so it starts `CatchingUp`: it
+/// signs nothing until its host has seen the chain decide a height it was
+/// working on without it, and then opens the gate from the next height
+/// ([`PersistedState::open_from`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize)]
+pub enum SigningGate {
+    /// Sign at heights from this one on (`Height(0)`: anywhere).
+    #[default]
+    Open,
+    /// Sign at heights from this one on.
+    From(Height),
+    /// Sign nothing until the host opens the gate.
+    CatchingUp,
 }
 
 /// What the signing rule allows.
@@ -73,6 +93,48 @@ fn permission<T: Clone>(
 }
 
 impl PersistedState {
+    /// The state of a validator that must catch up before it signs.
+    pub fn catching_up() -> Self {
+        PersistedState {
+            gate: SigningGate::CatchingUp,
+            ..PersistedState::default()
+        }
+    }
+
+    /// The signing gate.
+    pub fn gate(&self) -> SigningGate {
+        self.gate
+    }
+
+    /// Closes the gate until the host opens it again.
+    pub fn close(&mut self) {
+        self.gate = SigningGate::CatchingUp;
+    }
+
+    /// Allows signing from `height` on (a validator that caught up).
+    pub fn open_from(&mut self, height: Height) {
+        self.gate = SigningGate::From(height);
+    }
+
+    /// Whether the gate allows signing at `height`.
+    pub fn may_sign_at(&self, height: Height) -> bool {
+        match self.gate {
+            SigningGate::Open => true,
+            SigningGate::From(from) => height >= from,
+            SigningGate::CatchingUp => false,
+        }
+    }
+
+    /// The highest height this node signed anything at (0: nothing).
+    pub fn last_signed_height(&self) -> Height {
+        let proposal = self.proposal.iter().map(|p| p.proposal.height);
+        let votes = [&self.prevote, &self.precommit, &self.locked]
+            .into_iter()
+            .flatten()
+            .map(|v| v.vote.height);
+        proposal.chain(votes).max().unwrap_or(Height(0))
+    }
+
     /// The state of a log, replayed in order.
     pub fn from_log<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> Self {
         let mut s = PersistedState::default();
@@ -157,6 +219,9 @@ impl PersistedState {
 
     /// Whether `vote` may be signed.
     pub(crate) fn check_vote(&self, vote: &Vote) -> Permission<SignedVote> {
+        if !self.may_sign_at(vote.height) {
+            return Permission::Refuse;
+        }
         permission(
             self.last_vote(vote.kind),
             (vote.height, vote.round),
@@ -166,6 +231,9 @@ impl PersistedState {
 
     /// Whether `proposal` may be signed.
     pub(crate) fn check_proposal(&self, proposal: &Proposal) -> Permission<SignedProposal> {
+        if !self.may_sign_at(proposal.height) {
+            return Permission::Refuse;
+        }
         permission(
             self.proposal.as_ref(),
             (proposal.height, proposal.round),

@@ -171,6 +171,12 @@ impl Consensus {
         self.last_commit.as_ref()
     }
 
+    /// Lets a validator that was catching up sign from `height` on (the
+    /// host has made this durable first).
+    pub fn open_signing_from(&mut self, height: Height) {
+        self.log.open_from(height);
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

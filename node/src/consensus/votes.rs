@@ -125,13 +125,22 @@ impl VoteKeeper {
             }
             Some(entry) => entry,
         };
-        let voters = tally.per_value.entry(value).or_default();
-        if voters.contains_key(&key) {
+        if tally
+            .per_value
+            .get(&value)
+            .is_some_and(|voters| voters.contains_key(&key))
+        {
             return Added::Duplicate;
         }
+        // The cap is checked before a value gets an entry: a byzantine
+        // validator voting for ever new values must not grow the map.
         if first.1 < MAX_VALUES_PER_VOTER {
             first.1 += 1;
-            voters.insert(key, vote.clone());
+            tally
+                .per_value
+                .entry(value)
+                .or_default()
+                .insert(key, vote.clone());
         }
         if self.offenders.insert(key) {
             Added::Equivocation {
@@ -309,6 +318,20 @@ mod tests {
         );
         // ...but it is one voter among three.
         assert_eq!(k.total(0, VoteKind::Prevote), 3);
+    }
+
+    #[test]
+    fn a_byzantine_voter_cannot_grow_the_keeper_past_its_cap() {
+        let ks = keys(4);
+        let mut k = VoteKeeper::new(&set_of(&ks));
+        for b in 0..200u8 {
+            let _ = k.add(vote(&ks[0], VoteKind::Precommit, 0, Some(b)));
+        }
+        let values = k.rounds[&0].precommits.per_value.len();
+        assert_eq!(
+            values, MAX_VALUES_PER_VOTER,
+            "one entry per counted value only"
+        );
     }
 
     proptest! {

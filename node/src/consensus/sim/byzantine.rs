@@ -50,9 +50,9 @@ pub(crate) fn conflicting_proposal(p: &SignedProposal, key: &Keypair, salt: u64)
 }
 
 /// What a forger sends in `(height, round)`: a vote by a key outside the
-/// set, a vote in `victim`'s name signed with the forger's key, a proposal
-/// out of turn (when it is not the proposer), and a certificate whose
-/// signatures are all the forger's.
+/// set, a vote in each other validator's name signed with the forger's key,
+/// a proposal out of turn (when it is not the proposer), and a certificate
+/// for a made-up block with a full bitmap and the forger's signatures.
 pub(crate) fn forgeries(
     chain_id: Hash,
     set: &ValidatorSet,
@@ -72,11 +72,12 @@ pub(crate) fn forgeries(
         validator,
     };
     let mut out = vec![Message::Vote(vote(stranger.public()).sign(stranger))];
-    if let Some(victim) = set
+    // A vote in every other validator's name, signed with the forger's key.
+    for victim in set
         .validators()
         .iter()
         .map(|v| v.consensus_key)
-        .find(|k| *k != own.public())
+        .filter(|k| *k != own.public())
     {
         let v = vote(victim);
         let signature = own.sign(&v.signing_hash());

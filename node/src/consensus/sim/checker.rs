@@ -27,6 +27,15 @@ pub(crate) struct SigCache {
     seen: HashMap<(PublicKey, Vec<u8>, Signature), bool>,
 }
 
+impl crate::consensus::SignatureVerifier for SigCache {
+    fn verify_groups(&mut self, groups: &[Vec<SigCheck>]) -> Vec<bool> {
+        groups
+            .iter()
+            .map(|g| g.iter().all(|c| self.check(c)))
+            .collect()
+    }
+}
+
 impl SigCache {
     pub(crate) fn check(&mut self, c: &SigCheck) -> bool {
         *self

@@ -8,7 +8,7 @@ use super::host::Process;
 use super::runner::{Event, Sim};
 use super::scenario::Behaviour;
 use super::SimError;
-use crate::consensus::{Consensus, Input, Message, MAX_SYNC_CERTIFICATES};
+use crate::consensus::{verify_messages, Consensus, Input, Message, MAX_SYNC_CERTIFICATES};
 use watt_runtime::block::CommitCertificate;
 use watt_runtime::crypto::PublicKey;
 use watt_runtime::encoding::{encode, BoundedVec};
@@ -117,8 +117,9 @@ impl Sim {
         }
     }
 
-    /// A proposal, vote or certificate for the core: verify signatures (the
-    /// host's half of the contract), then hand it over.
+    /// A proposal, vote or certificate for the core: verify it with the
+    /// service's own function (the host's half of the contract), then hand
+    /// it over.
     fn feed_message(&mut self, p: usize, from: usize, msg: Message) -> Result<(), SimError> {
         let (Some(current), Some(height)) = (
             self.procs[p].core.as_ref().and_then(Consensus::height),
@@ -133,15 +134,11 @@ impl Sim {
         if height < current || height.0 > current.0 + 1 {
             return Ok(());
         }
-        let ok = match &msg {
-            Message::Proposal(sp) => self.sigs.check(&sp.signature_check()),
-            Message::Vote(v) => self.sigs.check(&v.signature_check()),
-            Message::Commit(c) => match self.procs[p].sets.get(&height.0) {
-                Some(set) => self.sigs.certificate(&self.chain_id, set, c).is_ok(),
-                None => false,
-            },
-            _ => false,
-        };
+        // The service's verification function, with memoised signatures.
+        let set = self.procs[p].sets.get(&height.0);
+        let ok = verify_messages(&self.chain_id, [(&msg, set)], &mut self.sigs)
+            .pop()
+            .is_some_and(|v| v.is_ok());
         if !ok {
             self.forged_dropped += 1;
             return Ok(());
@@ -166,9 +163,13 @@ impl Sim {
         if cert.height > current {
             return Ok(false);
         }
-        let verified = match self.procs[p].sets.get(&current.0) {
-            Some(set) => self.sigs.certificate(&self.chain_id, set, &cert).is_ok(),
-            None => false,
+        let msg = Message::Commit(cert);
+        let set = self.procs[p].sets.get(&current.0);
+        let verified = verify_messages(&self.chain_id, [(&msg, set)], &mut self.sigs)
+            .pop()
+            .is_some_and(|v| v.is_ok());
+        let Message::Commit(cert) = msg else {
+            return Ok(false);
         };
         if !verified {
             self.forged_dropped += 1;

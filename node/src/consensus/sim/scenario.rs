@@ -299,6 +299,17 @@ impl Scenario {
         self
     }
 
+    /// Adds a process holding a key outside every validator set (an
+    /// outsider that connected as a follower) behaving as `b`.
+    pub fn with_outsider(mut self, b: Behaviour) -> Scenario {
+        let key = self.validators + 16;
+        self.processes.push(ProcessSpec {
+            keys: vec![key],
+            behaviour: b,
+        });
+        self
+    }
+
     /// Adds a crash plan.
     pub fn with_crash(mut self, plan: CrashPlan) -> Scenario {
         self.crashes.push(plan);

@@ -128,3 +128,49 @@ fn a_restarted_proposer_proposes_the_same_block_again() {
         )],
     );
 }
+
+/// A validator that lost its signing record starts catching up: it signs
+/// nothing (no persist, no vote, no proposal) at the height it is working
+/// on, even as its round's proposer and with a quorum of prevotes around
+/// it; once its host opens the gate from the next height, it signs there.
+#[test]
+fn a_validator_catching_up_signs_nothing_until_its_gate_opens() {
+    let fx = Fx::new();
+    // Validator 1 proposes at (height 1, round 0).
+    let mut core = fx.core_from(1, PersistedState::catching_up());
+    let mut effects = core.apply(fx.start(H1));
+    effects.extend(core.apply(Input::Proposal(fx.proposal(H1, 0, None, B))));
+    effects.extend(core.apply(verdict(B, true)));
+    for who in [0, 2, 3] {
+        effects.extend(core.apply(Input::Vote(fx.prevote(who, 0, Some(B)))));
+    }
+    effects.extend(core.apply(timeout(TimeoutKind::Propose, H1, 0)));
+    let signed: Vec<&Effect> = effects
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Effect::Persist(_)
+                    | Effect::RequestBlock { .. }
+                    | Effect::Broadcast(Message::Vote(_))
+            )
+        })
+        .collect();
+    assert!(signed.is_empty(), "signed while catching up: {signed:?}");
+    // The others decide height 1; the host opens signing from height 2.
+    for who in [0, 2, 3] {
+        let _ = core.apply(Input::Vote(fx.precommit(who, 0, Some(B))));
+    }
+    core.open_signing_from(H2);
+    let effects = core.apply(fx.start(H2));
+    let effects: Vec<Effect> = effects
+        .into_iter()
+        .chain(core.apply(timeout(TimeoutKind::Propose, H2, 0)))
+        .collect();
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Persist(_) | Effect::RequestBlock { .. })),
+        "no signing after the gate opened: {effects:?}"
+    );
+}
