@@ -1,5 +1,6 @@
-//! The peer network (SPEC section 6). So far: the encrypted, authenticated
-//! [`transport`] between two nodes. Peers, gossip and sync build on it.
+//! The peer network (docs/encoding.md §14): the encrypted, authenticated
+//! [`transport`] between two nodes, the [`peers`] (sessions, relaying,
+//! bans) and the [`wire`] messages.
 
 pub mod peers;
 #[cfg(feature = "test-utils")]

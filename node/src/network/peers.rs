@@ -1,19 +1,32 @@
 //! Peers: the listener, the dialers of configured peers (with reconnect
-//! and backoff), one reader and one writer task per session, gossip with
-//! de-duplication, and bans for peers that misbehave.
+//! and backoff), one reader and one writer task per session, relaying, and
+//! bans for peers that misbehave.
 //!
 //! A configured peer (`address@key`) must present its key. Other inbound
 //! keys are followers, up to a limit. After the handshake a peer that sends
-//! a message that does not decode, an oversized one, or more messages a
-//! second than allowed is disconnected and its key banned for a while.
-//! Gossip (consensus messages, blocks, transactions) is delivered to the
-//! node once and relayed once to every other peer; answers (status, sync)
-//! are delivered only.
+//! a message that does not decode or an oversized one is disconnected and
+//! its key banned for a while; so is a follower that sends more messages a
+//! second than allowed, or nothing for [`FOLLOWER_IDLE`]. A configured peer
+//! is never banned for its volume: it may be relaying a busy network, so it
+//! is slowed down instead (its messages wait to be read, and TCP pushes
+//! back).
+//!
+//! Nothing is relayed here on arrival: the node relays a message with
+//! [`NetHandle::relay`] only after it verified it (consensus messages) or
+//! admitted it (transactions), and blames the sender with
+//! [`NetHandle::penalise`] when it fails. So an honest node never passes on
+//! an outsider's forgery, and is never banned for one.
+//!
+//! Bans go by key and, for inbound connections from unconfigured keys, by
+//! address too (so a banned follower cannot come straight back with a new
+//! key), except an address a configured peer uses: on a loopback testnet
+//! every node shares one. Handshakes in progress are capped in total and
+//! per address.
 
 use super::transport::{handshake, HandshakeConfig, TransportError};
 use super::wire::{WireMessage, MAX_WIRE_MESSAGE};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
@@ -49,6 +62,14 @@ impl std::fmt::Display for PeerAddr {
         write!(f, "{}@{}", self.addr, self.key)
     }
 }
+
+/// A follower that sends nothing for this long is disconnected (every node
+/// announces its head every 2 s).
+pub const FOLLOWER_IDLE: Duration = Duration::from_secs(60);
+/// Most handshakes in progress at once.
+pub const MAX_HANDSHAKES: usize = 64;
+/// Most handshakes in progress from one unconfigured address.
+pub const MAX_HANDSHAKES_PER_ADDRESS: usize = 8;
 
 /// How the network runs.
 pub struct NetConfig {
@@ -107,6 +128,10 @@ pub struct Inbound {
 struct Peer {
     tx: mpsc::Sender<Arc<Vec<u8>>>,
     follower: bool,
+    /// Its address, if it dialled us (for address bans).
+    inbound_ip: Option<IpAddr>,
+    /// Ends the session at once (a ban, or a peer too slow to keep up).
+    kill: Arc<tokio::sync::Notify>,
 }
 
 /// Gossip ids seen lately, oldest forgotten first.
@@ -136,9 +161,18 @@ impl Seen {
 struct Shared {
     cfg: NetConfig,
     configured: HashMap<PublicKey, SocketAddr>,
+    /// Addresses configured peers use: never banned.
+    configured_ips: HashSet<IpAddr>,
     peers: Mutex<HashMap<PublicKey, Peer>>,
     bans: Mutex<HashMap<PublicKey, Instant>>,
-    seen: Mutex<Seen>,
+    address_bans: Mutex<HashMap<IpAddr, Instant>>,
+    /// Gossip received lately: a transaction batch or block body heard
+    /// twice is delivered once.
+    received: Mutex<Seen>,
+    /// Gossip sent or relayed lately: each is relayed at most once.
+    relayed: Mutex<Seen>,
+    handshakes: Arc<tokio::sync::Semaphore>,
+    handshakes_by_ip: Mutex<HashMap<IpAddr, usize>>,
     inbound: mpsc::Sender<Inbound>,
 }
 
@@ -163,13 +197,35 @@ pub struct Network {
 }
 
 impl NetHandle {
-    /// Sends a message to every connected peer (gossip is marked seen, so
-    /// it is not relayed back).
+    /// Sends a message to every connected peer (gossip is marked relayed,
+    /// so it is not relayed again when it comes back).
     pub fn broadcast(&self, msg: &WireMessage) {
         if msg.is_gossip() {
-            lock(&self.shared.seen).insert(msg.id());
+            lock(&self.shared.relayed).insert(msg.id());
         }
         self.shared.send_all(Arc::new(encode(msg)), None);
+    }
+
+    /// Passes on gossip the node has verified or admitted, to every peer
+    /// but the one it came from, the first time only. False if it was
+    /// relayed (or sent) before.
+    pub fn relay(&self, msg: &WireMessage, from: &PublicKey) -> bool {
+        if !lock(&self.shared.relayed).insert(msg.id()) {
+            return false;
+        }
+        self.shared.send_all(Arc::new(encode(msg)), Some(from));
+        true
+    }
+
+    /// Blames a peer for something that failed verification: it is
+    /// disconnected and banned.
+    pub fn penalise(&self, peer: &PublicKey, why: &str) {
+        self.shared.ban(*peer, why);
+    }
+
+    /// Whether a key is one of the configured peers.
+    pub fn is_configured(&self, key: &PublicKey) -> bool {
+        self.shared.configured.contains_key(key)
     }
 
     /// Sends a message to one peer; false if it is not connected.
@@ -211,7 +267,9 @@ impl Shared {
                 // Its queue is full: it is not keeping up. Drop the session;
                 // it can reconnect and sync.
                 tracing::debug!(%peer, "peer is not keeping up; disconnecting");
-                peers.remove(peer);
+                if let Some(p) = peers.remove(peer) {
+                    p.kill.notify_one();
+                }
                 false
             }
         }
@@ -230,9 +288,78 @@ impl Shared {
     }
 
     fn ban(&self, key: PublicKey, why: &str) {
-        tracing::info!(peer = %key, why, "banning peer");
-        lock(&self.bans).insert(key, Instant::now() + self.cfg.ban_for);
-        lock(&self.peers).remove(&key);
+        let until = Instant::now() + self.cfg.ban_for;
+        let peer = lock(&self.peers).remove(&key);
+        if let Some(p) = &peer {
+            p.kill.notify_one();
+        }
+        let ip = peer
+            .filter(|p| p.follower)
+            .and_then(|p| p.inbound_ip)
+            .filter(|ip| !self.configured_ips.contains(ip));
+        let configured = self.configured.contains_key(&key);
+        if configured {
+            tracing::warn!(peer = %key, why, "banning a configured peer");
+        } else {
+            tracing::info!(peer = %key, address = ?ip, why, "banning peer");
+        }
+        lock(&self.bans).insert(key, until);
+        if let Some(ip) = ip {
+            lock(&self.address_bans).insert(ip, until);
+        }
+    }
+
+    fn address_banned(&self, ip: &IpAddr) -> bool {
+        let mut bans = lock(&self.address_bans);
+        match bans.get(ip) {
+            Some(until) if *until > Instant::now() => true,
+            Some(_) => {
+                bans.remove(ip);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// A slot for one handshake from `ip`, or `None` when too many are in
+    /// progress (in all, or from this unconfigured address).
+    fn handshake_slot(self: &Arc<Self>, ip: IpAddr) -> Option<HandshakeSlot> {
+        let permit = self.handshakes.clone().try_acquire_owned().ok()?;
+        if !self.configured_ips.contains(&ip) {
+            let mut by_ip = lock(&self.handshakes_by_ip);
+            let n = by_ip.entry(ip).or_insert(0);
+            if *n >= MAX_HANDSHAKES_PER_ADDRESS {
+                return None;
+            }
+            *n += 1;
+        }
+        Some(HandshakeSlot {
+            shared: self.clone(),
+            ip,
+            _permit: permit,
+        })
+    }
+}
+
+/// A handshake in progress; gives its slot back when dropped.
+struct HandshakeSlot {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Drop for HandshakeSlot {
+    fn drop(&mut self) {
+        if self.shared.configured_ips.contains(&self.ip) {
+            return;
+        }
+        let mut by_ip = lock(&self.shared.handshakes_by_ip);
+        if let Some(n) = by_ip.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                by_ip.remove(&self.ip);
+            }
+        }
     }
 }
 
@@ -242,14 +369,23 @@ pub async fn start(cfg: NetConfig) -> std::io::Result<Network> {
     let local_addr = listener.local_addr()?;
     let (inbound_tx, inbound) = mpsc::channel(4_096);
     let configured = cfg.peers.iter().map(|p| (p.key, p.addr)).collect();
-    let shared = Arc::new(Shared {
-        configured,
-        peers: Mutex::new(HashMap::new()),
-        bans: Mutex::new(HashMap::new()),
-        seen: Mutex::new(Seen {
+    let configured_ips = cfg.peers.iter().map(|p| p.addr.ip()).collect();
+    let seen = || {
+        Mutex::new(Seen {
             set: HashSet::new(),
             order: VecDeque::new(),
-        }),
+        })
+    };
+    let shared = Arc::new(Shared {
+        configured,
+        configured_ips,
+        peers: Mutex::new(HashMap::new()),
+        bans: Mutex::new(HashMap::new()),
+        address_bans: Mutex::new(HashMap::new()),
+        received: seen(),
+        relayed: seen(),
+        handshakes: Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES)),
+        handshakes_by_ip: Mutex::new(HashMap::new()),
         inbound: inbound_tx,
         cfg,
     });
@@ -264,9 +400,17 @@ pub async fn start(cfg: NetConfig) -> std::io::Result<Network> {
                     continue;
                 }
             };
+            if s.address_banned(&remote.ip()) {
+                tracing::debug!(%remote, "address banned; closing");
+                continue;
+            }
+            let Some(slot) = s.handshake_slot(remote.ip()) else {
+                tracing::debug!(%remote, "too many handshakes in progress; closing");
+                continue;
+            };
             let s = s.clone();
             tokio::spawn(async move {
-                if let Err(e) = s.clone().session(sock, None).await {
+                if let Err(e) = s.clone().session(sock, None, Some(slot)).await {
                     tracing::debug!(%remote, error = %e, "inbound peer session ended");
                 }
             });
@@ -292,7 +436,7 @@ impl Shared {
                 match TcpStream::connect(peer.addr).await {
                     Ok(sock) => {
                         let began = Instant::now();
-                        if let Err(e) = self.clone().session(sock, Some(peer.key)).await {
+                        if let Err(e) = self.clone().session(sock, Some(peer.key), None).await {
                             // A wrong key or chain is a configuration
                             // error the operator must see.
                             tracing::info!(%peer, error = %e, "peer session ended");
@@ -312,14 +456,21 @@ impl Shared {
         }
     }
 
-    /// One session, from handshake to disconnect.
+    /// One session, from handshake to disconnect. An inbound one holds its
+    /// handshake slot until the handshake is over.
     async fn session(
         self: Arc<Self>,
         sock: TcpStream,
         expected: Option<PublicKey>,
+        slot: Option<HandshakeSlot>,
     ) -> Result<(), TransportError> {
         let _ = sock.set_nodelay(true);
         let dialler = expected.is_some();
+        let inbound_ip = if dialler {
+            None
+        } else {
+            sock.peer_addr().ok().map(|a| a.ip())
+        };
         let (mut reader, mut writer) = handshake(
             sock,
             dialler,
@@ -332,12 +483,14 @@ impl Shared {
             },
         )
         .await?;
+        drop(slot);
         let key = reader.peer();
         if key == self.cfg.identity.public() || self.banned(&key) {
             return Ok(());
         }
         let follower = !self.configured.contains_key(&key);
         let (tx, mut rx) = mpsc::channel::<Arc<Vec<u8>>>(self.cfg.queue);
+        let kill = Arc::new(tokio::sync::Notify::new());
         {
             let mut peers = lock(&self.peers);
             if peers.contains_key(&key) {
@@ -348,7 +501,15 @@ impl Shared {
                 tracing::debug!(peer = %key, "follower limit reached; refusing");
                 return Ok(());
             }
-            peers.insert(key, Peer { tx, follower });
+            peers.insert(
+                key,
+                Peer {
+                    tx,
+                    follower,
+                    inbound_ip,
+                    kill: kill.clone(),
+                },
+            );
         }
         tracing::info!(peer = %key, follower, "peer connected");
         let writer_task = tokio::spawn(async move {
@@ -358,9 +519,19 @@ impl Shared {
                 }
             }
         });
-        let result = self.read_loop(&key, &mut reader).await;
+        let result = tokio::select! {
+            r = self.read_loop(&key, follower, &mut reader) => r,
+            _ = kill.notified() => Ok(()),
+        };
         writer_task.abort();
-        lock(&self.peers).remove(&key);
+        {
+            // Only this session's entry: a new session of the same key may
+            // have replaced it meanwhile.
+            let mut peers = lock(&self.peers);
+            if peers.get(&key).is_some_and(|p| Arc::ptr_eq(&p.kill, &kill)) {
+                peers.remove(&key);
+            }
+        }
         tracing::info!(peer = %key, "peer disconnected");
         result
     }
@@ -368,6 +539,7 @@ impl Shared {
     async fn read_loop<S: tokio::io::AsyncRead + tokio::io::AsyncWrite>(
         &self,
         key: &PublicKey,
+        follower: bool,
         reader: &mut super::transport::Reader<S>,
     ) -> Result<(), TransportError> {
         let rate = f64::from(self.cfg.max_messages_per_second.max(1));
@@ -376,7 +548,18 @@ impl Shared {
             if !lock(&self.peers).contains_key(key) {
                 return Ok(()); // banned or dropped meanwhile
             }
-            let bytes = match reader.recv().await {
+            let next = if follower {
+                match tokio::time::timeout(FOLLOWER_IDLE, reader.recv()).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        tracing::debug!(peer = %key, "idle follower; disconnecting");
+                        return Ok(());
+                    }
+                }
+            } else {
+                reader.recv().await
+            };
+            let bytes = match next {
                 Ok(b) => b,
                 Err(e @ (TransportError::TooLarge { .. } | TransportError::Noise(_))) => {
                     self.ban(*key, "oversized or corrupt message");
@@ -388,8 +571,16 @@ impl Shared {
             tokens = (tokens + now.duration_since(at).as_secs_f64() * rate).min(rate * 2.0);
             at = now;
             if tokens < 1.0 {
-                self.ban(*key, "flooding");
-                return Ok(());
+                if follower {
+                    self.ban(*key, "flooding");
+                    return Ok(());
+                }
+                // A configured peer may be relaying a busy network: slow
+                // it down instead (TCP pushes back while we wait).
+                let wait = (1.0 - tokens) / rate;
+                tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+                tokens = 1.0;
+                at = Instant::now();
             }
             tokens -= 1.0;
             let msg: WireMessage = match decode(&bytes) {
@@ -400,17 +591,15 @@ impl Shared {
                     return Ok(());
                 }
             };
-            if msg.is_gossip() {
-                if lock(&self.seen).insert(msg.id()) {
-                    self.send_all(Arc::new(bytes), Some(key));
-                } else if !matches!(msg, WireMessage::Consensus(_)) {
-                    continue;
-                }
-                // A consensus message seen before is relayed once only but
-                // still delivered: validators re-send their last votes so
-                // that a peer which lost them (it was connecting, or its
-                // consensus had not started) recovers, and the core drops
-                // true duplicates itself.
+            // Transaction batches and block bodies heard before are not
+            // delivered again. Consensus messages always are: validators
+            // re-send their last votes so that a peer which lost them (it
+            // was connecting, or its consensus had not started) recovers,
+            // and the node skips what it verified before.
+            if matches!(msg, WireMessage::Txs(_) | WireMessage::Block(_))
+                && !lock(&self.received).insert(msg.id())
+            {
+                continue;
             }
             if self
                 .inbound

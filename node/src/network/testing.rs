@@ -3,7 +3,7 @@
 
 use super::peers::{self, NetConfig, PeerAddr};
 use crate::clock::{Clock, ScaledClock};
-use crate::service::{Node, NodeConfig};
+use crate::service::{Node, NodeConfig, SigningConfig};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +36,12 @@ pub async fn networked_node(
         key,
     };
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(genesis.genesis_time_ms + 1, speed));
+    // The signing record sits beside the data directory; a node started on
+    // an empty one starts a new chain.
+    let signing = (!keys.is_empty()).then(|| SigningConfig {
+        record: dir.with_extension("signing"),
+        new_chain: !dir.join("CURRENT").exists(),
+    });
     let node = Node::start(NodeConfig {
         base_path: dir.to_path_buf(),
         genesis: genesis.clone(),
@@ -46,6 +52,7 @@ pub async fn networked_node(
         clock,
         network: Some(net),
         genesis_state: None,
+        signing,
     })
     .expect("node starts");
     (node, addr)

@@ -1,4 +1,4 @@
-//! The encrypted, authenticated channel between two nodes (SPEC section 6).
+//! The encrypted, authenticated channel between two nodes (docs/encoding.md §14).
 //!
 //! 1. A Noise XX handshake (`Noise_XX_25519_ChaChaPoly_BLAKE2s`) with a
 //!    fresh X25519 static key per connection: confidentiality and a shared
@@ -171,16 +171,7 @@ async fn handshake_inner<S: AsyncRead + AsyncWrite + Unpin>(
     identity.extend_from_slice(&cfg.identity.sign(&message).0);
     writer.send(&identity).await?;
     let theirs = reader.recv().await?;
-    if theirs.len() != IDENTITY_LEN {
-        return Err(TransportError::BadIdentity(format!(
-            "{} bytes, expected {IDENTITY_LEN}",
-            theirs.len()
-        )));
-    }
-    let key = PublicKey(theirs[..32].try_into().expect("32 bytes"));
-    let sig = Signature(theirs[32..].try_into().expect("64 bytes"));
-    watt_runtime::crypto::verify(&key, &message, &sig)
-        .map_err(|_| TransportError::BadSignature { key })?;
+    let key = check_identity(&theirs, &cfg.chain_id, &h)?;
     if let Some(expected) = cfg.expected {
         if expected != key {
             return Err(TransportError::UnexpectedKey { expected, got: key });
@@ -189,6 +180,31 @@ async fn handshake_inner<S: AsyncRead + AsyncWrite + Unpin>(
     reader.peer = key;
     reader.max = cfg.max_message;
     Ok((reader, writer))
+}
+
+/// Checks a peer's identity message (its ed25519 key, then its signature
+/// of the handshake's signing hash for `chain_id` and the Noise handshake
+/// hash `h`) and returns the key.
+pub fn check_identity(
+    bytes: &[u8],
+    chain_id: &Hash,
+    h: &Hash,
+) -> Result<PublicKey, TransportError> {
+    if bytes.len() != IDENTITY_LEN {
+        return Err(TransportError::BadIdentity(format!(
+            "{} bytes, expected {IDENTITY_LEN}",
+            bytes.len()
+        )));
+    }
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&bytes[..32]);
+    let mut sig = [0u8; 64];
+    sig.copy_from_slice(&bytes[32..]);
+    let (key, sig) = (PublicKey(key), Signature(sig));
+    let message = Domain::Handshake.signing_hash(chain_id, &h.0);
+    watt_runtime::crypto::verify(&key, &message, &sig)
+        .map_err(|_| TransportError::BadSignature { key })?;
+    Ok(key)
 }
 
 /// The receiving half of a session.
@@ -240,10 +256,17 @@ impl<S: AsyncRead + AsyncWrite> Reader<S> {
                 max: self.max,
             });
         }
-        let mut msg = Vec::with_capacity(size);
+        // Grown as chunks arrive: a peer that announces a large message and
+        // then trickles gets no large allocation for free.
+        let mut msg = Vec::with_capacity(size.min(CHUNK));
         msg.extend_from_slice(&first[4..]);
         while msg.len() < size {
             let more = self.chunk().await?;
+            if more.is_empty() || msg.len() + more.len() > size {
+                return Err(TransportError::Noise(format!(
+                    "message chunks do not add up to the announced {size} bytes"
+                )));
+            }
             msg.extend_from_slice(&more);
         }
         if msg.len() != size {

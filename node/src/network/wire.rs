@@ -15,6 +15,10 @@ pub const MAX_GOSSIP_TXS: usize = 256;
 pub const MAX_SYNC_BLOCKS: usize = 32;
 /// The largest message a peer may send: a sync response of full blocks.
 pub const MAX_WIRE_MESSAGE: usize = 32 * 1024 * 1024;
+/// The most bytes of blocks one sync response carries (half the largest
+/// message: a range of large blocks is cut short rather than made too big
+/// to send, which would stall the asker's sync for good).
+pub const MAX_SYNC_BYTES: usize = MAX_WIRE_MESSAGE / 2;
 
 /// A message between peers.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
