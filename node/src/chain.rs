@@ -12,7 +12,7 @@ use crate::mempool::{AddError, Mempool};
 use crate::storage::{BlockReader, CommittedBlock, StorageError, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
-use watt_runtime::block::{tx_root, Block, CommitCertificate, Header, ValidatorSet};
+use watt_runtime::block::{tx_root, Block, CommitCertificate, CommitError, Header, ValidatorSet};
 use watt_runtime::crypto::{Hash, PublicKey};
 use watt_runtime::encoding::{decode, BoundedVec};
 use watt_runtime::events::event_root;
@@ -55,6 +55,14 @@ pub enum ChainError {
     /// A decided block is not known here.
     #[error("block {0} is not known")]
     UnknownBlock(Hash),
+    /// A commit certificate does not verify against its height's set.
+    #[error("commit certificate for height {height} refused: {source}")]
+    Certificate {
+        /// The height it claims.
+        height: Height,
+        /// Why.
+        source: CommitError,
+    },
     /// The state tree failed.
     #[error("state tree: {0}")]
     Tree(String),
@@ -102,6 +110,12 @@ fn nonce_in(state: &impl StateReader, account: &AccountId) -> u64 {
         .map_or(0, |a| a.nonce)
 }
 
+/// Most blocks kept executed, waiting for a decision: a byzantine proposer
+/// signing many variants of its block costs at most this many executions'
+/// memory (the oldest is forgotten first; a decided block this node no
+/// longer holds is fetched by sync).
+pub const MAX_EXECUTED: usize = 8;
+
 /// The node's chain.
 pub struct Chain {
     store: Arc<Store>,
@@ -109,6 +123,10 @@ pub struct Chain {
     chain_id: Hash,
     mempool: Mempool,
     executed: HashMap<Hash, Executed>,
+    /// `executed`'s keys, oldest first.
+    executed_order: std::collections::VecDeque<Hash>,
+    /// Blocks this node built (never forgotten before the height ends).
+    own: std::collections::HashSet<Hash>,
     /// The certificate of the head, until the next block carries it.
     head_commit: Option<CommitCertificate>,
     /// Threads for signature verification.
@@ -149,6 +167,8 @@ impl Chain {
             store: Arc::new(store),
             mempool,
             executed: HashMap::new(),
+            executed_order: Default::default(),
+            own: Default::default(),
             head_commit,
             threads,
             dropped: Vec::new(),
@@ -313,8 +333,30 @@ impl Chain {
             outcome,
         )?;
         let hash = executed.block.hash();
-        self.executed.insert(hash, executed);
+        self.own.insert(hash);
+        self.keep_executed(hash, executed);
         Ok(hash)
+    }
+
+    /// Caches an executed block, forgetting the oldest one that is not
+    /// this node's own beyond [`MAX_EXECUTED`].
+    fn keep_executed(&mut self, hash: Hash, executed: Executed) {
+        if self.executed.insert(hash, executed).is_none() {
+            self.executed_order.push_back(hash);
+        }
+        while self.executed.len() > MAX_EXECUTED {
+            let Some(i) = self
+                .executed_order
+                .iter()
+                .position(|h| !self.own.contains(h))
+            else {
+                break;
+            };
+            if let Some(old) = self.executed_order.remove(i) {
+                tracing::debug!(block = %old, "forgetting an executed block: too many candidates");
+                self.executed.remove(&old);
+            }
+        }
     }
 
     /// Computes the roots and the header of an executed block.
@@ -425,20 +467,27 @@ impl Chain {
         certificate: CommitCertificate,
     ) -> Result<Committed, ChainError> {
         let h = block.header.height;
-        let validators = self.next_validators()?;
-        let hash = block.hash();
-        certificate
-            .verify(&self.chain_id, &validators, h, &hash)
-            .map_err(|e| {
-                mismatch(
-                    h,
-                    "commit certificate",
-                    e,
-                    "signed by over 2/3 of the validators",
-                )
-            })?;
+        let head = self.head()?;
+        if h != head.next() {
+            return Err(mismatch(h, "height", h, head.next()));
+        }
+        self.verify_certificate(h, &block.hash(), &certificate)?;
         let checked = self.check_block_at(block, None)?;
-        self.commit(&checked, certificate)
+        self.commit_verified(&checked, certificate)
+    }
+
+    /// Verifies a certificate for the next height's block `hash` against
+    /// that height's validator set, every signature included.
+    pub fn verify_certificate(
+        &self,
+        height: Height,
+        hash: &Hash,
+        certificate: &CommitCertificate,
+    ) -> Result<(), ChainError> {
+        let validators = self.next_validators()?;
+        certificate
+            .verify(&self.chain_id, &validators, height, hash)
+            .map_err(|source| ChainError::Certificate { height, source })
     }
 
     /// `check_block`, with the clock check only when `now_ms` is given.
@@ -562,7 +611,7 @@ impl Chain {
             }
         }
         let hash = block.hash();
-        self.executed.insert(hash, Executed { block, ..expected });
+        self.keep_executed(hash, Executed { block, ..expected });
         Ok(hash)
     }
 
@@ -609,8 +658,20 @@ impl Chain {
     }
 
     /// Writes a decided block with its certificate, updates the mempool,
-    /// and forgets the other candidates of that height.
+    /// and forgets the other candidates of that height. The certificate is
+    /// verified in full against the block's height's set first: whatever
+    /// decided, nothing is written without one.
     pub fn commit(
+        &mut self,
+        hash: &Hash,
+        certificate: CommitCertificate,
+    ) -> Result<Committed, ChainError> {
+        let height = self.head()?.next();
+        self.verify_certificate(height, hash, &certificate)?;
+        self.commit_verified(hash, certificate)
+    }
+
+    fn commit_verified(
         &mut self,
         hash: &Hash,
         certificate: CommitCertificate,
@@ -627,6 +688,8 @@ impl Chain {
         };
         self.store.commit_block(&committed)?;
         self.executed.clear();
+        self.executed_order.clear();
+        self.own.clear();
         self.head_commit = Some(certificate);
         let store: &Store = &self.store;
         let nonce_of = |a: &AccountId| nonce_in(store, a);

@@ -79,6 +79,9 @@ pub struct NodeProc {
     pub rpc_addr: String,
     /// Extra environment for the next start (e.g. a failpoint).
     pub env: Vec<(String, String)>,
+    /// Whether the next start is a validator's first on a new chain (it
+    /// passes `--new-chain`); true until the first start.
+    pub new_chain: bool,
     child: Option<Child>,
 }
 
@@ -93,6 +96,7 @@ impl NodeProc {
             dir,
             rpc_addr,
             env: Vec::new(),
+            new_chain: cfg.get("validator_key").is_some(),
             child: None,
         }
     }
@@ -107,9 +111,11 @@ impl NodeProc {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
-    /// Starts `watt run --config node.toml`.
+    /// Starts `watt run --config node.toml` (with `--new-chain` on a
+    /// validator's first start).
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "{} is already running", self.name);
+        let new_chain = std::mem::take(&mut self.new_chain);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -119,6 +125,7 @@ impl NodeProc {
             .arg("run")
             .arg("--config")
             .arg(self.dir.join("node.toml"))
+            .args(new_chain.then_some("--new-chain"))
             .env("RUST_LOG", "info")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(log.try_clone().expect("log"))

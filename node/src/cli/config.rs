@@ -4,7 +4,8 @@
 use crate::clock::SystemClock;
 use crate::keys::read_key;
 use crate::network::peers::{NetConfig, PeerAddr};
-use crate::service::{Node, NodeConfig};
+use crate::service::record::SigningRecord;
+use crate::service::{Node, NodeConfig, SigningConfig};
 use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
@@ -45,6 +46,14 @@ pub struct RunArgs {
     /// config's list).
     #[arg(long = "peer", value_name = "ADDRESS@KEY")]
     peers: Vec<PeerAddr>,
+    /// The first start of a validator on a new chain: sign from height 1
+    /// without a signing record. Without it a validator that has no record
+    /// (beside its key, `<validator_key>.<chain>.signing`) signs nothing until it
+    /// has seen the chain decide a height without it, so that a wiped or
+    /// restored machine can never sign twice. Refused once this validator
+    /// has seen any height decided.
+    #[arg(long)]
+    new_chain: bool,
     #[command(flatten)]
     rpc: super::rpc_args::RpcArgs,
 }
@@ -210,6 +219,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         Some(p) => vec![read_key(p)?],
         None => Vec::new(),
     };
+    anyhow::ensure!(
+        !args.new_chain || key_path.is_some(),
+        "--new-chain is for validators (it lets a validator sign without a signing record); this node has no validator_key"
+    );
+    let signing = key_path.as_ref().map(|p| SigningConfig {
+        record: SigningRecord::path_for_key(p, &genesis.chain_id()),
+        new_chain: args.new_chain,
+    });
     let consensus = file.consensus.config()?;
     let net_file = file.network.unwrap_or_default();
     let listen = args.listen.or(net_file.listen);
@@ -266,6 +283,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         clock: Arc::new(SystemClock),
         network,
         genesis_state: genesis_state.map(Arc::new),
+        signing,
     })?;
     let handle = node.handle.clone();
     let rpc = match rpc_cfg {

@@ -160,14 +160,21 @@ pub fn run(args: TestnetArgs) -> anyhow::Result<()> {
         } else {
             ""
         };
-        let validator_key = if n.validator {
-            "validator_key = \"consensus.key\"\n"
+        let (validator_key, first) = if n.validator {
+            (
+                "validator_key = \"consensus.key\"\n",
+                "\n# The first time only (a new chain): watt run --config {path} --new-chain\n",
+            )
         } else {
-            "# A full node: no validator_key.\n"
+            ("# A full node: no validator_key.\n", "\n")
         };
+        let first = first.replace(
+            "{path}",
+            &out.join(&n.name).join("node.toml").display().to_string(),
+        );
         let toml = format!(
             "# {name} of {chain} (written by `watt testnet`).\n\
-             # Start it with: watt run --config {path}\n\
+             # Start it with: watt run --config {path}{first}\
              base_path = \"data\"\n\
              genesis = \"../genesis.json\"\n\
              {validator_key}\
@@ -207,11 +214,12 @@ pub fn run(args: TestnetArgs) -> anyhow::Result<()> {
             short(&n.identity.public())
         );
     }
-    println!("start each with:");
+    println!("start each with (--new-chain on a validator's first start only):");
     for n in &nodes {
         println!(
-            "  watt run --config {}",
-            out.join(&n.name).join("node.toml").display()
+            "  watt run --config {}{}",
+            out.join(&n.name).join("node.toml").display(),
+            if n.validator { " --new-chain" } else { "" }
         );
     }
     Ok(())

@@ -8,7 +8,7 @@ pub mod sim;
 use crate::clock::{Clock, ScaledClock};
 use crate::consensus;
 use crate::mempool;
-use crate::service::{Node, NodeConfig};
+use crate::service::{Node, NodeConfig, SigningConfig};
 use crate::storage::{BlockReader, Store};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,7 +35,7 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         Some(p) => (p.clone(), None),
         None => {
             let t = tempfile::Builder::new().prefix("watt-dev-").tempdir()?;
-            (t.path().to_path_buf(), Some(t))
+            (t.path().join("chain"), Some(t))
         }
     };
     // A new chain starts at 05:00 UTC of today, an hour before sunrise in the
@@ -78,6 +78,7 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         }
     );
     println!();
+    let chain_id = genesis.chain_id();
     let node = Node::start(NodeConfig {
         base_path: base_path.clone(),
         genesis,
@@ -88,13 +89,19 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         clock: clock.clone(),
         network: None,
         genesis_state: None,
+        // The dev validator's record sits beside its data directory; a
+        // new dev chain is a new chain.
+        signing: Some(SigningConfig {
+            record: base_path.with_extension("signing"),
+            new_chain: !existing,
+        }),
     })?;
     let rpc = match opts.rpc.clone() {
         Some(cfg) => Some(crate::rpc::start(cfg, node.handle.clone()).await?),
         None => None,
     };
     match &rpc {
-        Some(server) => print_rpc_help(server.local_addr),
+        Some(server) => print_rpc_help(server.local_addr, chain_id),
         None => println!("  rpc       off (--no-rpc)\n"),
     }
     let mut blocks = node.handle.subscribe();
@@ -136,7 +143,7 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
 }
 
 /// The RPC address and a few commands to try.
-fn print_rpc_help(addr: std::net::SocketAddr) {
+fn print_rpc_help(addr: std::net::SocketAddr, chain_id: watt_runtime::crypto::Hash) {
     let url = format!("http://{addr}");
     println!("  rpc       {url} (HTTP) and ws://{addr} (WebSocket)");
     println!("            try:");
@@ -151,5 +158,7 @@ fn print_rpc_help(addr: std::net::SocketAddr) {
     );
     println!("    curl -s {url}/health/ready");
     println!("    curl -s {url}/metrics");
+    println!("            audit it (from another terminal):");
+    println!("    watt audit --source ws://{addr} --chain-id {chain_id} --out audit-report");
     println!();
 }

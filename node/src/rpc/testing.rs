@@ -4,7 +4,7 @@
 use super::{RpcConfig, RpcServer};
 use crate::clock::{Clock, ScaledClock};
 use crate::dev::genesis::dev_genesis;
-use crate::service::{Node, NodeConfig};
+use crate::service::{Node, NodeConfig, SigningConfig};
 use crate::storage::BlockReader;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +47,10 @@ impl TestNode {
             clock: clock.clone(),
             network: None,
             genesis_state: None,
+            signing: Some(SigningConfig {
+                record: dir.path().join("validator.signing"),
+                new_chain: true,
+            }),
         })
         .expect("node starts");
         let rpc = super::start(rpc, node.handle.clone())

@@ -1,20 +1,23 @@
 //! The node: one task that owns the consensus core and the chain and
-//! performs the core's effects.
+//! performs the core's effects (`actor.rs`).
 //!
 //! Everything that changes the chain happens on this task, in order:
 //! commands from the outside (transactions, reads, shutdown), expired
-//! timers, and the start of the next height after the block time. The core's
-//! effects are performed in the order it returns them; `Persist` is written
-//! and synced before anything after it, so no vote leaves the process
-//! unrecorded.
+//! timers, verified messages from peers, and the start of the next height
+//! after the block time. The core's effects are performed in the order it
+//! returns them; `Persist` is written to the signing record and synced
+//! before anything after it, so no vote leaves the process unrecorded.
+//!
+//! Nothing a peer sends reaches the core unverified: consensus messages
+//! pass the consensus verifier first (`intake.rs`, `verifier.rs`), block
+//! bodies are executed only when a verified proposal names them, and
+//! synced blocks only with a certificate that verifies (`sync.rs`).
 
 use crate::chain::{Chain, ChainError, Committed};
 use crate::clock::Clock;
-use crate::consensus::{self, Consensus, Effect, Input, PersistedState, Timeout};
-use crate::failpoint;
+use crate::consensus::{self, Consensus, PersistedState};
 use crate::mempool::{self, Mempool};
-use crate::network::peers::{Inbound, NetHandle, Network};
-use crate::network::wire::{WireMessage, MAX_GOSSIP_TXS};
+use crate::network::peers::{NetHandle, Network};
 use crate::storage::{StorageError, Store};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,10 +25,10 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::Instant;
 use watt_runtime::crypto::{Hash, Keypair};
-use watt_runtime::encoding::{decode, encode};
+use watt_runtime::encoding::decode;
 use watt_runtime::genesis::Genesis;
-use watt_runtime::tx::{Body, Transaction, UnsignedTx};
-use watt_runtime::types::{AccountId, Height};
+use watt_runtime::tx::Transaction;
+use watt_runtime::types::Height;
 
 /// The longest block time: an empty block at least every 5 s keeps the
 /// chain's time (expiry, deadlines) moving.
@@ -34,8 +37,14 @@ pub const MAX_BLOCK_TIME: Duration = Duration::from_secs(5);
 /// How often accepted transactions are gossiped to peers.
 const GOSSIP_EVERY: Duration = Duration::from_millis(20);
 
+mod actor;
+mod intake;
+pub mod record;
 mod sync;
 mod verifier;
+
+use actor::Actor;
+use record::{OpenOptions, Opening, SigningRecord};
 
 /// How a node runs.
 pub struct NodeConfig {
@@ -59,6 +68,20 @@ pub struct NodeConfig {
     /// The old chain's state when `genesis` continues it (a recovery
     /// fork); needed only to create the data directory.
     pub genesis_state: Option<Arc<watt_genesis::StateSnapshot>>,
+    /// Where a validator keeps its signing record (required with
+    /// `validator_keys`).
+    pub signing: Option<SigningConfig>,
+}
+
+/// A validator's signing record: where it lives and how to start it.
+#[derive(Clone, Debug)]
+pub struct SigningConfig {
+    /// The record file, beside the consensus key
+    /// ([`SigningRecord::path_for_key`]).
+    pub record: PathBuf,
+    /// The first start of a new chain: sign from height 1 without a record
+    /// (refused once this validator has seen a height decided).
+    pub new_chain: bool,
 }
 
 /// Why the node stopped or refused to start.
@@ -70,10 +93,13 @@ pub enum NodeError {
     /// The chain failed.
     #[error(transparent)]
     Chain(#[from] ChainError),
-    /// The consensus log is unreadable. Do not delete it to get going: a
-    /// validator without its log may sign twice.
+    /// The consensus log an older version kept in the database is
+    /// unreadable.
     #[error("consensus log is corrupt: {0}; do not delete it (a validator without its log may sign twice): restore it from a backup")]
     ConsensusLog(String),
+    /// The signing record is unusable.
+    #[error(transparent)]
+    Record(#[from] record::RecordError),
     /// The configuration is unusable.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -81,14 +107,11 @@ pub enum NodeError {
 
 type Reader = Box<dyn FnOnce(&Chain) + Send>;
 
-enum Command {
+pub(super) enum Command {
     Submit(
         Vec<Result<watt_runtime::exec::VerifiedTx, watt_runtime::TxError>>,
         oneshot::Sender<Vec<Result<Hash, ChainError>>>,
     ),
-    /// Transactions a peer gossiped, verified: added without gossiping
-    /// them again (the peer layer relays the message itself).
-    Gossiped(Vec<Result<watt_runtime::exec::VerifiedTx, watt_runtime::TxError>>),
     Read(Reader),
     Shutdown,
 }
@@ -154,12 +177,11 @@ impl NodeHandle {
         // callers' (see `verifier`); the node's task only inserts the
         // verdicts into the mempool.
         let (vtx, vrx) = oneshot::channel();
-        if self
-            .verifier
-            .send(verifier::Job { txs, reply: vtx })
-            .await
-            .is_err()
-        {
+        let job = verifier::Job {
+            txs,
+            reply: verifier::Reply::Caller(vtx),
+        };
+        if self.verifier.send(job).await.is_err() {
             return stopped();
         }
         let verified = match vrx.await {
@@ -215,27 +237,6 @@ pub struct Node {
     pub task: tokio::task::JoinHandle<Result<(), NodeError>>,
 }
 
-struct Actor {
-    chain: Chain,
-    core: Consensus,
-    persisted: PersistedState,
-    keys: Vec<Keypair>,
-    block_time: Duration,
-    clock: Arc<dyn Clock>,
-    timers: mpsc::UnboundedSender<Timeout>,
-    committed: broadcast::Sender<Arc<Committed>>,
-    next_start: Option<Instant>,
-    net: Option<NetHandle>,
-    sync: sync::SyncState,
-    /// Accepted transactions not yet gossiped to peers.
-    gossip: Vec<Transaction>,
-    /// The verifier, for transactions peers gossip.
-    verifier: mpsc::Sender<verifier::Job>,
-    /// The node's own command queue (weak: dropping every handle still
-    /// ends the node), for verified gossip coming back.
-    own: mpsc::WeakSender<Command>,
-}
-
 impl Node {
     /// Opens the store and starts the node on the current tokio runtime.
     pub fn start(cfg: NodeConfig) -> Result<Node, NodeError> {
@@ -245,29 +246,62 @@ impl Node {
                 cfg.block_time, MAX_BLOCK_TIME
             )));
         }
+        if !cfg.validator_keys.is_empty() && cfg.signing.is_none() {
+            return Err(NodeError::Config(
+                "a validator needs a signing record (SigningConfig)".into(),
+            ));
+        }
         let store =
             Store::open_with_state(&cfg.base_path, &cfg.genesis, cfg.genesis_state.as_deref())?;
         if store.mark_running()? {
             tracing::warn!(path = %cfg.base_path.display(), "the last run did not shut down cleanly; resuming from the last committed block");
         }
-        let persisted = match store.consensus_log()? {
-            Some(bytes) => decode::<PersistedState>(&bytes)
-                .map_err(|e| NodeError::ConsensusLog(e.to_string()))?,
-            None => PersistedState::default(),
+        let legacy = match store.consensus_log()? {
+            Some(bytes) => Some(legacy_log(&bytes)?),
+            None => None,
         };
+        let had_legacy = legacy.is_some();
         let mut chain = Chain::new(store, Mempool::new(cfg.mempool))?;
+        let chain_id = chain.chain_id();
+        let record = match (&cfg.signing, cfg.validator_keys.is_empty()) {
+            (Some(sc), false) => {
+                let (record, opening) = SigningRecord::open(
+                    &sc.record,
+                    OpenOptions {
+                        chain_id,
+                        data_head: chain.head()?,
+                        new_chain: sc.new_chain,
+                        legacy,
+                    },
+                )?;
+                report_opening(&record, &opening);
+                // The file is the record now: a copy left in the database
+                // could be taken up again, stale, if the file were lost.
+                if had_legacy {
+                    chain.store().clear_consensus_log()?;
+                }
+                Some(record)
+            }
+            _ => None,
+        };
         if let Some(hash) = chain.restore_own_proposal()? {
             tracing::info!(%hash, "restored the block proposed before the restart");
         }
-        let chain_id = chain.chain_id();
         let store = chain.shared_store();
+        let persisted = record
+            .as_ref()
+            .map(|r| r.state().clone())
+            .unwrap_or_default();
         let core = Consensus::new(
             cfg.consensus,
             chain_id,
             cfg.validator_keys.clone(),
-            persisted.clone(),
+            persisted,
         );
         let verifier = verifier::spawn(store.clone(), chain_id);
+        let (verdicts_tx, verdicts) = mpsc::channel(4_096);
+        let consensus_verifier = verifier::spawn_consensus(chain_id, verdicts_tx);
+        let (gossip_tx, gossip_verdicts) = mpsc::channel(256);
         let (commands, rx) = mpsc::channel(1024);
         let (committed, _) = broadcast::channel(1024);
         let (timers, timer_rx) = mpsc::unbounded_channel();
@@ -281,7 +315,7 @@ impl Node {
         let actor = Actor {
             chain,
             core,
-            persisted,
+            record,
             keys: cfg.validator_keys,
             block_time: cfg.block_time,
             clock: cfg.clock.clone(),
@@ -290,11 +324,22 @@ impl Node {
             next_start: Some(Instant::now()),
             net,
             sync,
+            intake: intake::Intake::default(),
+            bodies: intake::Bodies::default(),
             gossip: Vec::new(),
             verifier: verifier.clone(),
-            own: commands.downgrade(),
+            consensus_verifier,
+            gossip_verdicts: gossip_tx,
+            gossip_in_flight: Default::default(),
         };
-        let task = tokio::spawn(actor.run(rx, timer_rx, net_rx));
+        let inputs = actor::Inputs {
+            commands: rx,
+            timers: timer_rx,
+            peers: net_rx,
+            verdicts,
+            gossip: gossip_verdicts,
+        };
+        let task = tokio::spawn(actor.run(inputs));
         Ok(Node {
             handle: NodeHandle {
                 commands,
@@ -311,232 +356,47 @@ impl Node {
     }
 }
 
-impl Actor {
-    async fn run(
-        mut self,
-        mut commands: mpsc::Receiver<Command>,
-        mut timers: mpsc::UnboundedReceiver<Timeout>,
-        mut peers: Option<mpsc::Receiver<Inbound>>,
-    ) -> Result<(), NodeError> {
-        let mut status_tick = tokio::time::interval(std::time::Duration::from_secs(2));
-        // Accepted transactions go to peers in batches, a few times a
-        // second at most per batch size: one message per transaction would
-        // trip peers' flood limits under load.
-        let mut gossip_tick = tokio::time::interval(GOSSIP_EVERY);
-        gossip_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let result = loop {
-            let start_at = self.next_start;
-            tokio::select! {
-                cmd = commands.recv() => match cmd {
-                    Some(Command::Submit(verified, reply)) => {
-                        let txs: Vec<Option<Transaction>> = verified
-                            .iter()
-                            .map(|v| v.as_ref().ok().map(|v| v.tx.clone()))
-                            .collect();
-                        let results = self.chain.add_verified(verified);
-                        if self.net.is_some() {
-                            for (tx, r) in txs.into_iter().zip(&results) {
-                                if let (Some(tx), Ok(_)) = (tx, r) {
-                                    self.gossip.push(tx);
-                                }
-                            }
-                            if self.gossip.len() >= MAX_GOSSIP_TXS {
-                                self.flush_gossip();
-                            }
-                        }
-                        let _ = reply.send(results);
-                    }
-                    Some(Command::Gossiped(verified)) => {
-                        for r in self.chain.add_verified(verified) {
-                            if let Err(e) = r {
-                                tracing::trace!(error = %e, "gossiped transaction refused");
-                            }
-                        }
-                    }
-                    Some(Command::Read(f)) => f(&self.chain),
-                    Some(Command::Shutdown) | None => break Ok(()),
-                },
-                Some(t) = timers.recv() => {
-                    let effects = self.core.apply(Input::Timeout(t));
-                    if let Err(e) = self.perform(effects) { break Err(e); }
-                }
-                _ = sleep_until(start_at), if start_at.is_some() => {
-                    self.next_start = None;
-                    if let Err(e) = self.start_height() { break Err(e); }
-                }
-                Some(inb) = recv_peer(&mut peers) => {
-                    if let Err(e) = self.on_peer(inb) { break Err(e); }
-                }
-                _ = status_tick.tick(), if self.net.is_some() => {
-                    if let Err(e) = self.announce() { break Err(e); }
-                }
-                _ = gossip_tick.tick(), if !self.gossip.is_empty() => self.flush_gossip(),
-            }
-        };
-        match &result {
-            Ok(()) => {
-                self.chain.store().mark_clean_shutdown()?;
-                tracing::info!("node stopped cleanly");
-            }
-            // Not marked clean: the next start says it is recovering.
-            Err(e) => tracing::error!(error = %e, "node stopped"),
-        }
-        result
-    }
-
-    /// Sends the accepted transactions not yet gossiped to every peer, in
-    /// messages of at most `MAX_GOSSIP_TXS`.
-    fn flush_gossip(&mut self) {
-        let txs = std::mem::take(&mut self.gossip);
-        let Some(net) = &self.net else { return };
-        for chunk in txs.chunks(MAX_GOSSIP_TXS) {
-            if let Ok(batch) = watt_runtime::encoding::BoundedVec::new(chunk.to_vec()) {
-                net.broadcast(&WireMessage::Txs(batch));
-            }
-        }
-    }
-
-    fn start_height(&mut self) -> Result<(), NodeError> {
-        let height = self.chain.head()?.next();
-        let validators = self.chain.next_validators()?;
-        let effects = self.core.apply(Input::StartHeight { height, validators });
-        self.perform(effects)
-    }
-
-    /// Performs effects in order; effects that produce inputs feed them
-    /// back, and their effects run next, depth first.
-    fn perform(&mut self, effects: Vec<Effect>) -> Result<(), NodeError> {
-        let mut queue: std::collections::VecDeque<Effect> = effects.into();
-        while let Some(effect) = queue.pop_front() {
-            let more = self.perform_one(effect)?;
-            for e in more.into_iter().rev() {
-                queue.push_front(e);
-            }
-        }
-        Ok(())
-    }
-
-    fn perform_one(&mut self, effect: Effect) -> Result<Vec<Effect>, NodeError> {
-        tracing::trace!(?effect, "consensus effect");
-        Ok(match effect {
-            Effect::Persist(entry) => {
-                self.persisted.record(&entry);
-                self.chain
-                    .store()
-                    .write_consensus_log(&encode(&self.persisted))?;
-                failpoint::hit("after-consensus-log-sync");
-                Vec::new()
-            }
-            // No peers yet: a lone validator counts its own votes itself.
-            // A lone node counts its own votes; with peers, the block body
-            // travels ahead of the proposal that names it.
-            Effect::Broadcast(msg) => {
-                self.broadcast(msg);
-                Vec::new()
-            }
-            Effect::ScheduleTimeout { timeout, after } => {
-                let tx = self.timers.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(after).await;
-                    let _ = tx.send(timeout);
-                });
-                Vec::new()
-            }
-            Effect::RequestBlock { height, round } => {
-                let validators = self.chain.next_validators()?;
-                let proposer = self
-                    .keys
-                    .iter()
-                    .find(|k| validators.index_of(&k.public()).is_some())
-                    .map(|k| k.public())
-                    .unwrap_or_default();
-                let block_hash = self
-                    .chain
-                    .build_block(height, self.clock.now_ms(), proposer)?;
-                // Durable before the proposal that names it is signed.
-                if let Some(block) = self.chain.executed_block(&block_hash) {
-                    self.chain.store().write_own_proposal(block)?;
-                }
-                self.core.apply(Input::Propose {
-                    height,
-                    round,
-                    block_hash,
-                })
-            }
-            Effect::ValidateBlock {
-                height, block_hash, ..
-            } => {
-                let held = self.chain.is_executed(&block_hash);
-                if !held && self.net.is_some() {
-                    // Its body may still be on the way: answer when it
-                    // arrives (the round's timeout bounds the wait).
-                    self.sync.await_block(height, block_hash);
-                    Vec::new()
-                } else {
-                    self.core.apply(Input::BlockVerdict {
-                        height,
-                        block_hash,
-                        valid: held,
-                    })
-                }
-            }
-            Effect::Decide {
-                height,
-                block_hash,
-                certificate,
-            } => {
-                if !self.chain.is_executed(&block_hash) && self.net.is_some() {
-                    // Decided by the others on a block this node never got:
-                    // fetch it with its certificate.
-                    self.fetch_decided(height);
-                    return Ok(Vec::new());
-                }
-                let committed = self.chain.commit(&block_hash, certificate)?;
-                tracing::info!(height = height.0, hash = %block_hash, txs = committed.txs, "block finalized");
-                let _ = self.committed.send(Arc::new(committed));
-                self.next_start = Some(Instant::now() + self.block_time);
-                self.announce()?;
-                Vec::new()
-            }
-            Effect::Evidence { first, second } => {
-                tracing::warn!(validator = %first.vote.validator, height = first.vote.height.0, "equivocation seen; submitting evidence");
-                if let Some(key) = self.keys.first() {
-                    let signer = AccountId(key.public());
-                    let nonce = self.chain.nonce(&signer);
-                    let tx = UnsignedTx {
-                        chain_id: self.chain.chain_id(),
-                        signer,
-                        nonce,
-                        body: Body::Evidence { first, second },
-                    }
-                    .sign(key);
-                    for r in self.chain.submit(vec![tx]) {
-                        if let Err(e) = r {
-                            tracing::warn!(error = %e, "evidence transaction refused");
-                        }
-                    }
-                }
-                Vec::new()
-            }
-            Effect::Rejected(reason) => {
-                tracing::debug!(%reason, "consensus refused a message");
-                Vec::new()
-            }
-        })
-    }
+/// The signing state an older version kept in the chain database (the four
+/// marks, without the gate), folded as log entries.
+fn legacy_log(bytes: &[u8]) -> Result<PersistedState, NodeError> {
+    use watt_runtime::block::{SignedProposal, SignedVote};
+    type Legacy = (
+        Option<SignedProposal>,
+        Option<SignedVote>,
+        Option<SignedVote>,
+        Option<SignedVote>,
+    );
+    let (proposal, prevote, precommit, locked) =
+        decode::<Legacy>(bytes).map_err(|e| NodeError::ConsensusLog(e.to_string()))?;
+    let entries: Vec<consensus::LogEntry> = proposal
+        .into_iter()
+        .map(consensus::LogEntry::Proposal)
+        .chain(
+            [locked, prevote, precommit]
+                .into_iter()
+                .flatten()
+                .map(consensus::LogEntry::Vote),
+        )
+        .collect();
+    Ok(PersistedState::from_log(&entries))
 }
 
-async fn recv_peer(rx: &mut Option<mpsc::Receiver<Inbound>>) -> Option<Inbound> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
+/// Says in the log how the signing record was found.
+fn report_opening(record: &SigningRecord, opening: &Opening) {
+    let path = record.path().display().to_string();
+    match opening {
+        Opening::Resumed => tracing::info!(record = %path, "signing record loaded"),
+        Opening::NewChain => {
+            tracing::info!(record = %path, "first start of a new chain: signing from height 1")
+        }
+        Opening::Migrated => tracing::info!(
+            record = %path,
+            "signing record moved out of the chain database into its own file"
+        ),
+        Opening::CatchingUp { reason } => tracing::warn!(
+            record = %path,
+            "not signing until caught up: {reason}. This validator signs again once it has seen the chain decide a height it was working on, by a verified certificate (on the first start of a new chain, start it with --new-chain)"
+        ),
     }
 }
 

@@ -1,26 +1,35 @@
-//! The node's side of the peer network, so far: status announcements,
-//! block sync for a node that is behind (full nodes follow the chain this
-//! way), and transaction gossip. Every imported block's commit certificate
-//! is verified against the validator set of its height before the block is
-//! executed and committed.
+//! The node's side of the peer network: status announcements, block sync
+//! for a node that is behind (full nodes follow the chain this way), block
+//! bodies, transaction gossip, and consensus messages (which go through
+//! the intake to the verifier, see `actor.rs`).
+//!
+//! Every imported block's commit certificate is verified against the
+//! validator set of its height before the block is executed; a peer that
+//! serves one that does not verify is banned. Sync requests are answered
+//! off the node's task, a few at a time, within a byte budget.
 
-use super::{Actor, NodeError};
-use crate::consensus::{Input, Message};
-use crate::network::peers::Inbound;
-use crate::network::wire::{WireMessage, MAX_SYNC_BLOCKS};
-use crate::storage::BlockReader;
+use super::actor::Actor;
+use super::NodeError;
+use crate::chain::ChainError;
+use crate::consensus::Message;
+use crate::network::peers::{Inbound, NetHandle};
+use crate::network::wire::{WireMessage, MAX_SYNC_BLOCKS, MAX_SYNC_BYTES};
+use crate::storage::{BlockReader, Store};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use watt_runtime::crypto::Hash;
-use watt_runtime::encoding::BoundedVec;
+use watt_runtime::block::{Block, CommitCertificate};
+use watt_runtime::crypto::{Hash, PublicKey};
+use watt_runtime::encoding::{encode, BoundedVec};
 use watt_runtime::types::Height;
 
 /// How long a sync request may go unanswered before another is sent.
 const SYNC_PATIENCE: Duration = Duration::from_secs(5);
+/// Sync requests answered at once (each reads up to `MAX_SYNC_BYTES`).
+const MAX_SYNC_SERVES: usize = 2;
 
 /// Sync bookkeeping.
-#[derive(Default)]
 pub(super) struct SyncState {
     /// The highest height a peer announced (shared with the node's handle
     /// for `system_health`).
@@ -30,6 +39,20 @@ pub(super) struct SyncState {
     in_flight: Option<Instant>,
     /// Blocks consensus asked to validate before their bodies arrived.
     awaited: Vec<(Height, Hash)>,
+    /// Peers whose sync request is being answered.
+    serving: Arc<Mutex<HashSet<PublicKey>>>,
+}
+
+impl Default for SyncState {
+    fn default() -> Self {
+        SyncState {
+            best: Arc::default(),
+            best_seen: Height(0),
+            in_flight: None,
+            awaited: Vec::new(),
+            serving: Arc::default(),
+        }
+    }
 }
 
 impl SyncState {
@@ -46,6 +69,33 @@ impl SyncState {
             self.awaited.push((height, hash));
         }
     }
+}
+
+/// Reads finalised blocks from `from` for an answer: at most `count`, and
+/// no more bytes than [`MAX_SYNC_BYTES`] (but always one block, which fits
+/// a message by the chain's block size limit).
+pub fn blocks_for_sync(
+    store: &Store,
+    from: Height,
+    count: usize,
+) -> Result<Vec<(Block, CommitCertificate)>, crate::storage::StorageError> {
+    let head = store.head()?;
+    let count = count.min(MAX_SYNC_BLOCKS);
+    let last = from.0.saturating_add(count as u64);
+    let mut out = Vec::with_capacity(count);
+    let mut bytes = 0usize;
+    for h in from.0.max(1)..last.min(head.0 + 1) {
+        let (Some(block), Some(cert)) = (store.block(Height(h))?, store.commit(Height(h))?) else {
+            break;
+        };
+        let size = encode(&block).len() + encode(&cert).len();
+        if !out.is_empty() && bytes + size > MAX_SYNC_BYTES {
+            break;
+        }
+        bytes += size;
+        out.push((block, cert));
+    }
+    Ok(out)
 }
 
 impl Actor {
@@ -106,120 +156,153 @@ impl Actor {
                     );
                 }
             }
-            WireMessage::GetBlocks { from, count } => {
-                let count = (count as usize).min(MAX_SYNC_BLOCKS);
-                let store = self.chain.store();
-                let mut out = Vec::with_capacity(count);
-                let last = from.0.saturating_add(count as u64);
-                for h in from.0.max(1)..last.min(head.0 + 1) {
-                    let (Some(block), Some(cert)) =
-                        (store.block(Height(h))?, store.commit(Height(h))?)
-                    else {
-                        break;
-                    };
-                    out.push((block, cert));
-                }
-                if let Ok(blocks) = BoundedVec::new(out) {
-                    net.send_to(&inb.from, &WireMessage::Blocks(blocks));
-                }
-            }
-            WireMessage::Blocks(blocks) => {
-                self.sync.in_flight = None;
-                let mut imported = 0;
-                for (block, cert) in blocks.iter().cloned() {
-                    if block.header.height != self.chain.head()?.next() {
-                        continue;
-                    }
-                    let height = block.header.height;
-                    match self.chain.import_decided(block, cert) {
-                        Ok(committed) => {
-                            tracing::info!(height = height.0, hash = %committed.hash, "block synced");
-                            let _ = self.committed.send(Arc::new(committed));
-                            imported += 1;
-                        }
-                        Err(e) => {
-                            tracing::warn!(peer = %inb.from, height = height.0, error = %e, "synced block refused");
-                            break;
-                        }
-                    }
-                }
-                if imported > 0 {
-                    // Consensus resumes at the new head; ask for more if
-                    // the peer is further still.
-                    self.next_start = Some(tokio::time::Instant::now());
-                    let head = self.chain.head()?;
-                    if self.sync.best_seen > head {
-                        self.sync.in_flight = Some(Instant::now());
-                        net.send_to(
-                            &inb.from,
-                            &WireMessage::GetBlocks {
-                                from: head.next(),
-                                count: MAX_SYNC_BLOCKS as u32,
-                            },
-                        );
-                    }
-                    self.announce()?;
-                }
-            }
+            WireMessage::GetBlocks { from, count } => self.serve_sync(&net, inb.from, from, count),
+            WireMessage::Blocks(blocks) => self.import(&net, inb.from, blocks.into_inner())?,
             WireMessage::Txs(txs) => {
-                // Checked by the verifier, off this task, with other
-                // submissions; the verdicts come back as a command.
                 let txs: Vec<_> = txs
                     .iter()
                     .filter(|t| !self.chain.mempool().contains(&t.hash()))
                     .cloned()
                     .collect();
-                if txs.is_empty() {
-                    return Ok(());
+                if !txs.is_empty() {
+                    self.verify_gossip(inb.from, txs);
                 }
-                let (verifier, own) = (self.verifier.clone(), self.own.clone());
-                tokio::spawn(async move {
-                    let (reply, verdicts) = tokio::sync::oneshot::channel();
-                    let job = super::verifier::Job { txs, reply };
-                    if verifier.send(job).await.is_err() {
-                        return;
-                    }
-                    if let (Ok(v), Some(own)) = (verdicts.await, own.upgrade()) {
-                        let _ = own.send(super::Command::Gossiped(v)).await;
-                    }
-                });
             }
-            WireMessage::Consensus(m) => {
-                let input = match m {
-                    Message::Proposal(p) => Input::Proposal(p),
-                    Message::Vote(v) => Input::Vote(v),
-                    Message::Commit(c) => Input::Commit(c),
-                    // Sync goes by blocks with their certificates instead.
-                    Message::SyncRequest { .. } | Message::SyncResponse { .. } => return Ok(()),
-                };
-                let effects = self.core.apply(input);
-                self.perform(effects)?;
+            WireMessage::Consensus(m) => self.on_consensus(inb.from, m)?,
+            WireMessage::Block(block) => self.on_body(&net, inb.from, *block, head)?,
+        }
+        Ok(())
+    }
+
+    /// Answers a sync request off the node's task; a peer gets one answer
+    /// at a time, and at most [`MAX_SYNC_SERVES`] are read at once.
+    fn serve_sync(&self, net: &NetHandle, peer: PublicKey, from: Height, count: u32) {
+        {
+            let mut serving = self.sync.serving.lock().unwrap_or_else(|p| p.into_inner());
+            if serving.len() >= MAX_SYNC_SERVES || !serving.insert(peer) {
+                tracing::trace!(%peer, "sync request dropped: busy");
+                return;
             }
-            WireMessage::Block(block) => {
-                let hash = block.hash();
-                let height = block.header.height;
-                if height != head.next() || self.chain.is_executed(&hash) {
-                    return Ok(());
+        }
+        let store = self.chain.shared_store();
+        let serving = self.sync.serving.clone();
+        let net = net.clone();
+        tokio::task::spawn_blocking(move || {
+            match blocks_for_sync(&store, from, count as usize) {
+                Ok(out) => {
+                    if let Ok(blocks) = BoundedVec::new(out) {
+                        net.send_to(&peer, &WireMessage::Blocks(blocks));
+                    }
                 }
-                let now = self.clock.now_ms();
-                let valid = match self.chain.check_block(*block, now) {
-                    Ok(_) => true,
-                    Err(e) => {
-                        tracing::debug!(peer = %inb.from, height = height.0, error = %e, "proposed block refused");
-                        false
-                    }
-                };
-                if let Some(i) = self.sync.awaited.iter().position(|a| *a == (height, hash)) {
-                    self.sync.awaited.remove(i);
-                    let effects = self.core.apply(Input::BlockVerdict {
-                        height,
-                        block_hash: hash,
-                        valid,
-                    });
-                    self.perform(effects)?;
+                Err(e) => tracing::warn!(error = %e, "reading blocks for a peer failed"),
+            }
+            serving
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&peer);
+        });
+    }
+
+    /// Imports finalised blocks a peer sent, each with a certificate that
+    /// must verify against its height's set.
+    fn import(
+        &mut self,
+        net: &NetHandle,
+        from: PublicKey,
+        blocks: Vec<(Block, CommitCertificate)>,
+    ) -> Result<(), NodeError> {
+        self.sync.in_flight = None;
+        let mut imported = 0;
+        for (block, cert) in blocks {
+            if block.header.height != self.chain.head()?.next() {
+                continue;
+            }
+            let height = block.header.height;
+            match self.chain.import_decided(block, cert) {
+                Ok(committed) => {
+                    tracing::info!(height = height.0, hash = %committed.hash, "block synced");
+                    let _ = self.committed.send(Arc::new(committed));
+                    imported += 1;
+                }
+                Err(e @ ChainError::Certificate { .. }) => {
+                    // Honest peers serve only blocks with the certificate
+                    // they verified.
+                    tracing::warn!(peer = %from, height = height.0, error = %e, "synced block with a forged certificate");
+                    net.penalise(&from, "served a block with a forged certificate");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(peer = %from, height = height.0, error = %e, "synced block refused");
+                    break;
                 }
             }
         }
+        if imported > 0 {
+            // Consensus moves to the new head at once: its effects for the
+            // old height would be stale.
+            self.next_start = None;
+            self.start_height()?;
+            let head = self.chain.head()?;
+            if self.sync.best_seen > head {
+                self.sync.in_flight = Some(Instant::now());
+                net.send_to(
+                    &from,
+                    &WireMessage::GetBlocks {
+                        from: head.next(),
+                        count: MAX_SYNC_BLOCKS as u32,
+                    },
+                );
+            }
+            self.announce()?;
+        }
         Ok(())
+    }
+
+    /// A block body from a peer: kept until a verified proposal names it,
+    /// checked at once if one already did.
+    fn on_body(
+        &mut self,
+        net: &NetHandle,
+        from: PublicKey,
+        block: Block,
+        head: Height,
+    ) -> Result<(), NodeError> {
+        let hash = block.hash();
+        let height = block.header.height;
+        if (height != head.next() && height != head.next().next()) || self.chain.is_executed(&hash)
+        {
+            return Ok(());
+        }
+        let awaited = self.sync.awaited.iter().position(|a| *a == (height, hash));
+        let Some(i) = awaited else {
+            self.bodies.insert(from, !net.is_configured(&from), block);
+            return Ok(());
+        };
+        self.sync.awaited.remove(i);
+        let valid = self.check_body(block);
+        if valid {
+            if let Some(b) = self.chain.executed_block(&hash) {
+                net.relay(&WireMessage::Block(Box::new(b.clone())), &from);
+            }
+        }
+        let effects = self.core.apply(crate::consensus::Input::BlockVerdict {
+            height,
+            block_hash: hash,
+            valid,
+        });
+        self.perform(effects)
+    }
+
+    /// Executes a body a verified proposal named; whether it is valid.
+    pub(super) fn check_body(&mut self, block: Block) -> bool {
+        let height = block.header.height;
+        let now = self.clock.now_ms();
+        match self.chain.check_block(block, now) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::debug!(height = height.0, error = %e, "proposed block refused");
+                false
+            }
+        }
     }
 }

@@ -423,18 +423,30 @@ impl Store {
         Ok(())
     }
 
-    /// Reads the consensus log's record.
+    /// The signing record older versions kept in the database (validators
+    /// now keep it in a file of its own beside their key).
     pub fn consensus_log(&self) -> Result<Option<Vec<u8>>, StorageError> {
         self.read::<tables::ConsensusLog>(tables::CONSENSUS_LOG_KEY)
     }
 
-    /// Writes the consensus log's record and syncs it to disk before
-    /// returning: only then may the vote it describes leave the process.
+    /// Writes a signing record the way older versions did (for the tests
+    /// of its migration).
     pub fn write_consensus_log(&self, bytes: &[u8]) -> Result<(), StorageError> {
         self.db.put_cf_opt(
             self.cf::<tables::ConsensusLog>()?,
             tables::CONSENSUS_LOG_KEY,
             bytes,
+            &Self::sync_opts(),
+        )?;
+        Ok(())
+    }
+
+    /// Deletes the old signing record once it has moved to its file, so
+    /// that a stale copy in a data directory can never be taken up again.
+    pub fn clear_consensus_log(&self) -> Result<(), StorageError> {
+        self.db.delete_cf_opt(
+            self.cf::<tables::ConsensusLog>()?,
+            tables::CONSENSUS_LOG_KEY,
             &Self::sync_opts(),
         )?;
         Ok(())

@@ -175,6 +175,8 @@ fn spawn_run(cfg: &Path, rpc: SocketAddr, log: PathBuf) -> anyhow::Result<Proc> 
         .arg("run")
         .arg("--config")
         .arg(cfg)
+        // A fresh network: each validator's first start.
+        .arg("--new-chain")
         .stdout(out.try_clone()?)
         .stderr(out)
         .stdin(Stdio::null())
