@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Instant;
 use watt_node::audit::export::ExportWriter;
 use watt_node::audit::state::AuditState;
-use watt_node::audit::{self, AuditOptions, ProgressMode};
+use watt_node::audit::{self, AuditOptions, ExpectedChain, ProgressMode};
 use watt_runtime::block::{tx_root, Block, CommitCertificate, Header, Vote, VoteKind};
 use watt_runtime::crypto::{Hash, Keypair};
 use watt_runtime::encoding::BoundedVec;
@@ -213,7 +213,7 @@ fn main() {
         let start = Instant::now();
         let s = audit::run(AuditOptions {
             source: args[1].clone(),
-            genesis: None,
+            expected: ExpectedChain::TrustSource,
             checkpoint: None,
             genesis_state: None,
             out: args[2].clone().into(),

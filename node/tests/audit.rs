@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use watt_node::audit::export::{checksum, ExportReader};
-use watt_node::audit::{self, AuditError, AuditOptions, Checkpoint, ProgressMode};
+use watt_node::audit::{self, AuditError, AuditOptions, Checkpoint, ExpectedChain, ProgressMode};
 use watt_node::chain::Chain;
 use watt_node::mempool::{Config, Mempool};
 use watt_node::storage::{tables, BlockReader, Store};
@@ -169,7 +169,7 @@ fn build() -> Built {
 fn opts(source: &Path, out: &Path) -> AuditOptions {
     AuditOptions {
         source: source.display().to_string(),
-        genesis: None,
+        expected: ExpectedChain::TrustSource,
         checkpoint: None,
         genesis_state: None,
         out: out.to_path_buf(),
@@ -467,9 +467,11 @@ fn damaged_truncated_and_foreign_files_are_clear_errors() {
     // Another chain's genesis given with --genesis.
     let file = b.path("chain.wexp");
     let mut o = opts(&file, &b.path("other"));
-    o.genesis = Some(TestChain::builder().authorities(1).build().genesis);
+    o.expected = ExpectedChain::Genesis(Box::new(
+        TestChain::builder().authorities(1).build().genesis,
+    ));
     match audit::run(o) {
-        Err(AuditError::Input(why)) => assert!(why.contains("the given genesis is chain"), "{why}"),
+        Err(AuditError::Genesis(why)) => assert!(why.contains("not the expected"), "{why}"),
         other => panic!("{other:?}"),
     }
     // Reading it with the library reader names the frame too.
@@ -479,6 +481,41 @@ fn damaged_truncated_and_foreign_files_are_clear_errors() {
             Ok(())
         })
         .is_err());
+}
+
+/// A forger can build a whole chain of their own, perfectly consistent
+/// with its own genesis: the auditor names the chain it expects, and a
+/// source of any other chain is refused before anything is replayed.
+#[test]
+fn a_self_consistent_chain_of_another_genesis_is_refused_unless_trusted() {
+    let b = build();
+    let file = export(&b);
+    let mut o = opts(&file, &b.path("expected"));
+    o.expected = ExpectedChain::ChainId(b.genesis.chain_id());
+    audit::run(o).unwrap();
+    let json = std::fs::read_to_string(b.path("expected").join("report.json")).unwrap();
+    assert!(json.contains("\"genesisFrom\": \"expected\""), "{json}");
+    let other = TestChain::builder()
+        .authorities(1)
+        .build()
+        .genesis
+        .chain_id();
+    let mut o = opts(&file, &b.path("refused"));
+    o.expected = ExpectedChain::ChainId(other);
+    match audit::run(o) {
+        Err(AuditError::Genesis(why)) => {
+            assert!(why.contains(&other.to_string()), "{why}");
+            assert!(why.contains(&b.genesis.chain_id().to_string()), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!b.path("refused").join("report.json").exists());
+    // Told to trust the source, it passes and the report says so.
+    audit::run(opts(&file, &b.path("trusted"))).unwrap();
+    let json = std::fs::read_to_string(b.path("trusted").join("report.json")).unwrap();
+    assert!(json.contains("\"genesisFrom\": \"source\""), "{json}");
+    let html = std::fs::read_to_string(b.path("trusted").join("report.html")).unwrap();
+    assert!(html.contains("taken from the source on trust"));
 }
 
 #[test]

@@ -143,6 +143,18 @@ fn audit_of_a_dev_chain_agrees_with_the_node_from_every_source() {
             .and_then(|r| r.split_whitespace().next())
             .map(str::to_string)
     });
+    // `watt dev` prints the audit command with its chain id.
+    let chain_id = rpc(&addr, "system_chainId", "[]")
+        .as_str()
+        .unwrap()
+        .to_string();
+    let audit_line = dev.wait_for("the audit command", |l| {
+        l.contains("watt audit --source").then(|| l.to_string())
+    });
+    assert!(
+        audit_line.contains(&format!("--chain-id {chain_id}")),
+        "{audit_line}"
+    );
     let start = Instant::now();
     while dev.blocks() < 150 {
         assert!(start.elapsed() < Duration::from_secs(120), "too few blocks");
@@ -155,7 +167,15 @@ fn audit_of_a_dev_chain_agrees_with_the_node_from_every_source() {
     dev.stop();
 
     let r_dir = tmp.path().join("r-dir");
-    let out = run_ok(&["audit", "--source", p(&data), "--out", p(&r_dir)]);
+    let out = run_ok(&[
+        "audit",
+        "--source",
+        p(&data),
+        "--chain-id",
+        &chain_id,
+        "--out",
+        p(&r_dir),
+    ]);
     assert!(out.contains("audit passed"), "{out}");
     assert!(
         out.contains("the stored current state equals the replayed one"),
@@ -171,6 +191,8 @@ fn audit_of_a_dev_chain_agrees_with_the_node_from_every_source() {
         "audit",
         "--source",
         p(&file),
+        "--chain-id",
+        &chain_id,
         "--out",
         p(&r_file),
         "--quiet",
@@ -198,6 +220,8 @@ fn audit_of_a_dev_chain_agrees_with_the_node_from_every_source() {
         "audit",
         "--source",
         &format!("ws://{addr}"),
+        "--chain-id",
+        &chain_id,
         "--out",
         p(&r_rpc),
         "--quiet",
@@ -282,7 +306,9 @@ fn audit_of_a_dev_chain_agrees_with_the_node_from_every_source() {
     let cut = tmp.path().join("cut.wexp");
     std::fs::write(&cut, bytes).unwrap();
     let out = watt()
-        .args(["audit", "--quiet", "--source", p(&cut), "--out"])
+        .args(["audit", "--quiet", "--source", p(&cut), "--chain-id"])
+        .arg(&chain_id)
+        .arg("--out")
         .arg(tmp.path().join("r-cut"))
         .output()
         .unwrap();
@@ -292,6 +318,33 @@ fn audit_of_a_dev_chain_agrees_with_the_node_from_every_source() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // Without a chain to expect, the audit is refused; another chain id
+    // is refused by name.
+    let out = watt()
+        .args(["audit", "--quiet", "--source", p(&file), "--out"])
+        .arg(tmp.path().join("r-none"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--chain-id"));
+    let other = format!("0x{}", "ab".repeat(32));
+    let out = watt()
+        .args([
+            "audit",
+            "--quiet",
+            "--source",
+            p(&file),
+            "--chain-id",
+            &other,
+        ])
+        .arg("--out")
+        .arg(tmp.path().join("r-other"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not the expected"), "{err}");
 
     html_renders_in_chromium(&r_dir.join("report.html"));
 }

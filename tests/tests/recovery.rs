@@ -11,7 +11,7 @@ use watt_rpc_client::builders::propose_regulator_change;
 use watt_runtime::crypto::Keypair;
 use watt_runtime::tx::RegulatorChange;
 use watt_runtime::types::AccountId;
-use watt_tests::{free_ports, read_key, submit, watt, NodeProc, Testnet};
+use watt_tests::{chain_id, free_ports, read_key, submit, watt, NodeProc, Testnet};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -173,9 +173,12 @@ fn a_network_that_lost_half_its_validators_recovers_by_fork() {
     let target = nodes[0].height().unwrap();
     nodes[3].stop();
     let report = fork.join("audit");
+    let new_chain = chain_id(&nodes[0]).to_string();
     let out = watt(&[
         "audit",
         "--quiet",
+        "--chain-id",
+        &new_chain,
         "--source",
         members[3].0.join("data").to_str().unwrap(),
         "--out",

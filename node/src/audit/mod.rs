@@ -37,6 +37,9 @@ pub enum AuditError {
     /// The given checkpoint is not on the chain.
     #[error("checkpoint refused: {0}")]
     Checkpoint(String),
+    /// The source is not the chain the auditor expects.
+    #[error("genesis refused: {0}")]
+    Genesis(String),
     /// The source could not be read (missing, truncated, not an export).
     #[error("{0}")]
     Input(String),
@@ -79,12 +82,26 @@ impl std::str::FromStr for Checkpoint {
     }
 }
 
+/// Which chain the auditor expects: a source whose genesis differs is
+/// refused before anything is replayed. A chain is only as trustworthy as
+/// the genesis it is checked against: a forger can build a perfectly
+/// self-consistent chain of their own.
+#[derive(Clone, Debug)]
+pub enum ExpectedChain {
+    /// This genesis document (the source's must be the same chain).
+    Genesis(Box<Genesis>),
+    /// The chain with this id (the genesis hash).
+    ChainId(Hash),
+    /// Whatever genesis the source carries, and the report says so.
+    TrustSource,
+}
+
 /// What to audit and where the report goes.
 pub struct AuditOptions {
     /// A data directory, an export file, or a `ws://` / `http://` URL.
     pub source: String,
-    /// Overrides the genesis the source carries.
-    pub genesis: Option<Genesis>,
+    /// The chain the auditor expects.
+    pub expected: ExpectedChain,
     /// A block hash the auditor trusts.
     pub checkpoint: Option<Checkpoint>,
     /// For a recovery fork's chain: the old chain's state snapshot it
@@ -117,19 +134,19 @@ pub struct AuditSummary {
 /// Runs an audit: replay, verify, report.
 pub fn run(opts: AuditOptions) -> Result<AuditSummary, AuditError> {
     let mut source = source::open(&opts.source)?;
-    let genesis = match &opts.genesis {
-        Some(g) => {
-            let carried = source.genesis().chain_id();
-            if g.chain_id() != carried {
-                return Err(AuditError::Input(format!(
-                    "the given genesis is chain {}, but {} holds chain {carried}",
-                    g.chain_id(),
-                    source.describe()
-                )));
-            }
-            g.clone()
-        }
-        None => source.genesis().clone(),
+    let carried = source.genesis().chain_id();
+    let refuse = |expected: Hash| {
+        AuditError::Genesis(format!(
+            "{} holds chain {carried}, not the expected {expected}",
+            source.describe()
+        ))
+    };
+    let (genesis, trusted_source) = match &opts.expected {
+        ExpectedChain::Genesis(g) if g.chain_id() != carried => return Err(refuse(g.chain_id())),
+        ExpectedChain::Genesis(g) => (g.as_ref().clone(), false),
+        ExpectedChain::ChainId(id) if *id != carried => return Err(refuse(*id)),
+        ExpectedChain::ChainId(_) => (source.genesis().clone(), false),
+        ExpectedChain::TrustSource => (source.genesis().clone(), true),
     };
     // A recovery fork starts from the old chain's state: the snapshot
     // given, or the one a data directory keeps.
@@ -151,7 +168,7 @@ pub fn run(opts: AuditOptions) -> Result<AuditSummary, AuditError> {
         .prefix(".audit-")
         .tempdir_in(&opts.out)
         .map_err(|e| AuditError::Output(e.to_string()))?;
-    let mut report = report::Report::new(work.path(), &genesis, replayer.state())?;
+    let mut report = report::Report::new(work.path(), &genesis, trusted_source, replayer.state())?;
     let mut progress = progress::Progress::new(opts.progress, source.total());
     while let Some((block, cert)) = source.next_block()? {
         let replayed = replayer.replay(block, &cert)?;

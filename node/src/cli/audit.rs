@@ -2,7 +2,7 @@
 
 use crate::audit::export::ExportWriter;
 use crate::audit::source::{BlockSource, RpcSource, StoreSource};
-use crate::audit::{self, AuditOptions, Checkpoint, ProgressMode};
+use crate::audit::{self, AuditOptions, Checkpoint, ExpectedChain, ProgressMode};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use watt_runtime::types::Height;
@@ -18,10 +18,20 @@ pub struct AuditArgs {
     /// unless the chain's block at that height has this hash.
     #[arg(long)]
     checkpoint: Option<Checkpoint>,
-    /// A genesis document (JSON) to use instead of the one the source
-    /// carries; it must be the source's chain.
-    #[arg(long)]
+    /// The chain you expect, by its id (`0x` and 64 hex digits, as `watt
+    /// dev` and `watt genesis hash` print it): a source of any other chain
+    /// is refused.
+    #[arg(long, conflicts_with_all = ["genesis", "trust_source_genesis"])]
+    chain_id: Option<String>,
+    /// The chain you expect, by its genesis document (JSON): a source of
+    /// any other chain is refused.
+    #[arg(long, conflicts_with = "trust_source_genesis")]
     genesis: Option<PathBuf>,
+    /// Audit against whatever genesis the source carries. Anyone can build
+    /// a self-consistent chain of their own, so the report then says that
+    /// the genesis was taken on trust.
+    #[arg(long)]
+    trust_source_genesis: bool,
     /// For a chain that continues another (a recovery fork): the old
     /// chain's state snapshot `genesis.state` (a data directory keeps its
     /// own).
@@ -71,9 +81,24 @@ pub struct ImportArgs {
 
 /// Runs `watt audit`.
 pub fn run_audit(args: AuditArgs) -> anyhow::Result<()> {
-    let genesis = match &args.genesis {
-        Some(p) => Some(super::genesis_cmd::read_genesis(p)?),
-        None => None,
+    let expected = match (&args.chain_id, &args.genesis, args.trust_source_genesis) {
+        (Some(id), _, _) => {
+            let hex = id
+                .strip_prefix("0x")
+                .filter(|h| h.len() == 64)
+                .with_context(|| format!("--chain-id {id:?} is not 0x and 64 hex digits"))?;
+            ExpectedChain::ChainId(
+                watt_runtime::crypto::Hash::from_hex(hex)
+                    .with_context(|| format!("--chain-id {id:?}"))?,
+            )
+        }
+        (None, Some(p), _) => {
+            ExpectedChain::Genesis(Box::new(super::genesis_cmd::read_genesis(p)?))
+        }
+        (None, None, true) => ExpectedChain::TrustSource,
+        (None, None, false) => anyhow::bail!(
+            "name the chain you expect: --chain-id 0x... (or --genesis genesis.json); a source is refused if it holds another chain. --trust-source-genesis audits against whatever genesis the source carries, and the report says so"
+        ),
     };
     let genesis_state = match &args.genesis_state {
         Some(p) => Some(watt_genesis::StateSnapshot::read(p)?),
@@ -81,7 +106,7 @@ pub fn run_audit(args: AuditArgs) -> anyhow::Result<()> {
     };
     let summary = audit::run(AuditOptions {
         source: args.source.clone(),
-        genesis,
+        expected,
         checkpoint: args.checkpoint,
         genesis_state,
         out: args.out.clone(),

