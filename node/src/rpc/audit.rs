@@ -18,6 +18,12 @@ use watt_runtime::types::Height;
 /// bytes).
 const MAX_KEY_BYTES: usize = 256;
 
+/// Most events one `audit_getEvents` call examines. A filter that matches
+/// rarely (an account, a meter) would otherwise make every call read and
+/// decode up to `MAX_EVENT_RANGE` blocks of events; past this budget the
+/// page ends early, with a cursor to go on from.
+pub const SCAN_BUDGET: usize = 20_000;
+
 #[async_trait]
 impl StateApiServer for Rpc {
     async fn root(&self, at: Option<BlockId>) -> RpcResult<StateRoot> {
@@ -178,7 +184,16 @@ impl Ctx {
             None => (from, 0),
         };
         let mut events = Vec::new();
+        let mut examined = 0usize;
         for h in start_h..=to {
+            // A block read counts against the budget too, events or not.
+            if examined >= SCAN_BUDGET {
+                return Ok(EventsPage {
+                    events,
+                    next_cursor: Some(format!("{h}:0")),
+                });
+            }
+            examined += 1;
             let records = self
                 .store
                 .events(Height(h))
@@ -186,12 +201,13 @@ impl Ctx {
                 .unwrap_or_default();
             let skip = if h == start_h { start_i as usize } else { 0 };
             for (i, r) in records.into_iter().enumerate().skip(skip) {
-                if events.len() == limit as usize {
+                if events.len() == limit as usize || examined >= SCAN_BUDGET {
                     return Ok(EventsPage {
                         events,
                         next_cursor: Some(format!("{h}:{i}")),
                     });
                 }
+                examined += 1;
                 if matcher.matches(&r.event) {
                     events.push(RpcEvent {
                         height: Height(h),

@@ -55,7 +55,12 @@ pub struct Ctx {
     pub unsafe_allowed: bool,
     /// Every method name, sorted (filled once the module is built).
     pub methods: std::sync::OnceLock<Vec<String>>,
+    /// Store reads running at once ([`MAX_BLOCKING`]).
+    blocking_slots: tokio::sync::Semaphore,
 }
+
+/// Most store reads the RPC runs at once on the blocking pool.
+pub const MAX_BLOCKING: usize = 32;
 
 impl Ctx {
     /// The context of a node.
@@ -77,6 +82,7 @@ impl Ctx {
             metrics,
             unsafe_allowed,
             methods: std::sync::OnceLock::new(),
+            blocking_slots: tokio::sync::Semaphore::new(MAX_BLOCKING),
         })
     }
 
@@ -181,6 +187,13 @@ impl Ctx {
         self: &Arc<Self>,
         f: impl FnOnce(&Ctx) -> RpcResult<T> + Send + 'static,
     ) -> RpcResult<T> {
+        // At most MAX_BLOCKING reads at once; the rest wait here, cheaply,
+        // rather than as threads of the blocking pool.
+        let _slot = self
+            .blocking_slots
+            .acquire()
+            .await
+            .map_err(|_| unavailable("the node is stopping"))?;
         let ctx = self.clone();
         tokio::task::spawn_blocking(move || f(&ctx))
             .await

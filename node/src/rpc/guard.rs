@@ -26,6 +26,19 @@ pub struct RateLimiter {
     buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
 }
 
+/// The address one client is counted under: an IPv4 address as it is, an
+/// IPv6 address by its /64 (the block one host usually holds, so that a
+/// host cannot dodge a per-client limit by changing its last 64 bits).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
+}
+
 /// Past this many tracked clients, full buckets are forgotten.
 const MAX_TRACKED: usize = 10_000;
 
@@ -40,18 +53,12 @@ impl RateLimiter {
     }
 
     /// Takes `n` tokens for `ip`; false if it has not enough. IPv6
-    /// clients are limited per /64, the block one host usually holds.
+    /// clients are limited per /64 ([`client_key`]).
     pub fn allow(&self, ip: IpAddr, n: usize) -> bool {
         if self.per_second == 0.0 {
             return true;
         }
-        let ip = match ip {
-            IpAddr::V6(v6) => {
-                let bits = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(bits.into())
-            }
-            v4 => v4,
-        };
+        let ip = client_key(ip);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         // Clean up only when a new client would pass the cap, so the cost

@@ -27,8 +27,8 @@ use crate::service::NodeHandle;
 use guard::{ClientIp, Guard, GuardState, RateLimiter};
 use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
 use jsonrpsee::server::{
-    serve_with_graceful_shutdown, stop_channel, BatchRequestConfig, HttpBody, HttpResponse,
-    PingConfig, Server, ServerConfig, ServerHandle, StopHandle, TowerServiceBuilder,
+    stop_channel, BatchRequestConfig, HttpBody, HttpResponse, PingConfig, Server, ServerConfig,
+    ServerHandle, StopHandle, TowerServiceBuilder,
 };
 use jsonrpsee::RpcModule;
 use metrics::Metrics;
@@ -317,7 +317,8 @@ pub async fn start(cfg: RpcConfig, node: NodeHandle) -> Result<RpcServer, RpcErr
                 tracing::debug!(%remote, "RPC socket limit reached; closing");
                 continue;
             };
-            let ip = remote.ip();
+            // IPv6 clients count per /64, as in the rate limiter.
+            let ip = guard::client_key(remote.ip());
             {
                 let mut counts = per_ip.lock().unwrap_or_else(|p| p.into_inner());
                 let n = counts.entry(ip).or_insert(0);
@@ -341,7 +342,7 @@ pub async fn start(cfg: RpcConfig, node: NodeHandle) -> Result<RpcServer, RpcErr
             });
             let stopped = stop.clone().shutdown();
             tokio::spawn(async move {
-                if let Err(e) = serve_with_graceful_shutdown(sock, svc, stopped).await {
+                if let Err(e) = serve_connection(sock, svc, stopped).await {
                     tracing::debug!(error = %e, %remote, "RPC connection ended");
                 }
                 drop(release);
@@ -353,6 +354,51 @@ pub async fn start(cfg: RpcConfig, node: NodeHandle) -> Result<RpcServer, RpcErr
         handle,
         metrics,
     })
+}
+
+/// How long a client may take to send a request's headers, and how long a
+/// kept-alive HTTP connection may sit idle before its next request: a
+/// client that opens connections and sends nothing (or a byte a minute)
+/// does not hold a connection slot for long.
+pub const HTTP_HEADER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Serves one connection (HTTP/1, HTTP/2, and WebSocket upgrades) until it
+/// closes or the server stops, with [`HTTP_HEADER_TIMEOUT`].
+async fn serve_connection<S>(
+    sock: tokio::net::TcpStream,
+    svc: S,
+    stopped: impl std::future::Future<Output = ()>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    S: tower::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = HttpResponse,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let service = hyper_util::service::TowerToHyperService::new(svc);
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HTTP_HEADER_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(HTTP_HEADER_TIMEOUT));
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(sock), service);
+    tokio::pin!(stopped, conn);
+    tokio::select! {
+        r = &mut conn => r,
+        _ = &mut stopped => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    }
 }
 
 type BoxFuture = std::pin::Pin<
