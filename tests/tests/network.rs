@@ -105,3 +105,93 @@ fn a_transaction_sent_to_a_full_node_is_gossiped_and_finalised() {
         "{block}"
     );
 }
+
+/// Removes a validator's signing record (beside its key).
+fn wipe_record(dir: &std::path::Path) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.to_string_lossy().ends_with(".signing") {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_validator_restarted_on_an_empty_data_directory_never_signs_at_old_heights() {
+    let mut net = Testnet::create(4, 0, "200ms");
+    let all = [0, 1, 2, 3];
+    net.start(&all);
+    net.wait_height(&all, 5, T);
+
+    // Its data directory lost, its signing record kept: the record's marks
+    // forbid every height it signed at while it syncs back.
+    net.nodes[3].kill();
+    std::fs::remove_dir_all(net.nodes[3].dir.join("data")).unwrap();
+    net.nodes[3].start();
+    let h = net.max_height(&[0, 1, 2]);
+    net.wait_height(&all, h + 10, T);
+
+    // Both lost: it signs nothing until it has seen the chain decide a
+    // height it was working on, by a verified certificate.
+    net.nodes[3].kill();
+    std::fs::remove_dir_all(net.nodes[3].dir.join("data")).unwrap();
+    wipe_record(&net.nodes[3].dir);
+    let at_restart = net.max_height(&[0, 1, 2]);
+    net.nodes[3].start();
+    net.wait_height(&all, at_restart + 10, T);
+    let log = net.nodes[3].log();
+    // It opened signing only at the live tip, past every height it could
+    // have signed at before it lost its record.
+    let caught_up: u64 = log
+        .lines()
+        .find(|l| l.contains("caught up: the chain decided"))
+        .and_then(|l| l.split("height=").nth(1))
+        .and_then(|h| h.split_whitespace().next())
+        .and_then(|h| h.parse().ok())
+        .expect("a caught-up line with its height");
+    assert!(
+        caught_up > at_restart,
+        "caught up at {caught_up}, the chain was at {at_restart} when it restarted"
+    );
+    assert!(
+        log.contains("not signing until caught up"),
+        "no catch-up notice"
+    );
+    assert!(log.contains("caught up"), "never caught up");
+    // It signs again: it proposes blocks once more.
+    let key = watt_tests::read_key(&net.nodes[3].dir.join("consensus.key")).public();
+    let from = net.max_height(&all);
+    net.wait_height(&all, from + 12, T);
+    let proposed = (from + 1..=from + 12)
+        .filter(|h| net.nodes[0].header(*h)["proposer"] == json!(key.to_string()))
+        .count();
+    assert!(proposed > 0, "the restarted validator never proposed again");
+
+    let upto = (0..4).filter_map(|i| net.nodes[i].height()).min().unwrap();
+    net.assert_same_chain(&all, upto);
+    for n in &net.nodes {
+        assert!(!n.log().contains("equivocation seen"), "{}", n.name);
+    }
+    let events = net.nodes[0]
+        .call(
+            "audit_getEvents",
+            json!([{"fromHeight": 1, "toHeight": upto, "kinds": ["equivocationProven"]}]),
+        )
+        .expect("audit_getEvents");
+    assert_eq!(events["events"], json!([]), "evidence on chain: {events}");
+
+    // --new-chain is refused on a chain this validator has seen decide.
+    net.nodes[3].kill();
+    let out = std::process::Command::new(watt_tests::watt_bin())
+        .args(["run", "--config"])
+        .arg(net.nodes[3].dir.join("node.toml"))
+        .arg("--new-chain")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--new-chain is only for the first start"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
