@@ -230,3 +230,54 @@ fn a_block_carrying_another_valid_parent_certificate_is_accepted_and_kept() {
         "the carried certificate is the canonical one"
     );
 }
+
+/// Whatever decided, nothing is written without a certificate that
+/// verifies: a quorum bitmap with junk signatures is refused at commit and
+/// at import, and the chain stays where it was.
+#[test]
+fn a_certificate_with_junk_signatures_is_refused_at_commit_and_import() {
+    let tc = TestChain::builder().authorities(4).build();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut proposer = open(&tc, d1.path());
+    let mut follower = open(&tc, d2.path());
+    let p1 = consensus_key(1).public();
+    let h1 = proposer.build_block(Height(1), T0_MS + 1_000, p1).unwrap();
+    let block = proposer.executed[&h1].block.clone();
+    let mut forged = cert_of(&proposer, &[1, 2, 3], Height(1), h1);
+    let junk = key("outsider").sign(&h1);
+    forged.signatures = BoundedVec::new(vec![junk; 3]).unwrap();
+    assert!(matches!(
+        proposer.commit(&h1, forged.clone()),
+        Err(ChainError::Certificate { .. })
+    ));
+    assert_eq!(proposer.head().unwrap(), Height(0));
+    assert!(matches!(
+        follower.import_decided(block.clone(), forged),
+        Err(ChainError::Certificate { .. })
+    ));
+    assert_eq!(follower.head().unwrap(), Height(0));
+    // The genuine one commits.
+    let good = cert_of(&follower, &[1, 2, 3], Height(1), h1);
+    follower.import_decided(block, good.clone()).unwrap();
+    proposer.commit(&h1, good).unwrap();
+}
+
+/// A byzantine proposer signing many variants of its block costs a node at
+/// most `MAX_EXECUTED` executed blocks, and its own proposal is never the
+/// one forgotten.
+#[test]
+fn executed_candidates_are_bounded_and_the_own_proposal_is_kept() {
+    let tc = TestChain::builder().authorities(4).build();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut other = open(&tc, d1.path());
+    let mut me = open(&tc, d2.path());
+    let p1 = consensus_key(1).public();
+    let mine = me.build_block(Height(1), T0_MS + 500, p1).unwrap();
+    for i in 0..(MAX_EXECUTED as u64 * 2) {
+        let h = other.build_block(Height(1), T0_MS + 1_000 + i, p1).unwrap();
+        let b = other.executed[&h].block.clone();
+        me.check_block(b, T0_MS + 1_000 + i).unwrap();
+    }
+    assert_eq!(me.executed.len(), MAX_EXECUTED);
+    assert!(me.is_executed(&mine));
+}

@@ -508,3 +508,47 @@ fn python_wallet_example_checks_the_vectors_and_sends_a_transfer() {
     dev.signal(2);
     assert!(dev.wait(Duration::from_secs(20)).0.success());
 }
+
+/// The dev community's sites report on time: judged by how far their
+/// records reach (a site is dark when its last period lags block time by
+/// more than dark-after, 900 s), neither goes dark over a simulated day
+/// (at 1,440x, a minute of wall time).
+#[test]
+fn both_dev_sites_keep_reporting_on_time_over_a_simulated_day() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let dev = start_dev(
+        dir.path(),
+        &[],
+        &["--speed", "1440", "--block-time", "100ms"],
+    );
+    let addr = loop {
+        if let Some(a) = dev.rpc_addr() {
+            break a;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let start = Instant::now();
+    let mut polls = 0;
+    let mut first_time = None;
+    let mut last_time = 0;
+    while start.elapsed() < Duration::from_secs(62) {
+        for site in [1, 2] {
+            let r = common::rpc(&addr, "sites_canRun", &format!("[{site}]"));
+            let status = r["result"]["status"].as_str().unwrap_or("").to_string();
+            assert_ne!(status, "dark", "site {site} went dark: {r}");
+        }
+        let head = common::rpc(&addr, "chain_getFinalizedHead", "[]");
+        if let Some(t) = head["result"]["timestampMs"].as_u64() {
+            first_time.get_or_insert(t);
+            last_time = t;
+        }
+        polls += 1;
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    let simulated_h = (last_time - first_time.unwrap_or(last_time)) / 3_600_000;
+    assert!(simulated_h >= 22, "only {simulated_h} simulated hours");
+    assert!(polls > 100, "{polls} polls");
+    dev.signal(2);
+    assert!(dev.wait(Duration::from_secs(20)).0.success());
+}

@@ -72,12 +72,13 @@ impl SyncState {
 }
 
 /// Reads finalised blocks from `from` for an answer: at most `count`, and
-/// no more bytes than [`MAX_SYNC_BYTES`] (but always one block, which fits
-/// a message by the chain's block size limit).
-pub fn blocks_for_sync(
+/// no more than `max_bytes` of them (but always one block, which fits a
+/// message by the chain's block size limit).
+pub(super) fn blocks_for_sync(
     store: &Store,
     from: Height,
     count: usize,
+    max_bytes: usize,
 ) -> Result<Vec<(Block, CommitCertificate)>, crate::storage::StorageError> {
     let head = store.head()?;
     let count = count.min(MAX_SYNC_BLOCKS);
@@ -89,7 +90,7 @@ pub fn blocks_for_sync(
             break;
         };
         let size = encode(&block).len() + encode(&cert).len();
-        if !out.is_empty() && bytes + size > MAX_SYNC_BYTES {
+        if !out.is_empty() && bytes + size > max_bytes {
             break;
         }
         bytes += size;
@@ -188,7 +189,7 @@ impl Actor {
         let serving = self.sync.serving.clone();
         let net = net.clone();
         tokio::task::spawn_blocking(move || {
-            match blocks_for_sync(&store, from, count as usize) {
+            match blocks_for_sync(&store, from, count as usize, MAX_SYNC_BYTES) {
                 Ok(out) => {
                     if let Ok(blocks) = BoundedVec::new(out) {
                         net.send_to(&peer, &WireMessage::Blocks(blocks));
@@ -304,5 +305,59 @@ impl Actor {
                 false
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::Chain;
+    use crate::mempool::{Config, Mempool};
+    use watt_runtime::block::{Vote, VoteKind};
+    use watt_runtime::testkit::{consensus_key, TestChain};
+
+    /// A range of large blocks is cut short by bytes, never by more than
+    /// the message can carry; one block always goes.
+    #[test]
+    fn a_sync_answer_stays_within_its_byte_budget() {
+        let tc = TestChain::builder().authorities(1).build();
+        let dir = tempfile::tempdir().unwrap();
+        let mut chain = Chain::new(
+            Store::open(dir.path(), &tc.genesis).unwrap(),
+            Mempool::new(Config::default()),
+        )
+        .unwrap();
+        let k = consensus_key(1);
+        for h in 1..=5u64 {
+            let hash = chain
+                .build_block(Height(h), 1_767_225_600_000 + h * 1_000, k.public())
+                .unwrap();
+            let vote = Vote {
+                kind: VoteKind::Precommit,
+                chain_id: chain.chain_id(),
+                height: Height(h),
+                round: 0,
+                block_hash: Some(hash),
+                validator: k.public(),
+            }
+            .sign(&k);
+            let set = chain.next_validators().unwrap();
+            let cert = CommitCertificate::from_precommits(&set, Height(h), 0, hash, &[vote]);
+            chain.commit(&hash, cert).unwrap();
+        }
+        let store = chain.shared_store();
+        let all = blocks_for_sync(&store, Height(1), 32, usize::MAX).unwrap();
+        assert_eq!(all.len(), 5);
+        let one = encode(&all[0].0).len() + encode(&all[0].1).len();
+        let two = blocks_for_sync(&store, Height(1), 32, 2 * one + one / 2).unwrap();
+        assert_eq!(two.len(), 2);
+        let at_least_one = blocks_for_sync(&store, Height(1), 32, 1).unwrap();
+        assert_eq!(at_least_one.len(), 1);
+        assert_eq!(
+            blocks_for_sync(&store, Height(4), 32, usize::MAX)
+                .unwrap()
+                .len(),
+            2
+        );
     }
 }
