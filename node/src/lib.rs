@@ -16,16 +16,18 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
+pub use watt_consensus as consensus;
+pub use watt_storage as storage;
+pub use watt_storage::failpoint;
+
 pub mod audit;
 pub mod chain;
 pub mod cli;
 pub mod clock;
-pub mod consensus;
 pub mod dev;
-pub mod failpoint;
 pub mod keys;
+pub mod launch;
 pub mod mempool;
 pub mod network;
 pub mod rpc;
 pub mod service;
-pub mod storage;

@@ -1,19 +1,18 @@
 //! The RocksDB implementation of the store.
 
+mod read;
+mod write;
+
 use super::tables::{self, height_key, meta, Table};
-use super::{BlockReader, CommittedBlock, StorageError, SCHEMA_VERSION};
-use rocksdb::{
-    ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
-};
+use super::{BlockReader, StorageError, SCHEMA_VERSION};
+use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, WriteOptions, DB};
 use std::path::{Path, PathBuf};
 use watt_genesis::StateSnapshot;
-use watt_runtime::block::{Block, CommitCertificate, Header};
 use watt_runtime::crypto::Hash;
 use watt_runtime::encoding::{decode, encode};
-use watt_runtime::events::EventRecord;
 use watt_runtime::genesis::Genesis;
-use watt_runtime::state::{key_hash, value_hash, Entries, StateError, StateReader};
-use watt_runtime::tree::{self, Node, TreeError, TreeReader};
+use watt_runtime::state::{key_hash, value_hash};
+use watt_runtime::tree::{self, Node};
 use watt_runtime::types::Height;
 
 /// The chain's RocksDB store.
@@ -364,148 +363,6 @@ impl Store {
         }
     }
 
-    /// Writes a finalised block and everything it changed in one synced
-    /// batch. The block must follow the head.
-    pub fn commit_block(&self, c: &CommittedBlock) -> Result<(), StorageError> {
-        let head = self.head()?;
-        let h = c.block.header.height;
-        if h != head.next() {
-            return Err(StorageError::NotNext { head, got: h });
-        }
-        let hk = height_key(h.0);
-        let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf::<tables::Headers>()?, hk, encode(&c.block.header));
-        batch.put_cf(self.cf::<tables::Bodies>()?, hk, encode(&c.block));
-        batch.put_cf(self.cf::<tables::Commits>()?, hk, encode(&c.commit));
-        if let Some(parent) = &c.block.parent_commit {
-            // The certificate a block carries is the canonical one.
-            batch.put_cf(
-                self.cf::<tables::Commits>()?,
-                height_key(h.0 - 1),
-                encode(parent),
-            );
-        }
-        batch.put_cf(self.cf::<tables::BlockHashes>()?, c.block.hash().0, hk);
-        let txi = self.cf::<tables::TxIndex>()?;
-        for (i, tx) in c.outcome.tx_hashes.iter().enumerate() {
-            let mut loc = hk.to_vec();
-            loc.extend_from_slice(&(i as u32).to_be_bytes());
-            batch.put_cf(txi, tx.0, loc);
-        }
-        batch.put_cf(self.cf::<tables::Events>()?, hk, encode(&c.outcome.events));
-        let (state, values) = (
-            self.cf::<tables::State>()?,
-            self.cf::<tables::StateValues>()?,
-        );
-        for (k, v) in &c.outcome.diff.0 {
-            match v {
-                Some(v) => {
-                    batch.put_cf(state, k, v);
-                    batch.put_cf(values, value_hash(v).0, v);
-                }
-                None => batch.delete_cf(state, k),
-            }
-        }
-        let nodes = self.cf::<tables::TreeNodes>()?;
-        for (hash, node) in &c.tree_nodes {
-            batch.put_cf(nodes, hash.0, encode(node));
-        }
-        let m = self.cf::<tables::Meta>()?;
-        batch.put_cf(m, meta::HEAD, hk);
-        batch.put_cf(m, meta::FINALIZED, hk);
-        crate::failpoint::hit("mid-block-write");
-        self.db.write_opt(batch, &Self::sync_opts())?;
-        // The nodes the next block's update starts from.
-        let mut cache = self.node_cache();
-        for (hash, node) in &c.tree_nodes {
-            cache.insert(*hash, *node);
-        }
-        Ok(())
-    }
-
-    /// The signing record older versions kept in the database (validators
-    /// now keep it in a file of its own beside their key).
-    pub fn consensus_log(&self) -> Result<Option<Vec<u8>>, StorageError> {
-        self.read::<tables::ConsensusLog>(tables::CONSENSUS_LOG_KEY)
-    }
-
-    /// Writes a signing record the way older versions did (for the tests
-    /// of its migration).
-    pub fn write_consensus_log(&self, bytes: &[u8]) -> Result<(), StorageError> {
-        self.db.put_cf_opt(
-            self.cf::<tables::ConsensusLog>()?,
-            tables::CONSENSUS_LOG_KEY,
-            bytes,
-            &Self::sync_opts(),
-        )?;
-        Ok(())
-    }
-
-    /// Deletes the old signing record once it has moved to its file, so
-    /// that a stale copy in a data directory can never be taken up again.
-    pub fn clear_consensus_log(&self) -> Result<(), StorageError> {
-        self.db.delete_cf_opt(
-            self.cf::<tables::ConsensusLog>()?,
-            tables::CONSENSUS_LOG_KEY,
-            &Self::sync_opts(),
-        )?;
-        Ok(())
-    }
-
-    /// Keeps the block this validator is about to propose, so that after a
-    /// crash it can propose (and commit) the very same block again: it may
-    /// never sign a different proposal for that height and round.
-    pub fn write_own_proposal(&self, block: &Block) -> Result<(), StorageError> {
-        self.db.put_cf_opt(
-            self.cf::<tables::ConsensusLog>()?,
-            tables::OWN_PROPOSAL_KEY,
-            encode(block),
-            &Self::sync_opts(),
-        )?;
-        Ok(())
-    }
-
-    /// The block this validator last proposed, if any.
-    pub fn own_proposal(&self) -> Result<Option<Block>, StorageError> {
-        self.decode_at::<tables::ConsensusLog, Block>(tables::OWN_PROPOSAL_KEY)
-    }
-
-    /// Marks the store as in use; returns whether the previous run ended
-    /// without a clean shutdown.
-    pub fn mark_running(&self) -> Result<bool, StorageError> {
-        let unclean = self.read::<tables::Meta>(meta::RUNNING)?.is_some();
-        self.db.put_cf_opt(
-            self.cf::<tables::Meta>()?,
-            meta::RUNNING,
-            [1u8],
-            &Self::sync_opts(),
-        )?;
-        Ok(unclean)
-    }
-
-    /// Marks a clean shutdown and flushes memtables.
-    pub fn mark_clean_shutdown(&self) -> Result<(), StorageError> {
-        self.db.delete_cf_opt(
-            self.cf::<tables::Meta>()?,
-            meta::RUNNING,
-            &Self::sync_opts(),
-        )?;
-        self.db.flush()?;
-        Ok(())
-    }
-
-    /// Overwrites the recorded schema version (for tests of the refusal).
-    #[cfg(any(test, feature = "test-utils"))]
-    pub fn set_schema_version(&self, version: u32) -> Result<(), StorageError> {
-        self.db.put_cf_opt(
-            self.cf::<tables::Meta>()?,
-            meta::SCHEMA,
-            version.to_le_bytes(),
-            &Self::sync_opts(),
-        )?;
-        Ok(())
-    }
-
     /// Sizes and counts per table.
     pub fn stats(&self) -> Result<DbStats, StorageError> {
         let mut tables_out = Vec::new();
@@ -548,104 +405,7 @@ pub struct DbStats {
     pub tables: Vec<(String, u64, u64)>,
 }
 
-impl BlockReader for Store {
-    fn head(&self) -> Result<Height, StorageError> {
-        match self.read::<tables::Meta>(meta::HEAD)? {
-            Some(b) => Ok(Height(u64_be(&b)?)),
-            None => Err(StorageError::Uninitialised),
-        }
-    }
-    fn header(&self, height: Height) -> Result<Option<Header>, StorageError> {
-        self.decode_at::<tables::Headers, Header>(&height_key(height.0))
-    }
-    fn block(&self, height: Height) -> Result<Option<Block>, StorageError> {
-        self.decode_at::<tables::Bodies, Block>(&height_key(height.0))
-    }
-    fn commit(&self, height: Height) -> Result<Option<CommitCertificate>, StorageError> {
-        self.decode_at::<tables::Commits, CommitCertificate>(&height_key(height.0))
-    }
-    fn height_of(&self, hash: &Hash) -> Result<Option<Height>, StorageError> {
-        self.read::<tables::BlockHashes>(&hash.0)?
-            .map(|b| u64_be(&b).map(Height))
-            .transpose()
-    }
-    fn tx_location(&self, tx: &Hash) -> Result<Option<(Height, u32)>, StorageError> {
-        match self.read::<tables::TxIndex>(&tx.0)? {
-            Some(b) if b.len() == 12 => {
-                let h = u64_be(&b[..8])?;
-                let i = u32::from_be_bytes(b[8..12].try_into().map_err(|_| corrupt("tx index"))?);
-                Ok(Some((Height(h), i)))
-            }
-            Some(_) => Err(corrupt("tx index entry is not 12 bytes")),
-            None => Ok(None),
-        }
-    }
-    fn events(&self, height: Height) -> Result<Option<Vec<EventRecord>>, StorageError> {
-        self.decode_at::<tables::Events, Vec<EventRecord>>(&height_key(height.0))
-    }
-}
-
-/// The current state, for the runtime.
-impl StateReader for Store {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        let cf = self
-            .cf::<tables::State>()
-            .map_err(|e| StateError::Store(e.to_string()))?;
-        self.db
-            .get_cf(cf, key)
-            .map_err(|e| StateError::Store(e.to_string()))
-    }
-
-    fn scan(&self, from: &[u8], to: &[u8]) -> Result<Entries, StateError> {
-        let cf = self
-            .cf::<tables::State>()
-            .map_err(|e| StateError::Store(e.to_string()))?;
-        let mut out = Vec::new();
-        for item in self
-            .db
-            .iterator_cf(cf, IteratorMode::From(from, Direction::Forward))
-        {
-            let (k, v) = item.map_err(|e| StateError::Store(e.to_string()))?;
-            if &*k >= to {
-                break;
-            }
-            out.push((k.to_vec(), v.to_vec()));
-        }
-        Ok(out)
-    }
-}
-
 /// The state tree's nodes in the store.
 pub struct RocksTree<'a> {
     store: &'a Store,
-}
-
-impl TreeReader for RocksTree<'_> {
-    fn node(&self, hash: &Hash) -> Result<Option<Node>, TreeError> {
-        if let Some(n) = self.store.node_cache().get(hash) {
-            return Ok(Some(n));
-        }
-        let node = self.read_node(hash)?;
-        if let Some(n) = &node {
-            self.store.node_cache().insert(*hash, *n);
-        }
-        Ok(node)
-    }
-}
-
-impl RocksTree<'_> {
-    fn read_node(&self, hash: &Hash) -> Result<Option<Node>, TreeError> {
-        let bytes =
-            self.store
-                .read::<tables::TreeNodes>(&hash.0)
-                .map_err(|e| TreeError::Store {
-                    reason: e.to_string(),
-                })?;
-        match bytes {
-            Some(b) => decode(&b).map(Some).map_err(|e| TreeError::Store {
-                reason: format!("node {hash}: {e}"),
-            }),
-            None => Ok(None),
-        }
-    }
 }

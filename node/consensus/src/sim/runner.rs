@@ -6,7 +6,7 @@ use super::host::{entry_hash, Process};
 use super::rng::Rng;
 use super::scenario::{genesis_set, sim_key, Behaviour, CrashTrigger, Scenario, SetChange};
 use super::{LifeEvent, Outcome, SimError};
-use crate::consensus::{Consensus, Effect, Input, LogEntry, Message, Timeout};
+use crate::{Consensus, Effect, Input, LogEntry, Message, Timeout};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use watt_runtime::block::CommitCertificate;
 use watt_runtime::crypto::{Hash, Keypair, PublicKey};

@@ -8,7 +8,7 @@ use super::host::Process;
 use super::runner::{Event, Sim};
 use super::scenario::Behaviour;
 use super::SimError;
-use crate::consensus::{verify_messages, Consensus, Input, Message, MAX_SYNC_CERTIFICATES};
+use crate::{verify_messages, Consensus, Input, Message, MAX_SYNC_CERTIFICATES};
 use watt_runtime::block::CommitCertificate;
 use watt_runtime::crypto::PublicKey;
 use watt_runtime::encoding::{encode, BoundedVec};

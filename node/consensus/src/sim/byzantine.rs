@@ -5,7 +5,7 @@
 
 use super::runner::{Event, Sim};
 use super::scenario::Behaviour;
-use crate::consensus::Message;
+use crate::Message;
 use watt_runtime::block::{
     CommitCertificate, Proposal, SignedProposal, SignedVote, ValidatorSet, Vote, VoteKind,
 };

@@ -58,6 +58,12 @@
 //! Two votes by one validator for one height, round and kind with different
 //! values are handed out as `Effect::Evidence`, once per offender and
 //! height, ready for the runtime's `Evidence` transaction.
+//!
+//! This crate is the wall around the core: it depends on the runtime's
+//! types only, never on storage, the network, RPC or tokio (Cargo keeps it
+//! so).
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
 mod effect;
 mod input;

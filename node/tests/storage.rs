@@ -1,10 +1,14 @@
-use super::*;
-use crate::chain::Chain;
-use crate::mempool::{Config, Mempool};
+//! The store: blocks, certificates and state in one batch per block, reads
+//! at past heights, the schema version, and `watt chain verify` over it.
+
+use watt_node::chain::Chain;
+use watt_node::mempool::{Config, Mempool};
+use watt_node::storage::*;
 use watt_runtime::block::CommitCertificate;
 use watt_runtime::crypto::Keypair;
 use watt_runtime::state::StateKey;
 use watt_runtime::testkit::TestChain;
+use watt_runtime::types::Height;
 
 fn genesis() -> watt_runtime::genesis::Genesis {
     TestChain::new().genesis.clone()
@@ -124,7 +128,7 @@ fn blocks_commit_and_past_state_stays_readable() {
     );
     let _ = tc;
     // Re-execution from genesis agrees with every stored root.
-    crate::cli::verify_store(store).unwrap();
+    watt_node::cli::verify_store(store).unwrap();
 }
 
 #[test]

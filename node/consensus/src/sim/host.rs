@@ -3,7 +3,7 @@
 //! state) survives a crash; the rest is lost with the core.
 
 use super::scenario::{apply_change, ProcessSpec, ScheduledChange};
-use crate::consensus::{Consensus, LogEntry, Message, PersistedState};
+use crate::{Consensus, LogEntry, Message, PersistedState};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use watt_runtime::block::{CommitCertificate, ValidatorSet};
 use watt_runtime::crypto::{Hash, Keypair, PublicKey};

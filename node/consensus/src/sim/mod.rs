@@ -1,6 +1,6 @@
 //! A deterministic simulator of whole networks of consensus cores.
 //!
-//! Each process runs the real [`Consensus`](crate::consensus::Consensus)
+//! Each process runs the real [`Consensus`](crate::Consensus)
 //! core behind a tiny host (`host.rs`): a block store where a block is a
 //! hash of (height, round, process, counter), a durable consensus log that
 //! survives crashes, a decided chain, and an app that applies validator-set

@@ -7,7 +7,13 @@
 //! its last committed block. The store is an archive: the state tree is
 //! content-addressed and every value is also kept by its hash, so the state
 //! at any past height can be read from that height's state root.
+//!
+//! A crate of its own so that Cargo keeps the wall: storage knows the
+//! runtime's types and RocksDB, never the network, RPC or consensus.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
+pub mod failpoint;
 mod rocks;
 pub mod tables;
 
@@ -107,5 +113,3 @@ pub trait BlockReader {
     /// The events of a height.
     fn events(&self, height: Height) -> Result<Option<Vec<EventRecord>>, StorageError>;
 }
-#[cfg(test)]
-mod tests;

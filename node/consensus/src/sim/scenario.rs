@@ -3,7 +3,7 @@
 
 use super::net::NetConfig;
 use super::rng::Rng;
-use crate::consensus::Config;
+use crate::Config;
 use watt_runtime::block::{Validator, ValidatorSet, VoteKind};
 use watt_runtime::crypto::{Keypair, PublicKey};
 use watt_runtime::encoding::BoundedString;

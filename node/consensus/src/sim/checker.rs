@@ -13,7 +13,7 @@
 
 use super::scenario::{apply_change, ScheduledChange};
 use super::SimError;
-use crate::consensus::LogEntry;
+use crate::LogEntry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use watt_runtime::block::{CommitCertificate, SignedVote, ValidatorSet};
 use watt_runtime::crypto::{verify_bytes, Hash, PublicKey, SigCheck, Signature};
@@ -27,7 +27,7 @@ pub(crate) struct SigCache {
     seen: HashMap<(PublicKey, Vec<u8>, Signature), bool>,
 }
 
-impl crate::consensus::SignatureVerifier for SigCache {
+impl crate::SignatureVerifier for SigCache {
     fn verify_groups(&mut self, groups: &[Vec<SigCheck>]) -> Vec<bool> {
         groups
             .iter()
