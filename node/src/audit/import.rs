@@ -87,15 +87,14 @@ pub fn import(file: &Path, target: &Path) -> Result<(u64, Hash), AuditError> {
 
 fn refused(h: Height, e: ChainError) -> AuditError {
     match e {
-        ChainError::Mismatch {
+        ChainError::Invalid { height, source } => AuditError::InvalidBlock {
             height,
-            field,
-            got,
-            expected,
-        } => AuditError::Discrepancy {
+            error: source,
+        },
+        ChainError::Certificate { height, source } => AuditError::Discrepancy {
             height,
-            object: field.to_string(),
-            reason: format!("{got}, expected {expected}"),
+            object: "commit certificate".into(),
+            reason: source.to_string(),
         },
         other => AuditError::Discrepancy {
             height: h,

@@ -34,6 +34,15 @@ pub enum AuditError {
         /// Why.
         reason: String,
     },
+    /// A block breaks the runtime's validity rule (the same error a
+    /// validator and `watt chain verify` give).
+    #[error("discrepancy at height {height}: {}: {error}", error.object())]
+    InvalidBlock {
+        /// The block's height.
+        height: Height,
+        /// Why.
+        error: Box<watt_runtime::validity::InvalidBlock>,
+    },
     /// The given checkpoint is not on the chain.
     #[error("checkpoint refused: {0}")]
     Checkpoint(String),

@@ -3,19 +3,21 @@
 //! the roots, `CommitCertificate::verify`): an auditor and a validator
 //! cannot disagree about a rule.
 //!
-//! The checks run in the order that names the most specific cause: linkage
-//! and time, the validator set and the parent's certificate, every
-//! transaction and device signature (batched), the transaction root,
-//! execution, the event root, conservation per zone, the state root, the
-//! next validator set, and last the block's own certificate.
+//! The checks run in the order that names the most specific cause: the
+//! runtime's validity rule before execution (linkage and time, the
+//! validator set and the parent's certificate), every transaction and
+//! device signature (batched), execution, conservation per zone (it reads
+//! the accounts as they were before the block), the rule's after-execution
+//! half (event and state roots, the next validator set), and last the
+//! block's own certificate.
 
 use super::state::AuditState;
 use super::AuditError;
 use std::collections::BTreeMap;
-use watt_runtime::block::{tx_root, Block, CommitCertificate, ValidatorSet};
+use watt_runtime::block::{Block, CommitCertificate, ValidatorSet};
 use watt_runtime::crypto::Hash;
 use watt_runtime::encoding::decode;
-use watt_runtime::events::{event_root, Event, EventRecord};
+use watt_runtime::events::{Event, EventRecord};
 use watt_runtime::exec::{apply_block, BlockContext};
 use watt_runtime::genesis::Genesis;
 use watt_runtime::state::{
@@ -23,6 +25,7 @@ use watt_runtime::state::{
 };
 use watt_runtime::tx::Body;
 use watt_runtime::types::{Height, ZoneId};
+use watt_runtime::validity::{self, InvalidBlock};
 use watt_runtime::verify::verify_txs;
 
 /// What was checked, counted.
@@ -166,72 +169,40 @@ impl Replayer {
         decode(&bytes).map_err(|e| discrepancy(h, "replayed state", e))
     }
 
-    /// Verifies and executes the next block with its commit certificate.
+    /// Verifies and executes the next block with its commit certificate,
+    /// with the runtime's one validity rule (`watt_runtime::validity`; an
+    /// auditor has no clock to hold a block's time against), then the
+    /// auditor's own checks: conservation per zone and the block's own
+    /// certificate.
     pub fn replay(
         &mut self,
         block: Block,
         cert: &CommitCertificate,
     ) -> Result<Replayed, AuditError> {
         let h = self.height.next();
-        let hd = block.header.clone();
-        if hd.height != h {
-            return Err(discrepancy(
-                h,
-                "block",
-                format!(
-                    "the block here is height {}, expected {h}: a block is missing or out of order",
-                    hd.height
-                ),
-            ));
-        }
-        if hd.chain_id != self.chain_id {
-            return Err(discrepancy(
-                h,
-                "header chain id",
-                format!("{} is not the audited chain {}", hd.chain_id, self.chain_id),
-            ));
-        }
-        if hd.parent_hash != self.parent_hash {
-            return Err(discrepancy(
-                h,
-                "header parent hash",
-                format!(
-                    "{} is not the hash of block {} ({})",
-                    hd.parent_hash, self.height, self.parent_hash
-                ),
-            ));
-        }
-        if hd.timestamp_ms <= self.parent_time {
-            return Err(discrepancy(
-                h,
-                "header timestamp",
-                format!(
-                    "{} ms is not after its parent's {} ms",
-                    hd.timestamp_ms, self.parent_time
-                ),
-            ));
-        }
+        let invalid = |error: InvalidBlock| AuditError::InvalidBlock {
+            height: h,
+            error: Box::new(error),
+        };
         let set = self.chain_state(h)?.validators;
-        if hd.validator_set_hash != set.hash() {
-            return Err(discrepancy(
-                h,
-                "header validator set hash",
-                format!(
-                    "{} is not the hash of the height's validator set {}",
-                    hd.validator_set_hash,
-                    set.hash()
-                ),
-            ));
+        validity::check_before_execution(
+            &block,
+            &self.chain_id,
+            &validity::Parent {
+                height: self.height,
+                hash: self.parent_hash,
+                time_ms: self.parent_time,
+                validators: self.parent_set.as_ref(),
+            },
+            &set,
+            None,
+        )
+        .map_err(invalid)?;
+        if let Some(c) = &block.parent_commit {
+            self.counts.certificates += 1;
+            self.counts.commit_signatures += c.signatures.len() as u64;
         }
-        if set.index_of(&hd.proposer).is_none() {
-            return Err(discrepancy(
-                h,
-                "header proposer",
-                format!("{} is not a validator of the height", hd.proposer),
-            ));
-        }
-        self.check_parent_commit(&block)?;
-
+        let hd = block.header.clone();
         let txs = block.txs.to_vec();
         for tx in &txs {
             match &tx.unsigned.body {
@@ -251,22 +222,15 @@ impl Replayer {
             .into_iter()
             .enumerate()
         {
-            verified.push(
-                v.map_err(|e| discrepancy(h, format!("transaction {i} ({})", txs[i].hash()), e))?,
-            );
+            verified.push(v.map_err(|error| {
+                invalid(InvalidBlock::Transaction {
+                    index: i,
+                    tx: txs[i].hash(),
+                    error,
+                })
+            })?);
         }
         self.counts.transactions += verified.len() as u64;
-        let root = tx_root(&txs);
-        if hd.tx_root != root {
-            return Err(discrepancy(
-                h,
-                "header tx root",
-                format!(
-                    "{} is not the root of the block's transactions {root}",
-                    hd.tx_root
-                ),
-            ));
-        }
         let ctx = BlockContext {
             chain_id: self.chain_id,
             height: h,
@@ -274,42 +238,23 @@ impl Replayer {
             proposer: hd.proposer,
         };
         let outcome = apply_block(&self.state, ctx, &verified)
-            .map_err(|e| discrepancy(h, "block execution", e))?;
-        let root = event_root(&outcome.events);
-        if hd.event_root != root {
-            return Err(discrepancy(
-                h,
-                "header event root",
-                format!(
-                    "{} is not the root of the replayed events {root}",
-                    hd.event_root
-                ),
-            ));
-        }
+            .map_err(|e| invalid(InvalidBlock::Execution(e)))?;
+        // Conservation reads the accounts as they were before the block.
         self.conservation(h, &outcome.events, &outcome.diff)?;
-        let root = self
+        let state_root = self
             .state
             .apply(&outcome.diff)
             .map_err(|e| discrepancy(h, "replayed state", e))?;
-        if hd.state_root != root {
-            return Err(discrepancy(
-                h,
-                "header state root",
-                format!("{} is not the replayed state root {root}", hd.state_root),
-            ));
-        }
         let next = self.chain_state(h)?.validators;
-        if hd.next_validator_set_hash != next.hash() {
-            return Err(discrepancy(
-                h,
-                "header next validator set hash",
-                format!(
-                    "{} is not the hash of the replayed next validator set {}",
-                    hd.next_validator_set_hash,
-                    next.hash()
-                ),
-            ));
-        }
+        validity::check_after_execution(
+            &block,
+            &validity::Executed {
+                events: &outcome.events,
+                state_root,
+                next_validators: &next,
+            },
+        )
+        .map_err(invalid)?;
         let hash = block.hash();
         cert.verify(&self.chain_id, &set, h, &hash)
             .map_err(|e| discrepancy(h, "commit certificate", e))?;
@@ -325,50 +270,6 @@ impl Replayer {
             hash,
             events: outcome.events,
         })
-    }
-
-    fn check_parent_commit(&mut self, block: &Block) -> Result<(), AuditError> {
-        let h = block.header.height;
-        let carried = block
-            .parent_commit
-            .as_ref()
-            .map_or(Hash::ZERO, |c| c.hash());
-        if block.header.parent_commit_hash != carried {
-            return Err(discrepancy(
-                h,
-                "header parent commit hash",
-                format!(
-                    "{} is not the hash of the certificate the block carries ({carried})",
-                    block.header.parent_commit_hash
-                ),
-            ));
-        }
-        match (&block.parent_commit, &self.parent_set) {
-            (None, None) => Ok(()),
-            (Some(_), None) => Err(discrepancy(
-                h,
-                "parent commit certificate",
-                "block 1 carries a certificate but has no parent",
-            )),
-            (None, Some(_)) => Err(discrepancy(
-                h,
-                "parent commit certificate",
-                "missing: the block must carry its parent's certificate",
-            )),
-            (Some(c), Some(set)) => {
-                c.verify(&self.chain_id, set, self.height, &self.parent_hash)
-                    .map_err(|e| {
-                        discrepancy(
-                            h,
-                            format!("parent commit certificate (of block {})", self.height),
-                            e,
-                        )
-                    })?;
-                self.counts.certificates += 1;
-                self.counts.commit_signatures += c.signatures.len() as u64;
-                Ok(())
-            }
-        }
     }
 
     /// Conservation per zone: what the events minted, burned, retired,

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use watt_rpc_client::view;
 use watt_runtime::crypto::Hash;
 use watt_runtime::state::{tag, Debt, Meter, Site, Zone};
 use watt_runtime::types::{AccountId, Height, MeterId, SiteId, Source, Wh, ZoneId};
@@ -222,7 +223,7 @@ fn finals(sm: &Summary, state: &AuditState) -> Final {
             zone: m.zone,
             source: m.source,
             capacity_w: m.capacity.0,
-            status: json_name(m.status),
+            status: json_name(view::MeterStatus::from(m.status)),
             readings: f.readings,
             minted: f.minted,
             forfeited: f.forfeited,
@@ -247,7 +248,7 @@ fn finals(sm: &Summary, state: &AuditState) -> Final {
             .get(&st.zone)
             .cloned()
             .flatten()
-            .map(|p| json_name(st.status(&p, now_ms)))
+            .map(|p| json_name(view::SiteStatus::from(st.status(&p, now_ms))))
             .unwrap_or_else(|| "unknown".into());
         sites.push(SiteRow {
             site: st.id,
