@@ -3,9 +3,10 @@
 
 use crate::clock::SystemClock;
 use crate::keys::read_key;
+use crate::launch::{launch, Launch};
 use crate::network::peers::{NetConfig, PeerAddr};
 use crate::service::record::SigningRecord;
-use crate::service::{Node, NodeConfig, SigningConfig};
+use crate::service::{NodeConfig, SigningConfig};
 use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
@@ -254,7 +255,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 [127, 0, 0, 1],
                 DEFAULT_P2P_PORT,
             )));
-            let public = identity.public();
             let mut cfg = NetConfig::new(listen, identity, genesis.chain_id(), peers);
             if let Some(n) = net_file.max_followers {
                 cfg.max_followers = n;
@@ -262,49 +262,30 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             if let Some(s) = net_file.ban_seconds {
                 cfg.ban_for = Duration::from_secs(s);
             }
-            let net = crate::network::peers::start(cfg)
-                .await
-                .with_context(|| format!("listening for peers on {listen}"))?;
-            tracing::info!(addr = %net.local_addr, identity = %public, "peer network listening");
-            Some(net)
+            Some(cfg)
         }
         (_, None) => anyhow::bail!(
             "[network] needs node_key, the node's identity key file (create one with `watt key generate --out node.key`)"
         ),
     };
     tracing::info!(base_path = %base_path.display(), chain = %genesis.chain_id(), validator = keys.first().map(|k| k.public().to_string()), "starting node");
-    let node = Node::start(NodeConfig {
-        base_path,
-        genesis,
-        validator_keys: keys,
-        block_time,
-        consensus,
-        mempool: crate::mempool::Config::default(),
-        clock: Arc::new(SystemClock),
+    let running = launch(Launch {
+        node: NodeConfig {
+            base_path,
+            genesis,
+            validator_keys: keys,
+            block_time,
+            consensus,
+            mempool: crate::mempool::Config::default(),
+            clock: Arc::new(SystemClock),
+            network: None,
+            genesis_state: genesis_state.map(Arc::new),
+            signing,
+        },
         network,
-        genesis_state: genesis_state.map(Arc::new),
-        signing,
-    })?;
-    let handle = node.handle.clone();
-    let rpc = match rpc_cfg {
-        Some(cfg) => {
-            let server = crate::rpc::start(cfg, handle.clone()).await?;
-            tracing::info!(addr = %server.local_addr, "JSON-RPC listening (HTTP and WebSocket)");
-            Some(server)
-        }
-        None => None,
-    };
-    let mut task = node.task;
-    tokio::select! {
-        r = &mut task => { r??; }
-        _ = super::shutdown_signal() => {
-            tracing::info!("shutting down");
-            handle.shutdown().await;
-            task.await??;
-        }
-    }
-    if let Some(rpc) = rpc {
-        let _ = rpc.handle.stop();
-    }
+        rpc: rpc_cfg,
+    })
+    .await?;
+    running.until_signal().await?;
     Ok(())
 }

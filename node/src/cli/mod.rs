@@ -2,7 +2,7 @@
 
 mod audit;
 mod config;
-pub use db::verify_store;
+pub use db::{verify_store, VerifyStoreError};
 mod db;
 mod fork;
 mod genesis_cmd;
@@ -82,19 +82,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err("duration must be above zero".into());
     }
     Ok(d)
-}
-
-/// Completes on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
 
 fn init_tracing(default: &str) {

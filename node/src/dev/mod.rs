@@ -7,8 +7,9 @@ pub mod sim;
 
 use crate::clock::{Clock, ScaledClock};
 use crate::consensus;
+use crate::launch::{launch, Launch};
 use crate::mempool;
-use crate::service::{Node, NodeConfig, SigningConfig};
+use crate::service::{NodeConfig, SigningConfig};
 use crate::storage::{BlockReader, Store};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -79,32 +80,34 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
     );
     println!();
     let chain_id = genesis.chain_id();
-    let node = Node::start(NodeConfig {
-        base_path: base_path.clone(),
-        genesis,
-        validator_keys: vec![genesis::validator_key()],
-        block_time: opts.block_time,
-        consensus: consensus::Config::default(),
-        mempool: mempool::Config::default(),
-        clock: clock.clone(),
+    let running = launch(Launch {
+        node: NodeConfig {
+            base_path: base_path.clone(),
+            genesis,
+            validator_keys: vec![genesis::validator_key()],
+            block_time: opts.block_time,
+            consensus: consensus::Config::default(),
+            mempool: mempool::Config::default(),
+            clock: clock.clone(),
+            network: None,
+            genesis_state: None,
+            // The dev validator's record sits beside its data directory; a
+            // new dev chain is a new chain.
+            signing: Some(SigningConfig {
+                record: base_path.with_extension("signing"),
+                new_chain: !existing,
+            }),
+        },
         network: None,
-        genesis_state: None,
-        // The dev validator's record sits beside its data directory; a
-        // new dev chain is a new chain.
-        signing: Some(SigningConfig {
-            record: base_path.with_extension("signing"),
-            new_chain: !existing,
-        }),
-    })?;
-    let rpc = match opts.rpc.clone() {
-        Some(cfg) => Some(crate::rpc::start(cfg, node.handle.clone()).await?),
-        None => None,
-    };
-    match &rpc {
+        rpc: opts.rpc.clone(),
+    })
+    .await?;
+    match &running.rpc {
         Some(server) => print_rpc_help(server.local_addr, chain_id),
         None => println!("  rpc       off (--no-rpc)\n"),
     }
-    let mut blocks = node.handle.subscribe();
+    let handle = running.handle().clone();
+    let mut blocks = handle.subscribe();
     let printer = tokio::spawn(async move {
         loop {
             match blocks.recv().await {
@@ -121,24 +124,13 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         }
     });
     if !opts.no_sim {
-        if let Some(community) = sim::Community::new(node.handle.clone(), clock.clone()).await {
+        if let Some(community) = sim::Community::new(handle.clone(), clock.clone()).await {
             tokio::spawn(community.run(opts.block_time.max(Duration::from_millis(200))));
         }
     }
-    let handle = node.handle.clone();
-    let mut task = node.task;
-    tokio::select! {
-        r = &mut task => { r??; }
-        _ = crate::cli::shutdown_signal() => {
-            println!("shutting down");
-            handle.shutdown().await;
-            task.await??;
-        }
-    }
+    let result = running.until_signal().await;
     printer.abort();
-    if let Some(rpc) = rpc {
-        let _ = rpc.handle.stop();
-    }
+    result?;
     Ok(())
 }
 

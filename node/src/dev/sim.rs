@@ -10,6 +10,7 @@
 
 use crate::clock::Clock;
 use crate::service::NodeHandle;
+use crate::storage::BlockReader;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,17 +114,12 @@ impl Community {
         let chain_id = handle.chain_id();
         let last_tick_s = clock.now_ms() / 1000;
         let zone = ZoneId::new(ZONE).ok()?;
-        let (meters_state, sites_state) = handle
-            .read(|chain| {
-                let m: Vec<Option<Meter>> = (1..=METERS.len() as u64)
-                    .map(|i| chain.state(&StateKey::Meter(MeterId(i))))
-                    .collect();
-                let s: Vec<Option<Site>> = (1..=SITES.len() as u64)
-                    .map(|i| chain.state(&StateKey::Site(SiteId(i))))
-                    .collect();
-                (m, s)
-            })
-            .await?;
+        let meters_state: Vec<Option<Meter>> = (1..=METERS.len() as u64)
+            .map(|i| handle.state(&StateKey::Meter(MeterId(i))))
+            .collect();
+        let sites_state: Vec<Option<Site>> = (1..=SITES.len() as u64)
+            .map(|i| handle.state(&StateKey::Site(SiteId(i))))
+            .collect();
         let meters = METERS
             .iter()
             .zip(meters_state)
@@ -200,45 +196,54 @@ impl Community {
         let zone = self.zone.clone();
         let seller = AccountId(self.seller.public());
         let now_ms = self.clock.now_ms();
-        self.handle
-            .read(move |chain| {
-                let policy = chain
-                    .state::<Zone>(&StateKey::Zone(zone.clone()))
-                    .and_then(|z| z.policy)
-                    .unwrap_or_default();
-                let chain_time = chain.head_hash_and_time().map_or(now_ms, |(_, t)| t);
-                let hour = Hour::of_millis(now_ms);
-                let seller_hour_credits = chain
-                    .state::<Account>(&StateKey::Account(seller))
-                    .and_then(|a| a.holdings.get(&Vintage { zone, hour }).copied())
-                    .unwrap_or_default();
-                Snapshot {
-                    meter_seq: meters
-                        .iter()
-                        .filter_map(|m| {
-                            chain
-                                .state::<Meter>(&StateKey::Meter(*m))
-                                .map(|st| (*m, st.last_sequence))
-                        })
-                        .collect(),
-                    site_seq: sites
-                        .iter()
-                        .filter_map(|s| {
-                            chain
-                                .state::<Site>(&StateKey::Site(*s))
-                                .map(|st| (*s, (st.last_sequence, st.status(&policy, chain_time))))
-                        })
-                        .collect(),
-                    nonces: accounts.iter().map(|a| (*a, chain.nonce(a))).collect(),
-                    pending: in_flight
-                        .into_iter()
-                        .filter(|h| chain.mempool().contains(h))
-                        .collect(),
-                    seller_hour_credits,
-                    max_age_s: policy.reading_max_age_s,
-                }
-            })
-            .await
+        let h = &self.handle;
+        // The mempool first: a transaction that left it is in the store by
+        // then (a block is written before the mempool forgets it).
+        let pending = h.still_pending(in_flight).await?;
+        let policy = h
+            .state::<Zone>(&StateKey::Zone(zone.clone()))
+            .and_then(|z| z.policy)
+            .unwrap_or_default();
+        let store = h.store();
+        let chain_time = store
+            .head()
+            .ok()
+            .filter(|head| head.0 > 0)
+            .and_then(|head| store.header(head).ok().flatten())
+            .map_or(now_ms, |hd| hd.timestamp_ms);
+        let hour = Hour::of_millis(now_ms);
+        let seller_hour_credits = h
+            .state::<Account>(&StateKey::Account(seller))
+            .and_then(|a| a.holdings.get(&Vintage { zone, hour }).copied())
+            .unwrap_or_default();
+        Some(Snapshot {
+            meter_seq: meters
+                .iter()
+                .filter_map(|m| {
+                    h.state::<Meter>(&StateKey::Meter(*m))
+                        .map(|st| (*m, st.last_sequence))
+                })
+                .collect(),
+            site_seq: sites
+                .iter()
+                .filter_map(|s| {
+                    h.state::<Site>(&StateKey::Site(*s))
+                        .map(|st| (*s, (st.last_sequence, st.status(&policy, chain_time))))
+                })
+                .collect(),
+            nonces: accounts
+                .iter()
+                .map(|a| {
+                    let n = h
+                        .state::<Account>(&StateKey::Account(*a))
+                        .map_or(0, |acc| acc.nonce);
+                    (*a, n)
+                })
+                .collect(),
+            pending,
+            seller_hour_credits,
+            max_age_s: policy.reading_max_age_s,
+        })
     }
 
     /// One tick; false once the node is gone.

@@ -1,8 +1,9 @@
 //! A node on the peer network in the test process, on a free loopback
 //! port: for this crate's and the workspace's network tests.
 
-use super::peers::{self, NetConfig, PeerAddr};
+use super::peers::{NetConfig, PeerAddr};
 use crate::clock::{Clock, ScaledClock};
+use crate::launch::{launch, Launch};
 use crate::service::{Node, NodeConfig, SigningConfig};
 use std::path::Path;
 use std::sync::Arc;
@@ -22,19 +23,6 @@ pub async fn networked_node(
     peers: Vec<PeerAddr>,
     speed: u64,
 ) -> (Node, PeerAddr) {
-    let key = identity.public();
-    let net = peers::start(NetConfig::new(
-        "127.0.0.1:0".parse().expect("loopback"),
-        identity,
-        genesis.chain_id(),
-        peers,
-    ))
-    .await
-    .expect("network starts");
-    let addr = PeerAddr {
-        addr: net.local_addr,
-        key,
-    };
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(genesis.genesis_time_ms + 1, speed));
     // The signing record sits beside the data directory; a node started on
     // an empty one starts a new chain.
@@ -42,18 +30,29 @@ pub async fn networked_node(
         record: dir.with_extension("signing"),
         new_chain: !dir.join("CURRENT").exists(),
     });
-    let node = Node::start(NodeConfig {
-        base_path: dir.to_path_buf(),
-        genesis: genesis.clone(),
-        validator_keys: keys,
-        block_time: Duration::from_millis(100),
-        consensus: crate::consensus::Config::default(),
-        mempool: crate::mempool::Config::default(),
-        clock,
-        network: Some(net),
-        genesis_state: None,
-        signing,
+    let running = launch(Launch {
+        node: NodeConfig {
+            base_path: dir.to_path_buf(),
+            genesis: genesis.clone(),
+            validator_keys: keys,
+            block_time: Duration::from_millis(100),
+            consensus: crate::consensus::Config::default(),
+            mempool: crate::mempool::Config::default(),
+            clock,
+            network: None,
+            genesis_state: None,
+            signing,
+        },
+        network: Some(NetConfig::new(
+            "127.0.0.1:0".parse().expect("loopback"),
+            identity,
+            genesis.chain_id(),
+            peers,
+        )),
+        rpc: None,
     })
+    .await
     .expect("node starts");
-    (node, addr)
+    let addr = running.peer.expect("a networked node has a peer address");
+    (running.node, addr)
 }

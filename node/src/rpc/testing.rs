@@ -4,6 +4,7 @@
 use super::{RpcConfig, RpcServer};
 use crate::clock::{Clock, ScaledClock};
 use crate::dev::genesis::dev_genesis;
+use crate::launch::{launch, Launch};
 use crate::service::{Node, NodeConfig, SigningConfig};
 use crate::storage::BlockReader;
 use std::sync::Arc;
@@ -37,25 +38,28 @@ impl TestNode {
         let dir = tempfile::tempdir().expect("temp dir");
         let genesis = dev_genesis(GENESIS_MS).expect("dev genesis").genesis;
         let clock: Arc<dyn Clock> = Arc::new(ScaledClock::new(GENESIS_MS + 1, speed));
-        let node = Node::start(NodeConfig {
-            base_path: dir.path().join("db"),
-            genesis,
-            validator_keys: vec![crate::dev::genesis::validator_key()],
-            block_time: Duration::from_millis(100),
-            consensus: crate::consensus::Config::default(),
-            mempool: crate::mempool::Config::default(),
-            clock: clock.clone(),
+        let running = launch(Launch {
+            node: NodeConfig {
+                base_path: dir.path().join("db"),
+                genesis,
+                validator_keys: vec![crate::dev::genesis::validator_key()],
+                block_time: Duration::from_millis(100),
+                consensus: crate::consensus::Config::default(),
+                mempool: crate::mempool::Config::default(),
+                clock: clock.clone(),
+                network: None,
+                genesis_state: None,
+                signing: Some(SigningConfig {
+                    record: dir.path().join("validator.signing"),
+                    new_chain: true,
+                }),
+            },
             network: None,
-            genesis_state: None,
-            signing: Some(SigningConfig {
-                record: dir.path().join("validator.signing"),
-                new_chain: true,
-            }),
+            rpc: Some(rpc),
         })
+        .await
         .expect("node starts");
-        let rpc = super::start(rpc, node.handle.clone())
-            .await
-            .expect("rpc starts");
+        let (node, rpc) = (running.node, running.rpc.expect("rpc was configured"));
         TestNode {
             node,
             rpc,

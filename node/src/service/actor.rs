@@ -1,9 +1,11 @@
 //! The node's task: the select loop and the core's effects.
 
+use super::ingress::{Command, MempoolStats, Query};
 use super::intake::{Admit, Bodies, Intake};
 use super::record::SigningRecord;
+use super::serve::Server;
 use super::verifier::{self, ConsensusJob, ConsensusVerdict, GossipVerdicts};
-use super::{sync, Command, NodeError, GOSSIP_EVERY};
+use super::{sync, NodeError, GOSSIP_EVERY};
 use crate::chain::{Chain, Committed};
 use crate::clock::Clock;
 use crate::consensus::{Consensus, Effect, Input, Message, Timeout};
@@ -58,6 +60,8 @@ pub(super) struct Actor {
     pub(super) gossip_verdicts: mpsc::Sender<GossipVerdicts>,
     /// Transaction gossip messages waiting for verification, per peer.
     pub(super) gossip_in_flight: HashMap<PublicKey, usize>,
+    /// The task answering peers' sync requests.
+    pub(super) server: Server,
 }
 
 async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
@@ -86,7 +90,7 @@ impl Actor {
             let start_at = self.next_start;
             tokio::select! {
                 cmd = inputs.commands.recv() => match cmd {
-                    Some(Command::Submit(verified, reply)) => {
+                    Some(Command::Submit { verified, reply }) => {
                         let txs: Vec<Option<Transaction>> = verified
                             .iter()
                             .map(|v| v.as_ref().ok().map(|v| v.tx.clone()))
@@ -99,7 +103,7 @@ impl Actor {
                         }
                         let _ = reply.send(results);
                     }
-                    Some(Command::Read(f)) => f(&self.chain),
+                    Some(Command::Query(q)) => self.answer(q),
                     Some(Command::Shutdown) | None => break Ok(()),
                 },
                 Some(t) = inputs.timers.recv() => {
@@ -132,6 +136,44 @@ impl Actor {
             Err(e) => tracing::error!(error = %e, "node stopped"),
         }
         result
+    }
+
+    /// Answers a question about the mempool.
+    fn answer(&self, q: Query) {
+        let pool = self.chain.mempool();
+        match q {
+            Query::PendingNonce {
+                account,
+                chain_nonce,
+                reply,
+            } => {
+                let _ = reply.send(pool.next_nonce(&account, chain_nonce));
+            }
+            Query::PendingTx { hash, reply } => {
+                let _ = reply.send(pool.get(&hash).map(|v| v.tx.clone()));
+            }
+            Query::PendingTxs { limit, reply } => {
+                let txs = pool
+                    .pending()
+                    .into_iter()
+                    .take(limit)
+                    .map(|v| v.tx.clone())
+                    .collect();
+                let _ = reply.send(txs);
+            }
+            Query::StillPending { hashes, reply } => {
+                let _ = reply.send(hashes.into_iter().filter(|h| pool.contains(h)).collect());
+            }
+            Query::MempoolStats { reply } => {
+                let _ = reply.send(MempoolStats {
+                    txs: pool.len(),
+                    bytes: pool.bytes(),
+                });
+            }
+            Query::Ping { reply } => {
+                let _ = reply.send(());
+            }
+        }
     }
 
     /// Queues an admitted transaction for the next gossip batch.

@@ -13,21 +13,20 @@
 //! bodies are executed only when a verified proposal names them, and
 //! synced blocks only with a certificate that verifies (`sync.rs`).
 
-use crate::chain::{Chain, ChainError, Committed};
+use crate::chain::{Chain, ChainError};
 use crate::clock::Clock;
 use crate::consensus::{self, Consensus, PersistedState};
 use crate::mempool::{self, Mempool};
-use crate::network::peers::{NetHandle, Network};
+use crate::network::peers::Network;
 use crate::storage::{StorageError, Store};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
-use watt_runtime::crypto::{Hash, Keypair};
+use watt_runtime::crypto::Keypair;
 use watt_runtime::encoding::decode;
 use watt_runtime::genesis::Genesis;
-use watt_runtime::tx::Transaction;
 use watt_runtime::types::Height;
 
 /// The longest block time: an empty block at least every 5 s keeps the
@@ -38,10 +37,14 @@ pub const MAX_BLOCK_TIME: Duration = Duration::from_secs(5);
 const GOSSIP_EVERY: Duration = Duration::from_millis(20);
 
 mod actor;
+mod ingress;
 mod intake;
 pub mod record;
+mod serve;
 mod sync;
 mod verifier;
+
+pub use ingress::{MempoolStats, NodeHandle, SubmitError};
 
 use actor::Actor;
 use record::{OpenOptions, Opening, SigningRecord};
@@ -103,130 +106,6 @@ pub enum NodeError {
     /// The configuration is unusable.
     #[error("invalid configuration: {0}")]
     Config(String),
-}
-
-type Reader = Box<dyn FnOnce(&Chain) + Send>;
-
-pub(super) enum Command {
-    Submit(
-        Vec<Result<watt_runtime::exec::VerifiedTx, watt_runtime::TxError>>,
-        oneshot::Sender<Vec<Result<Hash, ChainError>>>,
-    ),
-    Read(Reader),
-    Shutdown,
-}
-
-/// Why a submitted transaction was not added.
-#[derive(Debug, thiserror::Error)]
-pub enum SubmitError {
-    /// The chain or the mempool refused it.
-    #[error(transparent)]
-    Refused(ChainError),
-    /// The node is shutting down.
-    #[error("node is shutting down")]
-    Stopped,
-}
-
-/// A handle to a running node.
-#[derive(Clone)]
-pub struct NodeHandle {
-    commands: mpsc::Sender<Command>,
-    committed: broadcast::Sender<Arc<Committed>>,
-    chain_id: Hash,
-    store: Arc<Store>,
-    clock: Arc<dyn Clock>,
-    net: Option<NetHandle>,
-    best_seen: Arc<std::sync::atomic::AtomicU64>,
-    verifier: mpsc::Sender<verifier::Job>,
-}
-
-impl NodeHandle {
-    /// The highest height any peer has announced (0 without a network).
-    pub fn best_seen(&self) -> Height {
-        Height(self.best_seen.load(std::sync::atomic::Ordering::Relaxed))
-    }
-
-    /// The chain id.
-    pub fn chain_id(&self) -> Hash {
-        self.chain_id
-    }
-
-    /// The store, for reads that need not wait for the node's task: each
-    /// block is one atomic write, so a read sees whole blocks only.
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
-    }
-
-    /// The chain clock.
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
-    }
-
-    /// How many peers are connected (0 for a node without a network).
-    pub fn peer_count(&self) -> usize {
-        self.net.as_ref().map_or(0, |n| n.peers().len())
-    }
-
-    /// Verifies transactions and adds them to the mempool; one result per
-    /// transaction (the id, or why it was refused).
-    pub async fn submit(&self, txs: Vec<Transaction>) -> Vec<Result<Hash, SubmitError>> {
-        let n = txs.len();
-        let (tx, rx) = oneshot::channel();
-        let stopped = || (0..n).map(|_| Err(SubmitError::Stopped)).collect();
-        // Signatures are checked by the verifier task, batched with other
-        // callers' (see `verifier`); the node's task only inserts the
-        // verdicts into the mempool.
-        let (vtx, vrx) = oneshot::channel();
-        let job = verifier::Job {
-            txs,
-            reply: verifier::Reply::Caller(vtx),
-        };
-        if self.verifier.send(job).await.is_err() {
-            return stopped();
-        }
-        let verified = match vrx.await {
-            Ok(v) if v.len() == n => v,
-            _ => return stopped(),
-        };
-        if self
-            .commands
-            .send(Command::Submit(verified, tx))
-            .await
-            .is_err()
-        {
-            return stopped();
-        }
-        match rx.await {
-            Ok(results) => results
-                .into_iter()
-                .map(|r| r.map_err(SubmitError::Refused))
-                .collect(),
-            Err(_) => stopped(),
-        }
-    }
-
-    /// Runs `f` on the chain, between blocks, and returns its result.
-    pub async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Chain) -> T + Send + 'static,
-    ) -> Option<T> {
-        let (tx, rx) = oneshot::channel();
-        let reader: Reader = Box::new(move |chain| {
-            let _ = tx.send(f(chain));
-        });
-        self.commands.send(Command::Read(reader)).await.ok()?;
-        rx.await.ok()
-    }
-
-    /// Finalised blocks as they are written.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
-        self.committed.subscribe()
-    }
-
-    /// Asks the node to stop cleanly.
-    pub async fn shutdown(&self) {
-        let _ = self.commands.send(Command::Shutdown).await;
-    }
 }
 
 /// A running node: its handle and the task to await.
@@ -331,6 +210,7 @@ impl Node {
             consensus_verifier,
             gossip_verdicts: gossip_tx,
             gossip_in_flight: Default::default(),
+            server: serve::Server::spawn(store.clone(), net_for_handle.clone()),
         };
         let inputs = actor::Inputs {
             commands: rx,

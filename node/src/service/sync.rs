@@ -6,28 +6,23 @@
 //! Every imported block's commit certificate is verified against the
 //! validator set of its height before the block is executed; a peer that
 //! serves one that does not verify is banned. Sync requests are answered
-//! off the node's task, a few at a time, within a byte budget.
+//! by a task of their own (`serve.rs`).
 
 use super::actor::Actor;
 use super::NodeError;
 use crate::chain::ChainError;
 use crate::consensus::Message;
 use crate::network::peers::{Inbound, NetHandle};
-use crate::network::wire::{WireMessage, MAX_SYNC_BLOCKS, MAX_SYNC_BYTES};
-use crate::storage::{BlockReader, Store};
-use std::collections::HashSet;
+use crate::network::wire::{WireMessage, MAX_SYNC_BLOCKS};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use watt_runtime::block::{Block, CommitCertificate};
 use watt_runtime::crypto::{Hash, PublicKey};
-use watt_runtime::encoding::{encode, BoundedVec};
 use watt_runtime::types::Height;
 
 /// How long a sync request may go unanswered before another is sent.
 const SYNC_PATIENCE: Duration = Duration::from_secs(5);
-/// Sync requests answered at once (each reads up to `MAX_SYNC_BYTES`).
-const MAX_SYNC_SERVES: usize = 2;
 
 /// Sync bookkeeping.
 pub(super) struct SyncState {
@@ -39,8 +34,6 @@ pub(super) struct SyncState {
     in_flight: Option<Instant>,
     /// Blocks consensus asked to validate before their bodies arrived.
     awaited: Vec<(Height, Hash)>,
-    /// Peers whose sync request is being answered.
-    serving: Arc<Mutex<HashSet<PublicKey>>>,
 }
 
 impl Default for SyncState {
@@ -50,7 +43,6 @@ impl Default for SyncState {
             best_seen: Height(0),
             in_flight: None,
             awaited: Vec::new(),
-            serving: Arc::default(),
         }
     }
 }
@@ -69,34 +61,6 @@ impl SyncState {
             self.awaited.push((height, hash));
         }
     }
-}
-
-/// Reads finalised blocks from `from` for an answer: at most `count`, and
-/// no more than `max_bytes` of them (but always one block, which fits a
-/// message by the chain's block size limit).
-pub(super) fn blocks_for_sync(
-    store: &Store,
-    from: Height,
-    count: usize,
-    max_bytes: usize,
-) -> Result<Vec<(Block, CommitCertificate)>, crate::storage::StorageError> {
-    let head = store.head()?;
-    let count = count.min(MAX_SYNC_BLOCKS);
-    let last = from.0.saturating_add(count as u64);
-    let mut out = Vec::with_capacity(count);
-    let mut bytes = 0usize;
-    for h in from.0.max(1)..last.min(head.0 + 1) {
-        let (Some(block), Some(cert)) = (store.block(Height(h))?, store.commit(Height(h))?) else {
-            break;
-        };
-        let size = encode(&block).len() + encode(&cert).len();
-        if !out.is_empty() && bytes + size > max_bytes {
-            break;
-        }
-        bytes += size;
-        out.push((block, cert));
-    }
-    Ok(out)
 }
 
 impl Actor {
@@ -157,7 +121,7 @@ impl Actor {
                     );
                 }
             }
-            WireMessage::GetBlocks { from, count } => self.serve_sync(&net, inb.from, from, count),
+            WireMessage::GetBlocks { from, count } => self.server.request(inb.from, from, count),
             WireMessage::Blocks(blocks) => self.import(&net, inb.from, blocks.into_inner())?,
             WireMessage::Txs(txs) => {
                 let txs: Vec<_> = txs
@@ -173,35 +137,6 @@ impl Actor {
             WireMessage::Block(block) => self.on_body(&net, inb.from, *block, head)?,
         }
         Ok(())
-    }
-
-    /// Answers a sync request off the node's task; a peer gets one answer
-    /// at a time, and at most [`MAX_SYNC_SERVES`] are read at once.
-    fn serve_sync(&self, net: &NetHandle, peer: PublicKey, from: Height, count: u32) {
-        {
-            let mut serving = self.sync.serving.lock().unwrap_or_else(|p| p.into_inner());
-            if serving.len() >= MAX_SYNC_SERVES || !serving.insert(peer) {
-                tracing::trace!(%peer, "sync request dropped: busy");
-                return;
-            }
-        }
-        let store = self.chain.shared_store();
-        let serving = self.sync.serving.clone();
-        let net = net.clone();
-        tokio::task::spawn_blocking(move || {
-            match blocks_for_sync(&store, from, count as usize, MAX_SYNC_BYTES) {
-                Ok(out) => {
-                    if let Ok(blocks) = BoundedVec::new(out) {
-                        net.send_to(&peer, &WireMessage::Blocks(blocks));
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "reading blocks for a peer failed"),
-            }
-            serving
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&peer);
-        });
     }
 
     /// Imports finalised blocks a peer sent, each with a certificate that
@@ -305,59 +240,5 @@ impl Actor {
                 false
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::chain::Chain;
-    use crate::mempool::{Config, Mempool};
-    use watt_runtime::block::{Vote, VoteKind};
-    use watt_runtime::testkit::{consensus_key, TestChain};
-
-    /// A range of large blocks is cut short by bytes, never by more than
-    /// the message can carry; one block always goes.
-    #[test]
-    fn a_sync_answer_stays_within_its_byte_budget() {
-        let tc = TestChain::builder().authorities(1).build();
-        let dir = tempfile::tempdir().unwrap();
-        let mut chain = Chain::new(
-            Store::open(dir.path(), &tc.genesis).unwrap(),
-            Mempool::new(Config::default()),
-        )
-        .unwrap();
-        let k = consensus_key(1);
-        for h in 1..=5u64 {
-            let hash = chain
-                .build_block(Height(h), 1_767_225_600_000 + h * 1_000, k.public())
-                .unwrap();
-            let vote = Vote {
-                kind: VoteKind::Precommit,
-                chain_id: chain.chain_id(),
-                height: Height(h),
-                round: 0,
-                block_hash: Some(hash),
-                validator: k.public(),
-            }
-            .sign(&k);
-            let set = chain.next_validators().unwrap();
-            let cert = CommitCertificate::from_precommits(&set, Height(h), 0, hash, &[vote]);
-            chain.commit(&hash, cert).unwrap();
-        }
-        let store = chain.shared_store();
-        let all = blocks_for_sync(&store, Height(1), 32, usize::MAX).unwrap();
-        assert_eq!(all.len(), 5);
-        let one = encode(&all[0].0).len() + encode(&all[0].1).len();
-        let two = blocks_for_sync(&store, Height(1), 32, 2 * one + one / 2).unwrap();
-        assert_eq!(two.len(), 2);
-        let at_least_one = blocks_for_sync(&store, Height(1), 32, 1).unwrap();
-        assert_eq!(at_least_one.len(), 1);
-        assert_eq!(
-            blocks_for_sync(&store, Height(4), 32, usize::MAX)
-                .unwrap()
-                .len(),
-            2
-        );
     }
 }
