@@ -10,8 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-mod common;
-use common::watt;
+use watt_test_support::watt_command as watt;
 
 /// A running `watt` with its output lines collected.
 struct Proc {
@@ -97,7 +96,8 @@ impl Proc {
 
 /// One JSON-RPC call; the `result`.
 fn rpc(addr: &str, method: &str, params: &str) -> serde_json::Value {
-    common::rpc(addr, method, params)["result"].clone()
+    let params = serde_json::from_str(params).expect("params are JSON");
+    watt_test_support::rpc_call_raw(addr, method, params)["result"].clone()
 }
 
 fn run_ok(args: &[&str]) -> String {

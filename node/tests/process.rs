@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-mod common;
-use common::watt;
+use serde_json::json;
+use watt_test_support::{rpc_call_raw, watt_command as watt};
 
 /// A running `watt dev` with its log lines collected.
 struct Dev {
@@ -433,7 +433,7 @@ fn watt_dev_mints_burns_and_suspends_the_short_site() {
     );
     // The printed RPC address answers, and agrees: the ridge mine may not run.
     let addr = dev.rpc_addr().expect("watt dev prints its RPC address");
-    let body = common::rpc(&addr, "sites_canRun", "[2]").to_string();
+    let body = rpc_call_raw(&addr, "sites_canRun", json!([2])).to_string();
     assert!(
         body.contains("\"allowed\":false") && body.contains("suspendedShortfall"),
         "{body}"
@@ -534,11 +534,11 @@ fn both_dev_sites_keep_reporting_on_time_over_a_simulated_day() {
     let mut last_time = 0;
     while start.elapsed() < Duration::from_secs(62) {
         for site in [1, 2] {
-            let r = common::rpc(&addr, "sites_canRun", &format!("[{site}]"));
+            let r = rpc_call_raw(&addr, "sites_canRun", json!([site]));
             let status = r["result"]["status"].as_str().unwrap_or("").to_string();
             assert_ne!(status, "dark", "site {site} went dark: {r}");
         }
-        let head = common::rpc(&addr, "chain_getFinalizedHead", "[]");
+        let head = rpc_call_raw(&addr, "chain_getFinalizedHead", json!([]));
         if let Some(t) = head["result"]["timestampMs"].as_u64() {
             first_time.get_or_insert(t);
             last_time = t;

@@ -1,22 +1,20 @@
 //! Every builder's transaction is accepted and finalised by a real node,
 //! through the typed client (`watt dev`, no simulated community).
 
-mod common;
-
-use common::start_node;
 use std::time::Duration;
 use watt_genesis::dev_keypair;
 use watt_rpc_client::api::{ChainApiClient, SitesApiClient};
 use watt_rpc_client::builders::*;
 use watt_rpc_client::client::{Signer, WattClient};
+use watt_rpc_client::view::SiteStatus;
 use watt_runtime::block::{Vote, VoteKind};
 use watt_runtime::crypto::{Hash, Keypair};
-use watt_runtime::state::SiteStatus;
 use watt_runtime::tx::{Body, ConsumptionReading, GenerationReading, RegulatorChange};
 use watt_runtime::types::{
     AccountId, ChainParams, Height, Hour, MatchingWindow, MeterId, ProposalId, SiteId, Source,
     Vintage, Watts, Wh, ZoneId, ZonePolicy,
 };
+use watt_test_support::DevProc;
 
 struct Chain {
     client: WattClient,
@@ -65,7 +63,7 @@ fn acct(k: &Keypair) -> AccountId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_builder_is_accepted_by_a_real_node() {
-    let node = start_node();
+    let node = DevProc::start();
     let client = WattClient::new(&node.url).unwrap();
     let genesis = ChainApiClient::genesis(client.api()).await.unwrap();
     let mut c = Chain {

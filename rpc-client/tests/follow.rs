@@ -1,19 +1,18 @@
 //! The reconnecting head stream survives its node being killed and
 //! restarted, and backfills what it missed: every height once, in order.
 
-mod common;
-
-use common::{free_port, spawn_dev};
 use std::time::Duration;
 use watt_rpc_client::client::{follow_heads, Retry};
 use watt_runtime::types::Height;
+use watt_test_support::{free_port, DevProc};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn head_stream_survives_a_node_restart_and_backfills() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
     let addr = format!("127.0.0.1:{}", free_port());
-    let (mut node, url) = spawn_dev(&db, &addr);
+    let node = DevProc::on(&db, &addr);
+    let url = node.url.clone();
     let retry = Retry {
         attempts: u32::MAX,
         first_delay: Duration::from_millis(100),
@@ -26,16 +25,14 @@ async fn head_stream_survives_a_node_restart_and_backfills() {
     }
     // kill -9, wait while blocks would have been made, restart on the
     // same data and port.
-    node.kill().unwrap();
-    node.wait().unwrap();
+    drop(node); // kill -9
     let killed_at = seen.last().unwrap().height;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (mut node, _) = spawn_dev(&db, &addr);
+    let node = DevProc::on(&db, &addr);
     while seen.last().unwrap().height.0 < killed_at.0 + 10 {
         seen.push(next(&mut heads).await);
     }
-    node.kill().unwrap();
-    let _ = node.wait();
+    drop(node);
     for (i, h) in seen.iter().enumerate() {
         assert_eq!(
             h.height,

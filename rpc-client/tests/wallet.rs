@@ -2,9 +2,6 @@
 //! (the `watt` binary built beside this test; no simulated community, so
 //! nothing else signs with the keys used here).
 
-mod common;
-
-use common::{rpc, start_node};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -13,6 +10,7 @@ use watt_genesis::dev_keypair;
 use watt_runtime::encoding::BoundedVec;
 use watt_runtime::tx::{Body, GenerationReading};
 use watt_runtime::types::{AccountId, MeterId, Wh};
+use watt_test_support::DevProc;
 
 struct Wallet {
     keystore: tempfile::TempDir,
@@ -150,13 +148,13 @@ fn keystore_round_trip_wrong_passphrase_and_loose_permissions() {
 
 #[test]
 fn offline_sign_then_submit_and_transfers_reach_finality() {
-    let node = start_node();
+    let node = DevProc::start();
     let w = Wallet::new(&node.url);
     w.import_dev("dev-operator");
     w.import_dev("dev-valley-coop");
-    let chain_id = rpc(&node.url, "system_chainId", Value::Null);
+    let chain_id = rpc(&node, "system_chainId", Value::Null);
     let chain_id = chain_id.as_str().unwrap().to_string();
-    let genesis = rpc(&node.url, "chain_getGenesis", Value::Null);
+    let genesis = rpc(&node, "chain_getGenesis", Value::Null);
     let t0 = genesis["genesis"]["genesis_time_ms"].as_u64().unwrap() / 1000;
 
     // Mint 5,000 Wh to the coop: a solar reading, relayed by the operator
@@ -164,7 +162,7 @@ fn offline_sign_then_submit_and_transfers_reach_finality() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let chain_id_hash = watt_runtime::crypto::Hash::from_hex(&chain_id).unwrap();
     loop {
-        let head = rpc(&node.url, "chain_getFinalizedHead", Value::Null);
+        let head = rpc(&node, "chain_getFinalizedHead", Value::Null);
         if head["timestampMs"].as_u64().unwrap_or(0) / 1000 > t0 + 600 {
             break;
         }
@@ -180,9 +178,9 @@ fn offline_sign_then_submit_and_transfers_reach_finality() {
         flags: 0,
     }
     .sign(&chain_id_hash, &dev_keypair("dev-meter-solar"));
-    let body = serde_json::to_string(&Body::SubmitReadings {
+    let body = serde_json::to_string(&watt_rpc_client::view::Body::from(Body::SubmitReadings {
         readings: BoundedVec::new(vec![reading]).unwrap(),
-    })
+    }))
     .unwrap();
     let sent = w.json(&["send", "--from", "dev-operator", "--body", &body]);
     assert!(sent["location"]["height"].as_u64().unwrap() > 0);
@@ -244,7 +242,7 @@ fn offline_sign_then_submit_and_transfers_reach_finality() {
 
     // Operators and regulators: a new meter, its approval, a new site.
     w.import_dev("dev-regulator");
-    let now = rpc(&node.url, "chain_getFinalizedHead", Value::Null)["timestampMs"]
+    let now = rpc(&node, "chain_getFinalizedHead", Value::Null)["timestampMs"]
         .as_u64()
         .unwrap()
         / 1000;
@@ -271,12 +269,12 @@ fn offline_sign_then_submit_and_transfers_reach_finality() {
         "5000",
     ]);
     w.json(&["meter", "approve", "--from", "dev-regulator", "4"]);
-    let meter = rpc(&node.url, "meters_get", serde_json::json!([4]));
+    let meter = rpc(&node, "meters_get", serde_json::json!([4]));
     assert_eq!(meter["serial"], "SOL-9");
     assert_eq!(meter["status"], "active", "{meter}");
     // A site is dark while its record lags block time by more than
     // dark-after (900 s: 1.5 s of this 600x clock): its baseline is now.
-    let site_now = (rpc(&node.url, "chain_getFinalizedHead", Value::Null)["timestampMs"]
+    let site_now = (rpc(&node, "chain_getFinalizedHead", Value::Null)["timestampMs"]
         .as_u64()
         .unwrap()
         / 1000)
@@ -377,7 +375,7 @@ fn site_watch_prints_stop_when_a_site_goes_dark() {
     use std::io::{BufRead, BufReader};
     // Without the simulated community no site reports: after the zone's
     // dark-after (600 chain seconds, one wall second here) site 1 is dark.
-    let node = start_node();
+    let node = DevProc::start();
     let w = Wallet::new(&node.url);
     let mut watch = Command::new(env!("CARGO_BIN_EXE_watt-wallet"))
         .args([
@@ -418,4 +416,9 @@ fn site_watch_prints_stop_when_a_site_goes_dark() {
     let _ = watch.kill();
     let _ = watch.wait();
     assert!(stopped, "site watch never printed the dark site's stop");
+}
+
+/// One JSON-RPC call; its `result` (null on an error).
+fn rpc(node: &DevProc, method: &str, params: Value) -> Value {
+    watt_test_support::rpc_call_raw(node.addr(), method, params)["result"].clone()
 }

@@ -6,9 +6,10 @@
 use serde_json::{json, Value};
 use std::time::Duration;
 use watt_rpc_client::builders::{propose_add_authority, propose_authority_change, vote};
+use watt_rpc_client::view;
 use watt_runtime::crypto::{Keypair, PublicKey};
 use watt_runtime::exec::ACTIVATION_DELAY;
-use watt_runtime::tx::{AuthorityChange, ProofOfPossession};
+use watt_runtime::tx::AuthorityChange;
 use watt_runtime::types::{AccountId, ProposalId};
 use watt_tests::{chain_id, read_key, submit, wait_for, watt, NodeProc, Testnet};
 
@@ -124,7 +125,7 @@ fn authorities_added_removed_and_rotated_by_vote_and_a_fresh_full_node_syncs_acr
         operator: AccountId(op[1].public()),
         consensus_key: rotated.public(),
         // Made by the operator's tool, as the operator guide does it.
-        proof: serde_json::from_str::<ProofOfPossession>(&watt(&[
+        proof: serde_json::from_str::<view::ProofOfPossession>(&watt(&[
             "key",
             "prove",
             "--key",
@@ -134,7 +135,8 @@ fn authorities_added_removed_and_rotated_by_vote_and_a_fresh_full_node_syncs_acr
             "--chain-id",
             &chain.to_string(),
         ]))
-        .unwrap(),
+        .unwrap()
+        .into(),
     };
     submit(&net.nodes[1], &op[1], propose_authority_change(rotate));
     submit(&net.nodes[0], &op[0], vote(ProposalId(3), true));

@@ -11,18 +11,8 @@ use std::time::{Duration, Instant};
 /// The `watt` binary next to this one (`target/<profile>/watt`), or
 /// `$WATT_BIN`.
 pub fn watt_bin() -> anyhow::Result<PathBuf> {
-    if let Some(p) = std::env::var_os("WATT_BIN") {
-        return Ok(p.into());
-    }
-    let exe = std::env::current_exe()?;
-    let bin = exe.parent().context("exe dir")?.join("watt");
-    if !bin.exists() {
-        bail!(
-            "{} is missing: run scripts/bench/run, which builds it",
-            bin.display()
-        );
-    }
-    Ok(bin)
+    watt_test_support::try_watt_bin()
+        .map_err(|e| anyhow::anyhow!("{e} (scripts/bench/run builds it)"))
 }
 
 /// A running `watt` process.
