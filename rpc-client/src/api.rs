@@ -8,12 +8,11 @@
 
 use crate::types::*;
 // Only the server side names these; the client side rewrites them.
+use crate::view::{GovProposal as Proposal, Meter, Site, Validator, Zone};
 #[cfg(feature = "server")]
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
-use watt_runtime::block::Validator;
 use watt_runtime::crypto::Hash;
-use watt_runtime::state::{Meter, Proposal, Site, Zone};
 use watt_runtime::types::{AccountId, Height, MeterId, SiteId, ZoneId};
 
 /// Methods that reveal or change the node rather than the chain. They are

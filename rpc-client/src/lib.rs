@@ -8,9 +8,9 @@
 //! implements (`ChainApiServer`, ...). This crate never depends on the node
 //! or RocksDB: a wallet links it alone.
 //!
-//! Start with [`api`] for the methods, [`types`] for what travels, and
-//! [`error`] for the codes a call can fail with. `docs/rpc.md` is the
-//! reference for other languages.
+//! Start with [`api`] for the methods, [`types`] and [`view`] for what
+//! travels, and [`error`] for the codes a call can fail with. `docs/rpc.md`
+//! is the reference for other languages.
 
 pub mod api;
 pub mod builders;
@@ -19,5 +19,6 @@ pub mod energy;
 pub mod error;
 pub mod keystore;
 pub mod types;
+pub mod view;
 
 pub use jsonrpsee;

@@ -1,15 +1,13 @@
 //! What travels over the API. Field names are camelCase; hashes, keys and
 //! bytes are `0x` hex; amounts in Wh are decimal strings. Ledger records
-//! (meters, sites, zones, proposals, transactions, events) travel in the
-//! runtime's own JSON form.
+//! (meters, sites, zones, proposals, transactions, events) travel as the
+//! views in [`crate::view`].
 
+use crate::view::{CommitCertificate, Event, SiteStatus, Transaction};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
-use watt_runtime::block::{Block, CommitCertificate, Header};
+use watt_runtime::block::{Block, Header};
 use watt_runtime::crypto::{Hash, PublicKey};
-use watt_runtime::events::Event;
-use watt_runtime::state::SiteStatus;
-use watt_runtime::tx::Transaction;
 use watt_runtime::types::{AccountId, Height, Hour, SiteId, Vintage, Wh, ZoneId};
 
 /// Bytes as `0x` hex.
@@ -183,11 +181,11 @@ pub struct RpcTx {
     pub encoded: Bytes,
 }
 
-impl From<&Transaction> for RpcTx {
-    fn from(tx: &Transaction) -> Self {
+impl From<&watt_runtime::tx::Transaction> for RpcTx {
+    fn from(tx: &watt_runtime::tx::Transaction) -> Self {
         RpcTx {
             hash: tx.hash(),
-            tx: tx.clone(),
+            tx: tx.clone().into(),
             encoded: Bytes(watt_runtime::encoding::encode(tx)),
         }
     }
@@ -214,12 +212,12 @@ pub struct RpcBlock {
 
 impl RpcBlock {
     /// A block and its certificate in RPC form.
-    pub fn new(block: &Block, commit: Option<&CommitCertificate>) -> Self {
+    pub fn new(block: &Block, commit: Option<&watt_runtime::block::CommitCertificate>) -> Self {
         RpcBlock {
             header: RpcHeader::from(&block.header),
             transactions: block.txs.iter().map(RpcTx::from).collect(),
-            parent_commit: block.parent_commit.clone(),
-            commit: commit.cloned(),
+            parent_commit: block.parent_commit.clone().map(Into::into),
+            commit: commit.cloned().map(Into::into),
             encoded: Bytes(watt_runtime::encoding::encode(block)),
             commit_encoded: commit.map(|c| Bytes(watt_runtime::encoding::encode(c))),
         }

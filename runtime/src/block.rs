@@ -28,8 +28,7 @@ pub const MAX_SIGNED_READING_BYTES: u32 = 160;
 
 /// A block header. Its hash (`Domain::Header` over its encoding) is the
 /// block hash that votes and certificates name.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct Header {
     /// The chain id (genesis hash).
     pub chain_id: Hash,
@@ -65,8 +64,7 @@ impl Header {
 
 /// A block: header, transactions, and the certificate that finalised its
 /// parent (absent at height 1).
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct Block {
     /// The header.
     pub header: Header,
@@ -257,8 +255,7 @@ impl ValidatorSet {
 }
 
 /// A proposal of a block for a height and round.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct Proposal {
     /// The chain id.
     pub chain_id: Hash,
@@ -276,7 +273,7 @@ pub struct Proposal {
 }
 
 /// A proposal with the proposer's signature.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct SignedProposal {
     /// The proposal.
     pub proposal: Proposal,
@@ -312,20 +309,8 @@ impl SignedProposal {
 
 /// The two kinds of vote.
 #[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Debug,
-    BorshSerialize,
-    BorshDeserialize,
-    Serialize,
-    Deserialize,
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize,
 )]
-#[serde(rename_all = "camelCase")]
 #[borsh(use_discriminant = true)]
 #[repr(u8)]
 pub enum VoteKind {
@@ -336,10 +321,7 @@ pub enum VoteKind {
 }
 
 /// A vote for a block (or for nil) at a height and round.
-#[derive(
-    Clone, PartialEq, Eq, Hash, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
-)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, BorshSerialize, BorshDeserialize)]
 pub struct Vote {
     /// Prevote or precommit.
     pub kind: VoteKind,
@@ -356,9 +338,7 @@ pub struct Vote {
 }
 
 /// A vote with the validator's signature.
-#[derive(
-    Clone, PartialEq, Eq, Hash, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
-)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, BorshSerialize, BorshDeserialize)]
 pub struct SignedVote {
     /// The vote.
     pub vote: Vote,
@@ -404,8 +384,7 @@ impl SignedVote {
 
 /// Proof that a block was finalised: precommits for it by more than 2/3 of
 /// its height's validators.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct CommitCertificate {
     /// The height.
     pub height: Height,

@@ -10,15 +10,13 @@ use crate::types::{
     Watts, Wh, ZoneId,
 };
 use borsh::{BorshDeserialize, BorshSerialize};
-use serde::{Deserialize, Serialize};
 
 /// Vintages consumed by a burn, retirement, transfer or withdrawal, with
 /// the amount taken from each: the lineage of credits.
 pub type Parts = Vec<(Vintage, Wh)>;
 
 /// Something that happened to the ledger.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Event {
     /// Credits minted from a generation reading.
     Minted {
@@ -316,8 +314,7 @@ pub enum Event {
 }
 
 /// An event with where it came from.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct EventRecord {
     /// The index of the transaction that emitted it, or `None` for the
     /// block's own steps (expiry, deadlines, activations).

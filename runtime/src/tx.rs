@@ -14,7 +14,6 @@ use crate::types::{
     ZonePolicy,
 };
 use borsh::{BorshDeserialize, BorshSerialize};
-use serde::{Deserialize, Serialize};
 
 /// Most readings any one transaction can carry on the wire; the chain
 /// parameter `max_readings_per_tx` sets the effective, lower limit.
@@ -43,7 +42,7 @@ pub const FLAG_OUT_OF_RANGE: u8 = 0b100;
 pub const FLAGS_KNOWN: u8 = FLAG_TAMPERED | FLAG_SUBSTITUTED | FLAG_OUT_OF_RANGE;
 
 /// An interval reading of a generation meter, as the meter signs it.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct GenerationReading {
     /// The meter that measured.
     pub meter: MeterId,
@@ -60,7 +59,7 @@ pub struct GenerationReading {
 }
 
 /// An interval reading of a mining site's consumption meter.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct ConsumptionReading {
     /// The site that consumed.
     pub site: SiteId,
@@ -77,7 +76,7 @@ pub struct ConsumptionReading {
 }
 
 /// A reading with the device's signature.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct Signed<R> {
     /// The reading.
     pub reading: R,
@@ -118,7 +117,7 @@ impl ConsumptionReading {
 /// A proof that the holder of a consensus key agrees to act for an operator
 /// account: the consensus key's signature over
 /// `Domain::ProofOfPossession` signing hash of `operator || consensus_key`.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct ProofOfPossession {
     /// Signature by the consensus key.
     pub signature: Signature,
@@ -138,8 +137,7 @@ impl ProofOfPossession {
 }
 
 /// A change to the authority (validator) set.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub enum AuthorityChange {
     /// Add an authority with its operator account and consensus key.
     Add {
@@ -169,8 +167,7 @@ pub enum AuthorityChange {
 }
 
 /// A change to the regulator set.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub enum RegulatorChange {
     /// Add a regulator account.
     Add {
@@ -185,8 +182,7 @@ pub enum RegulatorChange {
 }
 
 /// What a transaction does. The enum's variant order is its encoding tag.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "type")]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub enum Body {
     /// 0: move credits to another account.
     Transfer {
@@ -414,7 +410,7 @@ impl Body {
 }
 
 /// The part of a transaction its signer signs.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct UnsignedTx {
     /// The chain id (genesis hash).
     pub chain_id: Hash,
@@ -443,7 +439,7 @@ impl UnsignedTx {
 }
 
 /// A signed transaction, as it travels and is stored.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct Transaction {
     /// Everything but the signature.
     pub unsigned: UnsignedTx,

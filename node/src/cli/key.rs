@@ -59,7 +59,10 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<()> {
         } => {
             let key = read_key(&key)?;
             let proof = ProofOfPossession::create(&chain_id, &operator, &key);
-            println!("{}", serde_json::to_string(&proof)?);
+            println!(
+                "{}",
+                serde_json::to_string(&watt_rpc_client::view::ProofOfPossession::from(proof))?
+            );
         }
         KeyCommand::Inspect { file } => {
             let key = read_key(&file)?;

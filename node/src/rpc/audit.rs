@@ -8,6 +8,7 @@ use serde_json::Value;
 use watt_rpc_client::api::{AuditApiServer, StateApiServer, StateRoot, MAX_EVENT_RANGE, MAX_PAGE};
 use watt_rpc_client::error::{invalid_params, limit_exceeded};
 use watt_rpc_client::types::{BlockId, Bytes, EventFilter, EventsPage, RpcEvent, StateProof};
+use watt_rpc_client::view;
 use watt_runtime::encoding::encode;
 use watt_runtime::events::{Event, EVENT_KINDS};
 use watt_runtime::state::key_hash;
@@ -120,7 +121,7 @@ impl Matcher {
         if self.account.is_none() && self.meter.is_none() && self.site.is_none() {
             return true;
         }
-        let Ok(json) = serde_json::to_value(event) else {
+        let Ok(json) = serde_json::to_value(view::Event::from(event.clone())) else {
             return false;
         };
         if let Some(a) = &self.account {
@@ -213,7 +214,7 @@ impl Ctx {
                         height: Height(h),
                         index: i as u32,
                         tx_index: r.tx_index,
-                        event: r.event,
+                        event: r.event.into(),
                     });
                 }
             }

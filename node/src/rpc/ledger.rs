@@ -14,6 +14,7 @@ use watt_rpc_client::error::{limit_exceeded, not_found};
 use watt_rpc_client::types::{
     AccountInfo, Balance, BlockId, CanRun, SupplyInfo, VintageBalance, ZoneSupply,
 };
+use watt_rpc_client::view;
 use watt_runtime::block::Validator;
 use watt_runtime::encoding::decode;
 use watt_runtime::state::{
@@ -161,7 +162,7 @@ impl Ctx {
             site: id,
             height: at.height,
             allowed: status == SiteStatus::Active,
-            status,
+            status: status.into(),
             open_debt: site.open_debt,
             shortfall: site.shortfall,
             eligible_balance: Wh(eligible),
@@ -235,12 +236,7 @@ impl CreditsApiServer for Rpc {
             .await?;
         if latest {
             let chain_nonce = info.nonce;
-            if let Some(n) = self
-                .ctx
-                .node
-                .read(move |c| c.mempool().next_nonce(&account, chain_nonce))
-                .await
-            {
+            if let Some(n) = self.ctx.node.pending_nonce(account, chain_nonce).await {
                 info.pending_nonce = n;
             }
         }
@@ -293,22 +289,26 @@ impl CreditsApiServer for Rpc {
 
 #[async_trait]
 impl MetersApiServer for Rpc {
-    async fn get(&self, id: MeterId, at: Option<BlockId>) -> RpcResult<Option<Meter>> {
+    async fn get(&self, id: MeterId, at: Option<BlockId>) -> RpcResult<Option<view::Meter>> {
         self.ctx
-            .blocking(move |ctx| ctx.state(&ctx.resolve(at)?, &StateKey::Meter(id)))
+            .blocking(move |ctx| {
+                let meter: Option<Meter> = ctx.state(&ctx.resolve(at)?, &StateKey::Meter(id))?;
+                Ok(meter.map(Into::into))
+            })
             .await
     }
 
-    async fn list(&self, from: Option<MeterId>, limit: Option<u32>) -> RpcResult<Vec<Meter>> {
+    async fn list(&self, from: Option<MeterId>, limit: Option<u32>) -> RpcResult<Vec<view::Meter>> {
         let limit = page_limit(limit)?;
         let from = from.unwrap_or(MeterId(1));
         self.ctx
             .blocking(move |ctx| {
                 let end = from.0.saturating_add(u64::from(limit));
-                ctx.scan_values(
+                let meters: Vec<Meter> = ctx.scan_values(
                     &StateKey::Meter(from).encode(),
                     &StateKey::Meter(MeterId(end)).encode(),
-                )
+                )?;
+                Ok(views(meters))
             })
             .await
     }
@@ -316,22 +316,26 @@ impl MetersApiServer for Rpc {
 
 #[async_trait]
 impl SitesApiServer for Rpc {
-    async fn get(&self, id: SiteId, at: Option<BlockId>) -> RpcResult<Option<Site>> {
+    async fn get(&self, id: SiteId, at: Option<BlockId>) -> RpcResult<Option<view::Site>> {
         self.ctx
-            .blocking(move |ctx| ctx.state(&ctx.resolve(at)?, &StateKey::Site(id)))
+            .blocking(move |ctx| {
+                let site: Option<Site> = ctx.state(&ctx.resolve(at)?, &StateKey::Site(id))?;
+                Ok(site.map(Into::into))
+            })
             .await
     }
 
-    async fn list(&self, from: Option<SiteId>, limit: Option<u32>) -> RpcResult<Vec<Site>> {
+    async fn list(&self, from: Option<SiteId>, limit: Option<u32>) -> RpcResult<Vec<view::Site>> {
         let limit = page_limit(limit)?;
         let from = from.unwrap_or(SiteId(1));
         self.ctx
             .blocking(move |ctx| {
                 let end = from.0.saturating_add(u64::from(limit));
-                ctx.scan_values(
+                let sites: Vec<Site> = ctx.scan_values(
                     &StateKey::Site(from).encode(),
                     &StateKey::Site(SiteId(end)).encode(),
-                )
+                )?;
+                Ok(views(sites))
             })
             .await
     }
@@ -365,15 +369,18 @@ impl SitesApiServer for Rpc {
 
 #[async_trait]
 impl ZonesApiServer for Rpc {
-    async fn get(&self, zone: ZoneId, at: Option<BlockId>) -> RpcResult<Option<Zone>> {
+    async fn get(&self, zone: ZoneId, at: Option<BlockId>) -> RpcResult<Option<view::Zone>> {
         self.ctx
-            .blocking(move |ctx| ctx.state(&ctx.resolve(at)?, &StateKey::Zone(zone)))
+            .blocking(move |ctx| {
+                let zone: Option<Zone> = ctx.state(&ctx.resolve(at)?, &StateKey::Zone(zone))?;
+                Ok(zone.map(Into::into))
+            })
             .await
     }
 
-    async fn list(&self, at: Option<BlockId>) -> RpcResult<Vec<Zone>> {
+    async fn list(&self, at: Option<BlockId>) -> RpcResult<Vec<view::Zone>> {
         self.ctx
-            .blocking(move |ctx| ctx.zones_at(&ctx.resolve(at)?))
+            .blocking(move |ctx| Ok(views(ctx.zones_at(&ctx.resolve(at)?)?)))
             .await
     }
 }
@@ -398,7 +405,11 @@ impl GovApiServer for Rpc {
             .await
     }
 
-    async fn proposals(&self, at: Option<BlockId>, limit: Option<u32>) -> RpcResult<Vec<Proposal>> {
+    async fn proposals(
+        &self,
+        at: Option<BlockId>,
+        limit: Option<u32>,
+    ) -> RpcResult<Vec<view::GovProposal>> {
         let limit = page_limit(limit)?;
         self.ctx
             .blocking(move |ctx| {
@@ -410,11 +421,16 @@ impl GovApiServer for Rpc {
                     if let Some(p) =
                         ctx.state::<Proposal>(&at, &StateKey::Proposal(ProposalId(id)))?
                     {
-                        out.push(p);
+                        out.push(p.into());
                     }
                 }
                 Ok(out)
             })
             .await
     }
+}
+
+/// Ledger records as the API shows them.
+fn views<L, V: From<L>>(records: Vec<L>) -> Vec<V> {
+    records.into_iter().map(V::from).collect()
 }

@@ -165,14 +165,11 @@ impl TxApiServer for Rpc {
                 break;
             }
             if let Some((_, why)) = c.dropped.iter().find(|(h, _)| *h == hash) {
-                let status = if why.starts_with("invalid") {
-                    TxStatus::Invalid {
-                        reason: why.clone(),
-                    }
+                let reason = why.to_string();
+                let status = if why.is_invalid() {
+                    TxStatus::Invalid { reason }
                 } else {
-                    TxStatus::Dropped {
-                        reason: why.clone(),
-                    }
+                    TxStatus::Dropped { reason }
                 };
                 push(&mut sink, &status)?;
                 break;
@@ -192,12 +189,7 @@ impl TxApiServer for Rpc {
         if found.is_some() {
             return Ok(found);
         }
-        let pending = self
-            .ctx
-            .node
-            .read(move |chain| chain.mempool().get(&hash).map(|v| v.tx.clone()))
-            .await
-            .flatten();
+        let pending = self.ctx.node.pending_tx(hash).await.flatten();
         if let Some(tx) = pending {
             return Ok(Some(TxLookup {
                 tx: RpcTx::from(&tx),
@@ -227,7 +219,7 @@ impl TxApiServer for Rpc {
                     .unwrap_or_default()
                     .into_iter()
                     .filter(|r| r.tx_index == Some(location.index))
-                    .map(|r| r.event)
+                    .map(|r| r.event.into())
                     .collect();
                 Ok(Some(Receipt {
                     tx_hash: hash,
@@ -245,16 +237,9 @@ impl TxApiServer for Rpc {
         }
         self.ctx
             .node
-            .read(move |chain| {
-                chain
-                    .mempool()
-                    .pending()
-                    .into_iter()
-                    .take(limit as usize)
-                    .map(|v| RpcTx::from(&v.tx))
-                    .collect()
-            })
+            .pending_txs(limit as usize)
             .await
+            .map(|txs| txs.iter().map(RpcTx::from).collect())
             .ok_or_else(|| unavailable("the node is shutting down"))
     }
 }

@@ -24,7 +24,7 @@ use std::ops::Bound;
 pub enum StateError {
     /// The store failed.
     #[error("state store failed: {0}")]
-    Store(String),
+    Store(StoreFailure),
     /// A stored value did not decode: the store is corrupt.
     #[error("stored value under key 0x{key} is corrupt: {reason}")]
     Corrupt {
@@ -37,6 +37,33 @@ pub enum StateError {
     #[error(transparent)]
     Tree(#[from] TreeError),
 }
+
+/// Why the store behind a [`StateReader`] failed: its own error, kept
+/// whole (the runtime does no I/O and knows no store's error type).
+#[derive(Clone, Debug)]
+pub struct StoreFailure(pub std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl StoreFailure {
+    /// Wraps a store's error.
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreFailure(std::sync::Arc::new(e))
+    }
+}
+
+impl std::fmt::Display for StoreFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Two failures are equal when they say the same (errors have no equality).
+impl PartialEq for StoreFailure {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for StoreFailure {}
 
 /// Key-value pairs from a range scan, in key order.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;

@@ -9,48 +9,16 @@ use crate::types::{
     Source, Vintage, Watts, Wh, ZoneId, ZonePolicy,
 };
 use borsh::{BorshDeserialize, BorshSerialize};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// An account: its nonce and its credits by vintage (only non-zero,
 /// unexpired holdings are kept).
-#[derive(
-    Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
-)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Account {
     /// The nonce the account's next transaction must carry.
     pub nonce: u64,
-    /// Credits held, by vintage. In JSON: a list of `{vintage, amount}`.
-    #[serde(with = "holdings_json")]
+    /// Credits held, by vintage.
     pub holdings: BTreeMap<Vintage, Wh>,
-}
-
-/// JSON has only string map keys, so holdings travel as a list.
-mod holdings_json {
-    use super::{BTreeMap, Vintage, Wh};
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    #[derive(Serialize, Deserialize)]
-    struct Holding {
-        vintage: Vintage,
-        amount: Wh,
-    }
-
-    pub fn serialize<S: Serializer>(map: &BTreeMap<Vintage, Wh>, s: S) -> Result<S::Ok, S::Error> {
-        let list: Vec<Holding> = map
-            .iter()
-            .map(|(v, a)| Holding {
-                vintage: v.clone(),
-                amount: *a,
-            })
-            .collect();
-        list.serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Vintage, Wh>, D::Error> {
-        let list = Vec::<Holding>::deserialize(d)?;
-        Ok(list.into_iter().map(|h| (h.vintage, h.amount)).collect())
-    }
 }
 
 impl Account {
@@ -61,10 +29,7 @@ impl Account {
 }
 
 /// The lifecycle of a generation meter.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
-)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 #[borsh(use_discriminant = true)]
 #[repr(u8)]
 pub enum MeterStatus {
@@ -77,8 +42,7 @@ pub enum MeterStatus {
 }
 
 /// A device key change awaiting the regulator's approval.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct PendingKey {
     /// The new device key.
     pub device_key: PublicKey,
@@ -89,8 +53,7 @@ pub struct PendingKey {
 }
 
 /// A generation meter.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Meter {
     /// Its id.
     pub id: MeterId,
@@ -160,10 +123,7 @@ impl Meter {
 }
 
 /// Why a site is suspended for an anomaly.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
-)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 #[borsh(use_discriminant = true)]
 #[repr(u8)]
 pub enum ViolationKind {
@@ -182,8 +142,7 @@ pub enum ViolationKind {
 }
 
 /// A mining site.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Site {
     /// Its id.
     pub id: SiteId,
@@ -260,8 +219,7 @@ impl Site {
 }
 
 /// A site's derived status, most severe first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SiteStatus {
     /// Revoked for good.
     Revoked,
@@ -301,9 +259,7 @@ impl Site {
 
 /// Per-zone credit accounting. Conservation:
 /// `minted = held + burned + retired + withdrawn + expired`.
-#[derive(
-    Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
-)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Supply {
     /// Minted from generation readings.
     pub minted: Wh,
@@ -332,8 +288,7 @@ impl Supply {
 }
 
 /// A zone.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Zone {
     /// Its id.
     pub id: ZoneId,
@@ -351,10 +306,7 @@ pub struct Zone {
 }
 
 /// What a device key or serial number belongs to.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
-)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum DeviceOwner {
     /// A generation meter.
     Meter(MeterId),
@@ -363,8 +315,7 @@ pub enum DeviceOwner {
 }
 
 /// An open debt of one site in one matching bucket.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Debt {
     /// The zone whose credits settle it.
     pub zone: ZoneId,
@@ -375,8 +326,7 @@ pub struct Debt {
 }
 
 /// A change decided by governance or evidence, applied at a later height.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum PendingChange {
     /// A change to the authority set.
     Authorities {
@@ -403,8 +353,7 @@ pub enum PendingChange {
 
 /// One span of heights at which a consensus key signed for an operator:
 /// `[from, until)`, open-ended while the key is in the set.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct KeySpan {
     /// The operator the key signed for.
     pub operator: AccountId,
@@ -418,9 +367,7 @@ pub struct KeySpan {
 /// set, oldest first: evidence against the key is judged by the span of
 /// the votes' height, so it follows the operator across rotations and
 /// cannot be pinned on a key's later holder.
-#[derive(
-    Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
-)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct KeyTenure {
     /// The spans.
     pub spans: Vec<KeySpan>,
@@ -437,8 +384,7 @@ impl KeyTenure {
 }
 
 /// A change and the height from which it applies.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Scheduled {
     /// The first height at which the change is in force.
     pub activation: Height,
@@ -447,8 +393,7 @@ pub struct Scheduled {
 }
 
 /// The chain singleton.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct ChainState {
     /// Chain parameters in force.
     pub params: ChainParams,
@@ -487,8 +432,7 @@ impl ChainState {
 }
 
 /// What a proposal would change.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum ProposalKind {
     /// The authority set.
     Authorities {
@@ -515,10 +459,7 @@ impl ProposalKind {
 }
 
 /// Where a proposal stands.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
-)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 #[borsh(use_discriminant = true)]
 #[repr(u8)]
 pub enum ProposalStatus {
@@ -533,8 +474,7 @@ pub enum ProposalStatus {
 }
 
 /// A governance proposal.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Proposal {
     /// Its id.
     pub id: ProposalId,
@@ -553,8 +493,7 @@ pub struct Proposal {
 }
 
 /// A retirement: credits burned as a claim for non-mining use.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Retirement {
     /// Its id.
     pub id: RetirementId,
@@ -573,7 +512,7 @@ pub struct Retirement {
 }
 
 /// A debt's bucket with its deadline, as listed for a site.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenDebt {
     /// The site.
     pub site: SiteId,

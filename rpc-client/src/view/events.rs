@@ -1,0 +1,375 @@
+//! Events: the audit trail.
+
+use super::ViolationKind;
+use serde::{Deserialize, Serialize};
+use watt_runtime::crypto::{Hash, PublicKey};
+use watt_runtime::events as ledger;
+use watt_runtime::events::Parts;
+use watt_runtime::types::{
+    AccountId, Bucket, Height, Hour, MeterId, ProposalId, RetirementId, SiteId, Source, Vintage,
+    Watts, Wh, ZoneId,
+};
+
+#[path = "events_from_ledger.rs"]
+mod from_ledger;
+
+/// Something that happened to the ledger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Event {
+    /// Credits minted from a generation reading.
+    Minted {
+        /// The meter.
+        meter: MeterId,
+        /// Its reading's sequence number.
+        sequence: u64,
+        /// The producer credited.
+        owner: AccountId,
+        /// The vintage minted.
+        vintage: Vintage,
+        /// The source.
+        source: Source,
+        /// How much.
+        amount: Wh,
+    },
+    /// Credits moved between accounts.
+    Transferred {
+        /// Sender.
+        from: AccountId,
+        /// Recipient.
+        to: AccountId,
+        /// Vintages moved.
+        parts: Parts,
+    },
+    /// Credits retired for a non-mining claim.
+    Retired {
+        /// The record.
+        id: RetirementId,
+        /// The account.
+        account: AccountId,
+        /// Vintages consumed.
+        parts: Parts,
+    },
+    /// A consumption reading was recorded.
+    Consumed {
+        /// The site.
+        site: SiteId,
+        /// Its reading's sequence number.
+        sequence: u64,
+        /// The hour the energy is attributed to.
+        hour: Hour,
+        /// The bucket it must be matched in.
+        bucket: Bucket,
+        /// Energy drawn.
+        amount: Wh,
+    },
+    /// Credits burned for a site's consumption (at once or settling a debt)
+    /// or for a shortfall settlement.
+    Burned {
+        /// The site.
+        site: SiteId,
+        /// The owner whose credits burned.
+        owner: AccountId,
+        /// Vintages consumed.
+        parts: Parts,
+    },
+    /// Consumption that could not be covered became (or grew) an open debt.
+    DebtOpened {
+        /// The site.
+        site: SiteId,
+        /// The bucket.
+        bucket: Bucket,
+        /// The uncovered amount added.
+        amount: Wh,
+        /// When it turns into a shortfall (unix seconds).
+        deadline: u64,
+    },
+    /// Credits arriving later covered (part of) an open debt.
+    DebtSettled {
+        /// The site.
+        site: SiteId,
+        /// The bucket.
+        bucket: Bucket,
+        /// The amount covered.
+        amount: Wh,
+        /// What is still open.
+        remaining: Wh,
+    },
+    /// An open debt passed its deadline and became a shortfall.
+    ShortfallRecorded {
+        /// The site.
+        site: SiteId,
+        /// The bucket.
+        bucket: Bucket,
+        /// The amount.
+        amount: Wh,
+    },
+    /// The owner paid off a shortfall with the penalty.
+    ShortfallSettled {
+        /// The site.
+        site: SiteId,
+        /// The shortfall cleared.
+        shortfall: Wh,
+        /// What was burned (shortfall times penalty, rounded up).
+        cost: Wh,
+    },
+    /// A rule was broken; the site is suspended (or the record is kept).
+    Violation {
+        /// The site.
+        site: SiteId,
+        /// What happened.
+        violation: ViolationKind,
+        /// The reading's sequence number, when a reading caused it.
+        sequence: Option<u64>,
+        /// A human-readable detail.
+        detail: String,
+    },
+    /// Credits expired at the end of their lifetime.
+    Expired {
+        /// The holder.
+        account: AccountId,
+        /// The vintage.
+        vintage: Vintage,
+        /// How much.
+        amount: Wh,
+    },
+    /// The regulator withdrew credits issued in error.
+    Withdrawn {
+        /// The holder.
+        account: AccountId,
+        /// The vintage.
+        vintage: Vintage,
+        /// How much.
+        amount: Wh,
+        /// Why.
+        reason: String,
+    },
+    /// A meter was registered (pending approval).
+    MeterRegistered {
+        /// Its id.
+        meter: MeterId,
+        /// Its operator.
+        operator: AccountId,
+        /// Its owner.
+        owner: AccountId,
+        /// Its zone.
+        zone: ZoneId,
+        /// Its source.
+        source: Source,
+        /// Its capacity.
+        capacity: Watts,
+    },
+    /// A meter or its pending key was approved.
+    MeterApproved {
+        /// The meter.
+        meter: MeterId,
+        /// The device key now in force.
+        device_key: PublicKey,
+    },
+    /// A device key change awaits approval.
+    MeterKeyReplaced {
+        /// The meter.
+        meter: MeterId,
+        /// The pending key.
+        new_device_key: PublicKey,
+        /// The counter the next reading would be measured from now.
+        old_counter: Wh,
+        /// The new device's baseline counter (may be lower: a new device).
+        new_counter: Wh,
+    },
+    /// A meter was re-baselined; the gap's energy is forfeited.
+    MeterResynced {
+        /// The meter.
+        meter: MeterId,
+        /// The new baseline time.
+        baseline_time: u64,
+        /// Energy between the last counter and the new baseline counter that
+        /// will never mint (0 if the counter did not advance).
+        forfeited: Wh,
+    },
+    /// A meter got a new operator.
+    MeterOperatorChanged {
+        /// The meter.
+        meter: MeterId,
+        /// The new operator.
+        operator: AccountId,
+    },
+    /// A meter was revoked.
+    MeterRevoked {
+        /// The meter.
+        meter: MeterId,
+        /// Why.
+        reason: String,
+    },
+    /// A site was registered.
+    SiteRegistered {
+        /// Its id.
+        site: SiteId,
+        /// Its owner.
+        owner: AccountId,
+        /// Its zone.
+        zone: ZoneId,
+        /// Its max draw.
+        max_draw: Watts,
+    },
+    /// The regulator suspended a site.
+    SiteSuspended {
+        /// The site.
+        site: SiteId,
+        /// Why.
+        reason: String,
+    },
+    /// The regulator reinstated a site.
+    SiteReinstated {
+        /// The site.
+        site: SiteId,
+        /// Why.
+        reason: String,
+    },
+    /// The regulator revoked a site.
+    SiteRevoked {
+        /// The site.
+        site: SiteId,
+        /// Why.
+        reason: String,
+    },
+    /// A site's meter key was replaced.
+    SiteKeyReplaced {
+        /// The site.
+        site: SiteId,
+        /// The new key.
+        new_device_key: PublicKey,
+    },
+    /// A zone policy was set; it applies from `effective_hour`.
+    ZonePolicySet {
+        /// The zone.
+        zone: ZoneId,
+        /// The first hour it applies in.
+        effective_hour: Hour,
+    },
+    /// A pending zone policy took effect.
+    ZonePolicyActivated {
+        /// The zone.
+        zone: ZoneId,
+    },
+    /// A governance proposal was made.
+    ProposalCreated {
+        /// Its id.
+        proposal: ProposalId,
+        /// Who made it.
+        proposer: AccountId,
+    },
+    /// A vote was cast.
+    Voted {
+        /// The proposal.
+        proposal: ProposalId,
+        /// The voter.
+        voter: AccountId,
+        /// Yes or no.
+        approve: bool,
+    },
+    /// A proposal passed; its change applies at `activation`.
+    ProposalPassed {
+        /// The proposal.
+        proposal: ProposalId,
+        /// The first height at which it is in force.
+        activation: Height,
+    },
+    /// A proposal can no longer pass.
+    ProposalRejected {
+        /// The proposal.
+        proposal: ProposalId,
+    },
+    /// A proposal expired undecided.
+    ProposalExpired {
+        /// The proposal.
+        proposal: ProposalId,
+    },
+    /// Proven equivocation; the authority loses its role at `activation`.
+    EquivocationProven {
+        /// The validator's consensus key.
+        consensus_key: PublicKey,
+        /// Its operator account.
+        operator: AccountId,
+        /// The height of the conflicting votes.
+        height: Height,
+        /// The first height without its role.
+        activation: Height,
+    },
+    /// The authority set changed (in force from this block's next height).
+    AuthoritiesChanged {
+        /// The new validator-set hash.
+        validator_set_hash: Hash,
+        /// Number of authorities.
+        count: u32,
+    },
+    /// The regulator set changed.
+    RegulatorsChanged {
+        /// Number of regulators.
+        count: u32,
+    },
+    /// New chain parameters are in force.
+    ParamsChanged,
+}
+
+/// An event with the index of the transaction that emitted it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventRecord {
+    /// The transaction's index in its block, or `None` for the block's own
+    /// steps (expiry, deadlines, activations).
+    pub tx_index: Option<u32>,
+    /// The event.
+    pub event: Event,
+}
+
+impl From<ledger::EventRecord> for EventRecord {
+    fn from(v: ledger::EventRecord) -> Self {
+        EventRecord {
+            tx_index: v.tx_index,
+            event: v.event.into(),
+        }
+    }
+}
+
+impl Event {
+    /// The event's kind, as its JSON `kind` field names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Minted { .. } => "minted",
+            Event::Transferred { .. } => "transferred",
+            Event::Retired { .. } => "retired",
+            Event::Consumed { .. } => "consumed",
+            Event::Burned { .. } => "burned",
+            Event::DebtOpened { .. } => "debtOpened",
+            Event::DebtSettled { .. } => "debtSettled",
+            Event::ShortfallRecorded { .. } => "shortfallRecorded",
+            Event::ShortfallSettled { .. } => "shortfallSettled",
+            Event::Violation { .. } => "violation",
+            Event::Expired { .. } => "expired",
+            Event::Withdrawn { .. } => "withdrawn",
+            Event::MeterRegistered { .. } => "meterRegistered",
+            Event::MeterApproved { .. } => "meterApproved",
+            Event::MeterKeyReplaced { .. } => "meterKeyReplaced",
+            Event::MeterResynced { .. } => "meterResynced",
+            Event::MeterOperatorChanged { .. } => "meterOperatorChanged",
+            Event::MeterRevoked { .. } => "meterRevoked",
+            Event::SiteRegistered { .. } => "siteRegistered",
+            Event::SiteSuspended { .. } => "siteSuspended",
+            Event::SiteReinstated { .. } => "siteReinstated",
+            Event::SiteRevoked { .. } => "siteRevoked",
+            Event::SiteKeyReplaced { .. } => "siteKeyReplaced",
+            Event::ZonePolicySet { .. } => "zonePolicySet",
+            Event::ZonePolicyActivated { .. } => "zonePolicyActivated",
+            Event::ProposalCreated { .. } => "proposalCreated",
+            Event::Voted { .. } => "voted",
+            Event::ProposalPassed { .. } => "proposalPassed",
+            Event::ProposalRejected { .. } => "proposalRejected",
+            Event::ProposalExpired { .. } => "proposalExpired",
+            Event::EquivocationProven { .. } => "equivocationProven",
+            Event::AuthoritiesChanged { .. } => "authoritiesChanged",
+            Event::RegulatorsChanged { .. } => "regulatorsChanged",
+            Event::ParamsChanged => "paramsChanged",
+        }
+    }
+}

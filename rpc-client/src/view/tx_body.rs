@@ -1,0 +1,517 @@
+//! The transaction body: what a transaction does, in both directions.
+
+use super::{AuthorityChange, ConsumptionReading, GenerationReading, RegulatorChange, Signed};
+use crate::view::{bounded, named, text, SignedVote, ViewError};
+use serde::{Deserialize, Serialize};
+use watt_runtime::crypto::PublicKey;
+use watt_runtime::tx as ledger;
+use watt_runtime::types::{
+    AccountId, ChainParams, MeterId, ProposalId, SiteId, Source, Vintage, Watts, Wh, ZoneId,
+    ZonePolicy,
+};
+
+/// What a transaction does. The enum's variant order is its encoding tag.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Body {
+    /// 0: move credits to another account.
+    Transfer {
+        /// The recipient.
+        to: AccountId,
+        /// How many Wh.
+        amount: Wh,
+        /// Vintages to take from, in order; oldest eligible first if absent.
+        vintages: Option<Vec<Vintage>>,
+    },
+    /// 1: burn credits as a claim for non-mining use.
+    Retire {
+        /// How many Wh.
+        amount: Wh,
+        /// Who the claim is made for.
+        beneficiary: String,
+        /// What the energy was used for.
+        purpose: String,
+        /// Vintages to take from, in order; oldest eligible first if absent.
+        vintages: Option<Vec<Vintage>>,
+    },
+    /// 2: an authority registers a generation meter it will operate.
+    RegisterMeter {
+        /// The device's serial number, unique on the chain.
+        serial: String,
+        /// The meter's signing key, unique among all device keys.
+        device_key: PublicKey,
+        /// The producer who receives the credits.
+        owner: AccountId,
+        /// The generation source.
+        source: Source,
+        /// Nameplate capacity.
+        capacity: Watts,
+        /// The grid zone.
+        zone: ZoneId,
+        /// Unix seconds from which readings count.
+        baseline_time: u64,
+        /// The counter at the baseline time.
+        baseline_counter: Wh,
+    },
+    /// 3: the regulator activates a pending meter, or a pending key change.
+    ApproveMeter {
+        /// The meter.
+        meter: MeterId,
+    },
+    /// 4: the operator relays signed generation readings, which mint.
+    SubmitReadings {
+        /// The readings, in sequence order.
+        readings: Vec<Signed<GenerationReading>>,
+    },
+    /// 5: the operator swaps a meter or rotates its key; pending approval.
+    ReplaceMeterKey {
+        /// The meter.
+        meter: MeterId,
+        /// The new device key.
+        new_device_key: PublicKey,
+        /// Where readings under the new key start.
+        baseline_time: u64,
+        /// The new device's counter at that time.
+        baseline_counter: Wh,
+    },
+    /// 6: the operator re-baselines a meter after a gap; the gap's energy is
+    /// forfeited.
+    ResyncMeter {
+        /// The meter.
+        meter: MeterId,
+        /// New baseline time, unix seconds.
+        baseline_time: u64,
+        /// Counter at the new baseline time.
+        baseline_counter: Wh,
+    },
+    /// 7: the regulator hands a meter to another authority.
+    TransferMeterOperator {
+        /// The meter.
+        meter: MeterId,
+        /// The new operator (an authority's operator account).
+        new_operator: AccountId,
+    },
+    /// 8: the operator or the regulator stops a meter for good.
+    RevokeMeter {
+        /// The meter.
+        meter: MeterId,
+        /// Why.
+        reason: String,
+    },
+    /// 9: the regulator registers a mining site.
+    RegisterSite {
+        /// The site meter's serial number.
+        serial: String,
+        /// The site meter's signing key.
+        device_key: PublicKey,
+        /// The account whose credits the site burns.
+        owner: AccountId,
+        /// The grid zone.
+        zone: ZoneId,
+        /// The most the site may draw.
+        max_draw: Watts,
+        /// Unix seconds from which readings count.
+        baseline_time: u64,
+        /// The counter at the baseline time.
+        baseline_counter: Wh,
+    },
+    /// 10: anyone relays signed consumption readings, which burn.
+    SubmitConsumption {
+        /// The readings, in sequence order.
+        readings: Vec<Signed<ConsumptionReading>>,
+    },
+    /// 11: the site owner pays off a shortfall with the penalty.
+    SettleShortfall {
+        /// The site.
+        site: SiteId,
+        /// Vintages to take from, in order; oldest eligible first if absent.
+        vintages: Option<Vec<Vintage>>,
+    },
+    /// 12: the regulator creates or updates a zone, from the next UTC hour.
+    SetZonePolicy {
+        /// The zone.
+        zone: ZoneId,
+        /// Its new policy.
+        policy: ZonePolicy,
+    },
+    /// 13: the regulator suspends a site.
+    SuspendSite {
+        /// The site.
+        site: SiteId,
+        /// Why.
+        reason: String,
+    },
+    /// 14: the regulator lifts a regulator, overdraw or anomaly suspension.
+    ReinstateSite {
+        /// The site.
+        site: SiteId,
+        /// Why.
+        reason: String,
+    },
+    /// 15: the regulator revokes a site for good.
+    RevokeSite {
+        /// The site.
+        site: SiteId,
+        /// Why.
+        reason: String,
+    },
+    /// 16: the regulator swaps a site's meter or key.
+    ReplaceSiteKey {
+        /// The site.
+        site: SiteId,
+        /// The new device key.
+        new_device_key: PublicKey,
+        /// Where readings under the new key start.
+        baseline_time: u64,
+        /// The new device's counter at that time.
+        baseline_counter: Wh,
+    },
+    /// 17: the regulator removes credits issued in error.
+    WithdrawCredits {
+        /// The holder.
+        account: AccountId,
+        /// The vintage.
+        vintage: Vintage,
+        /// How many Wh.
+        amount: Wh,
+        /// Why, on the record.
+        reason: String,
+    },
+    /// 18: an authority proposes a change to the authority set.
+    ProposeAuthoritySet {
+        /// The change.
+        change: AuthorityChange,
+    },
+    /// 19: an authority or regulator proposes a change to the regulator set.
+    ProposeRegulatorSet {
+        /// The change.
+        change: RegulatorChange,
+    },
+    /// 20: an authority or regulator proposes new chain parameters.
+    ProposeChainParams {
+        /// The full new parameter set.
+        params: ChainParams,
+    },
+    /// 21: an authority or regulator votes on an open proposal.
+    Vote {
+        /// The proposal.
+        proposal: ProposalId,
+        /// Yes or no.
+        approve: bool,
+    },
+    /// 22: anyone proves that a validator signed two conflicting votes.
+    Evidence {
+        /// One vote.
+        first: SignedVote,
+        /// A vote for the same height, round and kind with another value.
+        second: SignedVote,
+    },
+}
+
+impl From<ledger::Body> for Body {
+    fn from(v: ledger::Body) -> Self {
+        match v {
+            ledger::Body::Transfer {
+                to,
+                amount,
+                vintages,
+            } => Body::Transfer {
+                to,
+                amount,
+                vintages: vintages.map(|v| v.into_inner()),
+            },
+            ledger::Body::Retire {
+                amount,
+                beneficiary,
+                purpose,
+                vintages,
+            } => Body::Retire {
+                amount,
+                beneficiary: beneficiary.into(),
+                purpose: purpose.into(),
+                vintages: vintages.map(|v| v.into_inner()),
+            },
+            ledger::Body::RegisterMeter {
+                serial,
+                device_key,
+                owner,
+                source,
+                capacity,
+                zone,
+                baseline_time,
+                baseline_counter,
+            } => Body::RegisterMeter {
+                serial: serial.into(),
+                device_key,
+                owner,
+                source,
+                capacity,
+                zone,
+                baseline_time,
+                baseline_counter,
+            },
+            ledger::Body::ApproveMeter { meter } => Body::ApproveMeter { meter },
+            ledger::Body::SubmitReadings { readings } => Body::SubmitReadings {
+                readings: readings.into_inner().into_iter().map(Into::into).collect(),
+            },
+            ledger::Body::ReplaceMeterKey {
+                meter,
+                new_device_key,
+                baseline_time,
+                baseline_counter,
+            } => Body::ReplaceMeterKey {
+                meter,
+                new_device_key,
+                baseline_time,
+                baseline_counter,
+            },
+            ledger::Body::ResyncMeter {
+                meter,
+                baseline_time,
+                baseline_counter,
+            } => Body::ResyncMeter {
+                meter,
+                baseline_time,
+                baseline_counter,
+            },
+            ledger::Body::TransferMeterOperator {
+                meter,
+                new_operator,
+            } => Body::TransferMeterOperator {
+                meter,
+                new_operator,
+            },
+            ledger::Body::RevokeMeter { meter, reason } => Body::RevokeMeter {
+                meter,
+                reason: reason.into(),
+            },
+            ledger::Body::RegisterSite {
+                serial,
+                device_key,
+                owner,
+                zone,
+                max_draw,
+                baseline_time,
+                baseline_counter,
+            } => Body::RegisterSite {
+                serial: serial.into(),
+                device_key,
+                owner,
+                zone,
+                max_draw,
+                baseline_time,
+                baseline_counter,
+            },
+            ledger::Body::SubmitConsumption { readings } => Body::SubmitConsumption {
+                readings: readings.into_inner().into_iter().map(Into::into).collect(),
+            },
+            ledger::Body::SettleShortfall { site, vintages } => Body::SettleShortfall {
+                site,
+                vintages: vintages.map(|v| v.into_inner()),
+            },
+            ledger::Body::SetZonePolicy { zone, policy } => Body::SetZonePolicy { zone, policy },
+            ledger::Body::SuspendSite { site, reason } => Body::SuspendSite {
+                site,
+                reason: reason.into(),
+            },
+            ledger::Body::ReinstateSite { site, reason } => Body::ReinstateSite {
+                site,
+                reason: reason.into(),
+            },
+            ledger::Body::RevokeSite { site, reason } => Body::RevokeSite {
+                site,
+                reason: reason.into(),
+            },
+            ledger::Body::ReplaceSiteKey {
+                site,
+                new_device_key,
+                baseline_time,
+                baseline_counter,
+            } => Body::ReplaceSiteKey {
+                site,
+                new_device_key,
+                baseline_time,
+                baseline_counter,
+            },
+            ledger::Body::WithdrawCredits {
+                account,
+                vintage,
+                amount,
+                reason,
+            } => Body::WithdrawCredits {
+                account,
+                vintage,
+                amount,
+                reason: reason.into(),
+            },
+            ledger::Body::ProposeAuthoritySet { change } => Body::ProposeAuthoritySet {
+                change: change.into(),
+            },
+            ledger::Body::ProposeRegulatorSet { change } => Body::ProposeRegulatorSet {
+                change: change.into(),
+            },
+            ledger::Body::ProposeChainParams { params } => Body::ProposeChainParams { params },
+            ledger::Body::Vote { proposal, approve } => Body::Vote { proposal, approve },
+            ledger::Body::Evidence { first, second } => Body::Evidence {
+                first: first.into(),
+                second: second.into(),
+            },
+        }
+    }
+}
+
+// What a wallet sends: views back into ledger values, within the
+// ledger's bounds.
+
+impl TryFrom<Body> for ledger::Body {
+    type Error = ViewError;
+    fn try_from(v: Body) -> Result<Self, ViewError> {
+        Ok(match v {
+            Body::Transfer {
+                to,
+                amount,
+                vintages,
+            } => ledger::Body::Transfer {
+                to,
+                amount,
+                vintages: named("vintages", vintages)?,
+            },
+            Body::Retire {
+                amount,
+                beneficiary,
+                purpose,
+                vintages,
+            } => ledger::Body::Retire {
+                amount,
+                beneficiary: text("beneficiary", beneficiary)?,
+                purpose: text("purpose", purpose)?,
+                vintages: named("vintages", vintages)?,
+            },
+            Body::RegisterMeter {
+                serial,
+                device_key,
+                owner,
+                source,
+                capacity,
+                zone,
+                baseline_time,
+                baseline_counter,
+            } => ledger::Body::RegisterMeter {
+                serial: text("serial", serial)?,
+                device_key,
+                owner,
+                source,
+                capacity,
+                zone,
+                baseline_time,
+                baseline_counter,
+            },
+            Body::ApproveMeter { meter } => ledger::Body::ApproveMeter { meter },
+            Body::SubmitReadings { readings } => ledger::Body::SubmitReadings {
+                readings: bounded("readings", readings.into_iter().map(Into::into).collect())?,
+            },
+            Body::ReplaceMeterKey {
+                meter,
+                new_device_key,
+                baseline_time,
+                baseline_counter,
+            } => ledger::Body::ReplaceMeterKey {
+                meter,
+                new_device_key,
+                baseline_time,
+                baseline_counter,
+            },
+            Body::ResyncMeter {
+                meter,
+                baseline_time,
+                baseline_counter,
+            } => ledger::Body::ResyncMeter {
+                meter,
+                baseline_time,
+                baseline_counter,
+            },
+            Body::TransferMeterOperator {
+                meter,
+                new_operator,
+            } => ledger::Body::TransferMeterOperator {
+                meter,
+                new_operator,
+            },
+            Body::RevokeMeter { meter, reason } => ledger::Body::RevokeMeter {
+                meter,
+                reason: text("reason", reason)?,
+            },
+            Body::RegisterSite {
+                serial,
+                device_key,
+                owner,
+                zone,
+                max_draw,
+                baseline_time,
+                baseline_counter,
+            } => ledger::Body::RegisterSite {
+                serial: text("serial", serial)?,
+                device_key,
+                owner,
+                zone,
+                max_draw,
+                baseline_time,
+                baseline_counter,
+            },
+            Body::SubmitConsumption { readings } => ledger::Body::SubmitConsumption {
+                readings: bounded("readings", readings.into_iter().map(Into::into).collect())?,
+            },
+            Body::SettleShortfall { site, vintages } => ledger::Body::SettleShortfall {
+                site,
+                vintages: named("vintages", vintages)?,
+            },
+            Body::SetZonePolicy { zone, policy } => ledger::Body::SetZonePolicy { zone, policy },
+            Body::SuspendSite { site, reason } => ledger::Body::SuspendSite {
+                site,
+                reason: text("reason", reason)?,
+            },
+            Body::ReinstateSite { site, reason } => ledger::Body::ReinstateSite {
+                site,
+                reason: text("reason", reason)?,
+            },
+            Body::RevokeSite { site, reason } => ledger::Body::RevokeSite {
+                site,
+                reason: text("reason", reason)?,
+            },
+            Body::ReplaceSiteKey {
+                site,
+                new_device_key,
+                baseline_time,
+                baseline_counter,
+            } => ledger::Body::ReplaceSiteKey {
+                site,
+                new_device_key,
+                baseline_time,
+                baseline_counter,
+            },
+            Body::WithdrawCredits {
+                account,
+                vintage,
+                amount,
+                reason,
+            } => ledger::Body::WithdrawCredits {
+                account,
+                vintage,
+                amount,
+                reason: text("reason", reason)?,
+            },
+            Body::ProposeAuthoritySet { change } => ledger::Body::ProposeAuthoritySet {
+                change: change.try_into()?,
+            },
+            Body::ProposeRegulatorSet { change } => ledger::Body::ProposeRegulatorSet {
+                change: change.into(),
+            },
+            Body::ProposeChainParams { params } => ledger::Body::ProposeChainParams { params },
+            Body::Vote { proposal, approve } => ledger::Body::Vote { proposal, approve },
+            Body::Evidence { first, second } => ledger::Body::Evidence {
+                first: first.into(),
+                second: second.into(),
+            },
+        })
+    }
+}
