@@ -442,6 +442,10 @@ pub enum BlockError {
         /// The limit.
         max: u64,
     },
+    /// A step of the block's own (expiry, deadlines, activations) failed:
+    /// the state breaks an invariant the rules keep.
+    #[error("a block step failed: {0}")]
+    BlockStep(TxError),
     /// The state has no chain singleton (not initialised by genesis).
     #[error("state has no chain record; was genesis applied?")]
     NoGenesis,

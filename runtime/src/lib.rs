@@ -28,6 +28,7 @@ pub mod testkit;
 pub mod tree;
 pub mod tx;
 pub mod types;
+pub mod validity;
 pub mod verify;
 
 pub use error::{BlockError, TxError};

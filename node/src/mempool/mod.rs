@@ -13,8 +13,39 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use watt_runtime::crypto::Hash;
+use watt_runtime::error::TxError;
 use watt_runtime::exec::VerifiedTx;
-use watt_runtime::types::AccountId;
+use watt_runtime::types::{AccountId, Height};
+
+/// Why a pending transaction left the pool without being included.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DropReason {
+    /// The pool was full and it was the least ready.
+    #[error("evicted from the full mempool")]
+    Evicted,
+    /// A block used its nonce or changed a device key it was signed
+    /// against.
+    #[error("block {height} made it stale (its nonce was used, or its device key changed)")]
+    Stale {
+        /// The block.
+        height: Height,
+    },
+    /// It broke a rule when a block was built.
+    #[error("invalid in block {height}: {error}")]
+    InvalidInBlock {
+        /// The block being built.
+        height: Height,
+        /// The rule it broke.
+        error: TxError,
+    },
+}
+
+impl DropReason {
+    /// Whether the transaction itself is invalid (rather than outrun).
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, DropReason::InvalidInBlock { .. })
+    }
+}
 
 /// Mempool limits.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -91,30 +91,8 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         Ok(())
     }
 
-    fn require_authority(&self, signer: &AccountId) -> Result<(), TxError> {
-        if !self.chain()?.is_authority(signer) {
-            return Err(TxError::NotPermitted {
-                signer: *signer,
-                role: "an authority",
-            });
-        }
-        Ok(())
-    }
-
-    fn require_operator(&self, meter: &Meter, signer: &AccountId) -> Result<(), TxError> {
-        if meter.operator != *signer {
-            return Err(TxError::NotMeterOperator {
-                meter: meter.id,
-                operator: meter.operator,
-                signer: *signer,
-            });
-        }
-        self.require_authority(signer)
-    }
-
     /// RegisterMeter, signed by the authority that will operate it.
     pub fn register_meter(&mut self, signer: &AccountId, m: NewMeter<'_>) -> Result<(), TxError> {
-        self.require_authority(signer)?;
         let (_, policy) = self.live_zone(m.zone)?;
         if m.capacity.0 == 0 {
             return Err(TxError::ZeroPower { field: "capacity" });
@@ -206,14 +184,8 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
     /// the signer operates the meter, the meter is not revoked, and the new
     /// baseline is neither before the last period's end nor outside the
     /// zone's max age.
-    fn rebaseline_target(
-        &self,
-        signer: &AccountId,
-        id: MeterId,
-        baseline_time: u64,
-    ) -> Result<Meter, TxError> {
+    fn rebaseline_target(&self, id: MeterId, baseline_time: u64) -> Result<Meter, TxError> {
         let meter = self.meter(id)?;
-        self.require_operator(&meter, signer)?;
         if meter.status == MeterStatus::Revoked {
             return Err(TxError::MeterStatus {
                 meter: id,
@@ -236,13 +208,12 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
     /// until the regulator approves.
     pub fn replace_meter_key(
         &mut self,
-        signer: &AccountId,
         id: MeterId,
         new_key: PublicKey,
         baseline_time: u64,
         baseline_counter: Wh,
     ) -> Result<(), TxError> {
-        let mut meter = self.rebaseline_target(signer, id, baseline_time)?;
+        let mut meter = self.rebaseline_target(id, baseline_time)?;
         if let Some(old) = meter.pending_key.take() {
             self.delete(&StateKey::DeviceKey(old.device_key));
         }
@@ -269,12 +240,11 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
     /// forfeited, on record. The counter never goes down here.
     pub fn resync_meter(
         &mut self,
-        signer: &AccountId,
         id: MeterId,
         baseline_time: u64,
         baseline_counter: Wh,
     ) -> Result<(), TxError> {
-        let mut meter = self.rebaseline_target(signer, id, baseline_time)?;
+        let mut meter = self.rebaseline_target(id, baseline_time)?;
         // A lower counter would make the device's next honest reading mint
         // its whole counter value again: an operator alone never lowers it.
         if baseline_counter < meter.last_counter {
@@ -304,7 +274,12 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         new_operator: &AccountId,
     ) -> Result<(), TxError> {
         let mut meter = self.meter(id)?;
-        self.require_authority(new_operator)?;
+        if !self.chain()?.is_authority(new_operator) {
+            return Err(TxError::NotPermitted {
+                signer: *new_operator,
+                role: "an authority",
+            });
+        }
         meter.operator = *new_operator;
         self.put_meter(&meter);
         self.emit(Event::MeterOperatorChanged {
@@ -315,17 +290,8 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
     }
 
     /// RevokeMeter, by its operator or a regulator.
-    pub fn revoke_meter(
-        &mut self,
-        signer: &AccountId,
-        id: MeterId,
-        reason: &Text,
-    ) -> Result<(), TxError> {
+    pub fn revoke_meter(&mut self, id: MeterId, reason: &Text) -> Result<(), TxError> {
         let mut meter = self.meter(id)?;
-        let chain = self.chain()?;
-        if !chain.is_regulator(signer) {
-            self.require_operator(&meter, signer)?;
-        }
         if meter.status == MeterStatus::Revoked {
             return Err(TxError::MeterStatus {
                 meter: id,
@@ -345,13 +311,11 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
     /// `verified_key`. Mints the delta to the owner.
     pub fn submit_reading(
         &mut self,
-        signer: &AccountId,
         signed: &Signed<GenerationReading>,
         verified_key: &PublicKey,
     ) -> Result<(), TxError> {
         let r = &signed.reading;
         let mut meter = self.meter(r.meter)?;
-        self.require_operator(&meter, signer)?;
         if meter.status != MeterStatus::Active {
             return Err(TxError::MeterStatus {
                 meter: meter.id,

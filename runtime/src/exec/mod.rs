@@ -19,6 +19,7 @@ mod credits;
 mod governance;
 mod ledger;
 mod meters;
+mod roles;
 mod sites;
 #[cfg(test)]
 mod tests;
@@ -26,6 +27,7 @@ mod zones;
 
 pub use governance::{apply_authority_change, ACTIVATION_DELAY, MAX_OPEN_PROPOSALS};
 pub use meters::NewMeter;
+pub use roles::{signer_role, Role};
 pub use zones::{validate_params, validate_policy, MAX_ZONES};
 
 use crate::crypto::{Hash, PublicKey};
@@ -118,7 +120,7 @@ impl<'a, R: StateReader + ?Sized> BlockExecutor<'a, R> {
         );
         ledger.begin_block(chain).map_err(|e| match e {
             TxError::State(s) => BlockError::State(s),
-            other => BlockError::State(crate::state::StateError::Store(other.to_string())),
+            other => BlockError::BlockStep(other),
         })?;
         ledger.ov.commit_tx();
         ledger.flush_events(None);
@@ -159,7 +161,7 @@ impl<'a, R: StateReader + ?Sized> BlockExecutor<'a, R> {
     pub fn finish(mut self) -> Result<BlockOutcome, BlockError> {
         self.ledger.end_block().map_err(|e| match e {
             TxError::State(s) => BlockError::State(s),
-            other => BlockError::State(crate::state::StateError::Store(other.to_string())),
+            other => BlockError::BlockStep(other),
         })?;
         self.ledger.ov.commit_tx();
         self.ledger.flush_events(None);
@@ -218,17 +220,8 @@ impl VerifiedTx {
 }
 
 impl<R: StateReader + ?Sized> Ledger<'_, R> {
-    fn require_regulator(&self, signer: &crate::types::AccountId) -> Result<(), TxError> {
-        if !self.chain()?.is_regulator(signer) {
-            return Err(TxError::NotPermitted {
-                signer: *signer,
-                role: "a regulator",
-            });
-        }
-        Ok(())
-    }
-
-    /// Checks chain id, signer and nonce, then runs the body.
+    /// Checks chain id, signer (its role by [`signer_role`]) and nonce,
+    /// then runs the body.
     fn apply_tx(&mut self, vtx: &VerifiedTx) -> Result<(), TxError> {
         let u = &vtx.tx.unsigned;
         if u.chain_id != self.ctx.chain_id {
@@ -240,10 +233,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         let signer = u.signer;
         let chain = self.chain()?;
         let exists = self.account_exists(&signer)?;
-        let open_to_anyone = matches!(
-            u.body,
-            Body::SubmitConsumption { .. } | Body::Evidence { .. }
-        );
+        let open_to_anyone = signer_role(&u.body) == Role::Anyone;
         if !exists
             && !open_to_anyone
             && !chain.is_authority(&signer)
@@ -265,6 +255,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         // behind for ever. Its transactions always carry nonce 0; a replay
         // fails on what it carries (a reading's sequence, evidence counted
         // once), not on the nonce.
+        self.check_signer(&signer, &u.body)?;
         if exists || !open_to_anyone {
             account.nonce += 1;
             self.put_account(&signer, &account);
@@ -314,15 +305,12 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                     baseline_counter: *baseline_counter,
                 },
             ),
-            Body::ApproveMeter { meter } => {
-                self.require_regulator(signer)?;
-                self.approve_meter(*meter)
-            }
+            Body::ApproveMeter { meter } => self.approve_meter(*meter),
             Body::SubmitReadings { readings } => {
                 check_reading_count(readings.len(), device_keys.len(), params)?;
                 let mut owners = Vec::new();
                 for (r, key) in readings.iter().zip(device_keys) {
-                    self.submit_reading(signer, r, key)?;
+                    self.submit_reading(r, key)?;
                     let owner = self.meter(r.reading.meter)?.owner;
                     if !owners.contains(&owner) {
                         owners.push(owner);
@@ -338,26 +326,17 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                 new_device_key,
                 baseline_time,
                 baseline_counter,
-            } => self.replace_meter_key(
-                signer,
-                *meter,
-                *new_device_key,
-                *baseline_time,
-                *baseline_counter,
-            ),
+            } => self.replace_meter_key(*meter, *new_device_key, *baseline_time, *baseline_counter),
             Body::ResyncMeter {
                 meter,
                 baseline_time,
                 baseline_counter,
-            } => self.resync_meter(signer, *meter, *baseline_time, *baseline_counter),
+            } => self.resync_meter(*meter, *baseline_time, *baseline_counter),
             Body::TransferMeterOperator {
                 meter,
                 new_operator,
-            } => {
-                self.require_regulator(signer)?;
-                self.transfer_meter_operator(*meter, new_operator)
-            }
-            Body::RevokeMeter { meter, reason } => self.revoke_meter(signer, *meter, reason),
+            } => self.transfer_meter_operator(*meter, new_operator),
+            Body::RevokeMeter { meter, reason } => self.revoke_meter(*meter, reason),
             Body::RegisterSite {
                 serial,
                 device_key,
@@ -366,18 +345,15 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                 max_draw,
                 baseline_time,
                 baseline_counter,
-            } => {
-                self.require_regulator(signer)?;
-                self.register_site(
-                    serial,
-                    *device_key,
-                    owner,
-                    zone,
-                    *max_draw,
-                    *baseline_time,
-                    *baseline_counter,
-                )
-            }
+            } => self.register_site(
+                serial,
+                *device_key,
+                owner,
+                zone,
+                *max_draw,
+                *baseline_time,
+                *baseline_counter,
+            ),
             Body::SubmitConsumption { readings } => {
                 check_reading_count(readings.len(), device_keys.len(), params)?;
                 for (r, key) in readings.iter().zip(device_keys) {
@@ -388,40 +364,22 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             Body::SettleShortfall { site, vintages } => {
                 self.settle_shortfall(signer, *site, vintages)
             }
-            Body::SetZonePolicy { zone, policy } => {
-                self.require_regulator(signer)?;
-                self.set_zone_policy(zone, policy)
-            }
-            Body::SuspendSite { site, reason } => {
-                self.require_regulator(signer)?;
-                self.suspend_site(*site, reason)
-            }
-            Body::ReinstateSite { site, reason } => {
-                self.require_regulator(signer)?;
-                self.reinstate_site(*site, reason)
-            }
-            Body::RevokeSite { site, reason } => {
-                self.require_regulator(signer)?;
-                self.revoke_site(*site, reason)
-            }
+            Body::SetZonePolicy { zone, policy } => self.set_zone_policy(zone, policy),
+            Body::SuspendSite { site, reason } => self.suspend_site(*site, reason),
+            Body::ReinstateSite { site, reason } => self.reinstate_site(*site, reason),
+            Body::RevokeSite { site, reason } => self.revoke_site(*site, reason),
             Body::ReplaceSiteKey {
                 site,
                 new_device_key,
                 baseline_time,
                 baseline_counter,
-            } => {
-                self.require_regulator(signer)?;
-                self.replace_site_key(*site, *new_device_key, *baseline_time, *baseline_counter)
-            }
+            } => self.replace_site_key(*site, *new_device_key, *baseline_time, *baseline_counter),
             Body::WithdrawCredits {
                 account,
                 vintage,
                 amount,
                 reason,
-            } => {
-                self.require_regulator(signer)?;
-                self.withdraw(account, vintage, *amount, reason)
-            }
+            } => self.withdraw(account, vintage, *amount, reason),
             Body::ProposeAuthoritySet { change } => self.propose(
                 signer,
                 ProposalKind::Authorities {

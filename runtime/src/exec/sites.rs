@@ -395,12 +395,6 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         named: &NamedVintages,
     ) -> Result<(), TxError> {
         let mut site = self.site(id)?;
-        if site.owner != *signer {
-            return Err(TxError::NotSiteOwner {
-                site: id,
-                signer: *signer,
-            });
-        }
         if site.shortfall.is_zero() {
             return Err(TxError::NoShortfall { site: id });
         }
