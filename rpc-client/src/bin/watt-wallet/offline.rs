@@ -1,0 +1,175 @@
+//! `sign`, `send`, `submit`: sign any transaction body (offline, or with
+//! the node's chain id and nonce), and submit a signed transaction file.
+
+use crate::ctx::{Ctx, Wait};
+use crate::error::WalletError;
+use clap::Subcommand;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use watt_rpc_client::client::Signer;
+use watt_rpc_client::types::Bytes;
+use watt_rpc_client::view::{self, ViewError};
+use watt_runtime::crypto::Hash;
+use watt_runtime::encoding::{decode, encode, DecodeError};
+use watt_runtime::tx::{Body, Transaction};
+
+// Top-level commands: `main` flattens these into its own list.
+#[derive(Subcommand, Debug)]
+pub enum OfflineCommand {
+    /// Sign any transaction body (JSON, as in docs/rpc.md) offline and
+    /// write the signed transaction to a file.
+    Sign {
+        /// The key that signs.
+        #[arg(long)]
+        from: String,
+        /// The body as JSON, e.g. '{"type":"transfer","to":"watt1...","amount":"1500","vintages":null}'.
+        #[arg(long)]
+        body: String,
+        /// The signer's nonce (no network: give it).
+        #[arg(long)]
+        nonce: u64,
+        /// The chain id (no network: give it; `system_chainId`).
+        #[arg(long)]
+        chain_id: String,
+        /// Where to write the signed transaction.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a transaction body with the node's chain id and the signer's
+    /// next nonce, then submit it.
+    Send {
+        /// The key that signs.
+        #[arg(long)]
+        from: String,
+        /// The body as JSON.
+        #[arg(long)]
+        body: String,
+        #[arg(long, value_enum, default_value = "finalized")]
+        wait: Wait,
+    },
+    /// Submit a transaction file written by `sign`.
+    Submit {
+        /// The file.
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "finalized")]
+        wait: Wait,
+    },
+}
+
+/// Why `sign`, `send` or `submit` failed, beyond the keystore and the node.
+#[derive(Debug, thiserror::Error)]
+pub enum OfflineError {
+    /// `--body` is not a transaction body.
+    #[error("--body is not a transaction body: {0}")]
+    BadBody(#[source] serde_json::Error),
+    /// `--body` has a field beyond the ledger's bounds.
+    #[error("--body does not fit the ledger: {0}")]
+    BodyOutOfBounds(#[source] ViewError),
+    /// A file that is not a signed transaction file.
+    #[error("{} is not a signed transaction file: {source}", .path.display())]
+    NotTxFile {
+        /// The file.
+        path: PathBuf,
+        /// Why it does not parse.
+        source: serde_json::Error,
+    },
+    /// A transaction file whose `encoded` does not decode.
+    #[error("{}: `encoded` does not decode: {source}", .path.display())]
+    Undecodable {
+        /// The file.
+        path: PathBuf,
+        /// Why it does not decode.
+        source: DecodeError,
+    },
+    /// A transaction file whose `hash` or `tx` disagrees with `encoded`.
+    #[error(
+        "{}: `hash` or `tx` does not match `encoded`; the file was edited: sign again",
+        .path.display()
+    )]
+    Edited {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// A signed transaction on disk.
+#[derive(Serialize, Deserialize)]
+struct TxFile {
+    /// The transaction id.
+    hash: Hash,
+    /// The canonical encoding, 0x hex: what `tx_submit` takes.
+    encoded: Bytes,
+    /// The transaction, for people to read; `encoded` is what counts.
+    tx: view::Transaction,
+}
+
+/// Runs `sign`, `send` or `submit`.
+pub async fn run(ctx: &Ctx, cmd: OfflineCommand) -> Result<(), WalletError> {
+    match cmd {
+        OfflineCommand::Sign {
+            from,
+            body,
+            nonce,
+            chain_id,
+            out,
+        } => {
+            let body = parse_body(&body)?;
+            let chain_id = Hash::from_hex(&chain_id).map_err(|source| WalletError::NotHex32 {
+                field: "chain-id",
+                source,
+            })?;
+            let key = ctx.keystore()?.unlock(&from, &ctx.passphrase(false)?)?;
+            let tx = Signer::new(key, chain_id).sign(nonce, body);
+            let file = TxFile {
+                hash: tx.hash(),
+                encoded: Bytes(encode(&tx)),
+                tx: tx.into(),
+            };
+            let json = serde_json::to_string_pretty(&file).map_err(WalletError::Encode)?;
+            std::fs::write(&out, json).map_err(|source| WalletError::Write {
+                path: out.clone(),
+                source,
+            })?;
+            ctx.print(&file.hash, || {
+                format!("signed {} -> {}", file.hash, out.display())
+            })?;
+        }
+        OfflineCommand::Send { from, body, wait } => {
+            let body = parse_body(&body)?;
+            ctx.send(&from, body, wait).await?;
+        }
+        OfflineCommand::Submit { file, wait } => {
+            let tx = read_tx_file(file)?;
+            let client = ctx.client()?;
+            ctx.submit(&client, &tx, wait).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `--body`: a transaction body as JSON.
+fn parse_body(body: &str) -> Result<Body, OfflineError> {
+    let shown: view::Body = serde_json::from_str(body).map_err(OfflineError::BadBody)?;
+    Body::try_from(shown).map_err(OfflineError::BodyOutOfBounds)
+}
+
+/// The transaction in a file written by `sign`, refused if the file was
+/// edited.
+fn read_tx_file(path: PathBuf) -> Result<Transaction, WalletError> {
+    let text = std::fs::read_to_string(&path).map_err(|source| WalletError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let f: TxFile = match serde_json::from_str(&text) {
+        Ok(f) => f,
+        Err(source) => return Err(OfflineError::NotTxFile { path, source }.into()),
+    };
+    let tx: Transaction = match decode(&f.encoded.0) {
+        Ok(tx) => tx,
+        Err(source) => return Err(OfflineError::Undecodable { path, source }.into()),
+    };
+    if tx.hash() != f.hash || view::Transaction::from(tx.clone()) != f.tx {
+        return Err(OfflineError::Edited { path }.into());
+    }
+    Ok(tx)
+}
