@@ -2,8 +2,11 @@
 //! variant, with the fields that identify what was wrong.
 
 use crate::crypto::{Hash, PublicKey};
+use crate::feeder::{Attachee, FeederId};
 use crate::state::{MeterStatus, StateError};
-use crate::types::{AccountId, Height, MeterId, ProposalId, SiteId, Vintage, Watts, Wh, ZoneId};
+use crate::types::{
+    AccountId, Height, Hour, MeterId, ProposalId, SiteId, Vintage, Watts, Wh, ZoneId,
+};
 
 /// Why a transaction was refused. A refused transaction changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -391,6 +394,60 @@ pub enum TxError {
     InvalidEvidence {
         /// Why.
         reason: String,
+    },
+    /// No feeder with this id.
+    #[error("feeder {feeder} does not exist")]
+    UnknownFeeder {
+        /// The feeder.
+        feeder: FeederId,
+    },
+    /// A feeder with this id exists already.
+    #[error("feeder {feeder} is already registered")]
+    FeederExists {
+        /// The feeder.
+        feeder: FeederId,
+    },
+    /// A device attached to a feeder of another zone.
+    #[error("{device} is in zone {zone}, the feeder is not")]
+    FeederZone {
+        /// The device.
+        device: Attachee,
+        /// Its zone.
+        zone: ZoneId,
+    },
+    /// An attachment that would change a past or current hour.
+    #[error("an attachment takes effect from hour {earliest} at the earliest, not {got}")]
+    AttachmentTooEarly {
+        /// The hour asked for.
+        got: Hour,
+        /// The next UTC hour of block time.
+        earliest: Hour,
+    },
+    /// A head meter reading that breaks a rule of docs/protocol.md §17.
+    #[error("feeder {feeder} head reading {sequence}: {reason}")]
+    HeadReading {
+        /// The feeder.
+        feeder: FeederId,
+        /// The reading's sequence.
+        sequence: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A declared load that cannot be accepted.
+    #[error("feeder {feeder} declared load for hour {hour}: {reason}")]
+    DeclaredLoad {
+        /// The feeder.
+        feeder: FeederId,
+        /// The hour.
+        hour: Hour,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// ClearFeederAlert on a feeder without an open alert.
+    #[error("feeder {feeder} has no open alert")]
+    NoFeederAlert {
+        /// The feeder.
+        feeder: FeederId,
     },
     /// Arithmetic overflow.
     #[error("arithmetic overflow in {what}")]

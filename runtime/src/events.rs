@@ -3,6 +3,7 @@
 
 use crate::crypto::{Domain, Hash, PublicKey};
 use crate::encoding::encode;
+use crate::feeder::{Attachee, BalanceStatus, FeederId};
 use crate::state::ViolationKind;
 use crate::tx::Text;
 use crate::types::{
@@ -311,6 +312,126 @@ pub enum Event {
     },
     /// New chain parameters are in force.
     ParamsChanged,
+    /// A regulator registered a feeder.
+    FeederRegistered {
+        /// The feeder.
+        feeder: FeederId,
+        /// Its zone.
+        zone: ZoneId,
+        /// Its rated capacity.
+        rated_capacity: Watts,
+        /// The first hour it balances.
+        first_hour: Hour,
+    },
+    /// A regulator attached a meter or site to a feeder from an hour.
+    FeederAttached {
+        /// The meter or site.
+        device: Attachee,
+        /// The feeder.
+        feeder: FeederId,
+        /// The first hour whose energy goes there.
+        from_hour: Hour,
+    },
+    /// A regulator resynced a feeder's head meter.
+    FeederMeterResynced {
+        /// The feeder.
+        feeder: FeederId,
+        /// The new baseline, unix seconds.
+        baseline_time: u64,
+    },
+    /// A head meter reading's counter went down: it counts 0 and its hour
+    /// is unmetered.
+    FeederCounterWentDown {
+        /// The feeder.
+        feeder: FeederId,
+        /// The reading's sequence.
+        sequence: u64,
+        /// Which counter, "import" or "export".
+        counter: Text,
+    },
+    /// An hour of a feeder closed.
+    FeederBalance {
+        /// The feeder.
+        feeder: FeederId,
+        /// The hour.
+        hour: Hour,
+        /// Energy in from upstream.
+        import: Wh,
+        /// Surplus pushed upstream.
+        export: Wh,
+        /// The feeder's meters' generation.
+        generation: Wh,
+        /// The feeder's sites' registered consumption.
+        consumption: Wh,
+        /// The declared load of ordinary customers.
+        declared: Wh,
+        /// The technical losses allowed.
+        allowance: Wh,
+        /// import - export + generation - consumption - declared - allowance.
+        unexplained: i128,
+        /// The verdict.
+        status: BalanceStatus,
+    },
+    /// A feeder's unexplained-load alert opened or grew.
+    UnexplainedLoad {
+        /// The feeder.
+        feeder: FeederId,
+        /// The first unexplained hour.
+        from_hour: Hour,
+        /// The last unexplained hour so far.
+        through_hour: Hour,
+        /// How many unexplained hours.
+        hours: u32,
+        /// Their unexplained energy.
+        unexplained: Wh,
+    },
+    /// A regulator cleared a feeder's alert.
+    FeederAlertCleared {
+        /// The feeder.
+        feeder: FeederId,
+        /// The alert's first hour.
+        from_hour: Hour,
+        /// Its last hour.
+        through_hour: Hour,
+        /// Why, on the record.
+        reason: Text,
+    },
+    /// An hour's registered consumption or import exceeded the feeder's
+    /// rated capacity over that hour.
+    FeederOverload {
+        /// The feeder.
+        feeder: FeederId,
+        /// The hour.
+        hour: Hour,
+        /// Import in the hour.
+        import: Wh,
+        /// Registered consumption in the hour.
+        consumption: Wh,
+        /// Rated capacity x 1 h.
+        capacity: Wh,
+    },
+    /// Consumption for a feeder hour that had already closed (still burned).
+    LateFeederConsumption {
+        /// The feeder.
+        feeder: FeederId,
+        /// The site.
+        site: SiteId,
+        /// The closed hour.
+        hour: Hour,
+        /// The energy.
+        amount: Wh,
+    },
+    /// Generation for a feeder hour that had already closed (still minted).
+    LateFeederGeneration {
+        /// The feeder.
+        feeder: FeederId,
+        /// The meter.
+        meter: MeterId,
+        /// The closed hour.
+        hour: Hour,
+        /// The energy.
+        amount: Wh,
+    },
 }
 
 /// An event with where it came from.
@@ -360,6 +481,16 @@ pub const EVENT_KINDS: &[&str] = &[
     "authoritiesChanged",
     "regulatorsChanged",
     "paramsChanged",
+    "feederRegistered",
+    "feederAttached",
+    "feederMeterResynced",
+    "feederCounterWentDown",
+    "feederBalance",
+    "unexplainedLoad",
+    "feederAlertCleared",
+    "feederOverload",
+    "lateFeederConsumption",
+    "lateFeederGeneration",
 ];
 
 impl Event {
@@ -400,6 +531,16 @@ impl Event {
             Event::AuthoritiesChanged { .. } => "authoritiesChanged",
             Event::RegulatorsChanged { .. } => "regulatorsChanged",
             Event::ParamsChanged => "paramsChanged",
+            Event::FeederRegistered { .. } => "feederRegistered",
+            Event::FeederAttached { .. } => "feederAttached",
+            Event::FeederMeterResynced { .. } => "feederMeterResynced",
+            Event::FeederCounterWentDown { .. } => "feederCounterWentDown",
+            Event::FeederBalance { .. } => "feederBalance",
+            Event::UnexplainedLoad { .. } => "unexplainedLoad",
+            Event::FeederAlertCleared { .. } => "feederAlertCleared",
+            Event::FeederOverload { .. } => "feederOverload",
+            Event::LateFeederConsumption { .. } => "lateFeederConsumption",
+            Event::LateFeederGeneration { .. } => "lateFeederGeneration",
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod encoding;
 pub mod error;
 pub mod events;
 pub mod exec;
+pub mod feeder;
 pub mod genesis;
 pub mod state;
 #[cfg(any(test, feature = "test-utils"))]

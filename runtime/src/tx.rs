@@ -9,8 +9,9 @@
 use crate::block::SignedVote;
 use crate::crypto::{Domain, Hash, Keypair, PublicKey, SigCheck, Signature};
 use crate::encoding::{encode, BoundedString, BoundedVec};
+use crate::feeder::{Attachee, DeclaredLoad, FeederId, FeederReading, NewFeeder, MAX_DECLARED};
 use crate::types::{
-    AccountId, ChainParams, MeterId, ProposalId, SiteId, Source, Vintage, Watts, Wh, ZoneId,
+    AccountId, ChainParams, Hour, MeterId, ProposalId, SiteId, Source, Vintage, Watts, Wh, ZoneId,
     ZonePolicy,
 };
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -376,6 +377,50 @@ pub enum Body {
         /// A vote for the same height, round and kind with another value.
         second: SignedVote,
     },
+    /// 23: the regulator registers a feeder with its head meter.
+    RegisterFeeder {
+        /// The feeder.
+        feeder: NewFeeder,
+    },
+    /// 24: the regulator attaches a meter or site to a feeder (or moves
+    /// it), from a whole hour at or after the next one.
+    AttachToFeeder {
+        /// The meter or site.
+        device: Attachee,
+        /// The feeder, in the device's zone.
+        feeder: FeederId,
+        /// The first hour whose energy goes to this feeder.
+        from_hour: Hour,
+    },
+    /// 25: anyone relays a feeder head meter's signed readings.
+    SubmitFeederReadings {
+        /// The readings, in sequence order.
+        readings: BoundedVec<Signed<FeederReading>, MAX_READINGS>,
+    },
+    /// 26: anyone relays signed hourly declared loads.
+    SubmitDeclaredLoad {
+        /// The aggregates.
+        loads: BoundedVec<Signed<DeclaredLoad>, MAX_DECLARED>,
+    },
+    /// 27: the regulator clears a feeder's unexplained-load alert.
+    ClearFeederAlert {
+        /// The feeder.
+        feeder: FeederId,
+        /// Why, on the record.
+        reason: Text,
+    },
+    /// 28: the regulator brings an offline head meter back on a new
+    /// baseline (the hours between are unmetered).
+    ResyncFeederMeter {
+        /// The feeder.
+        feeder: FeederId,
+        /// Unix seconds on a whole hour, not before the last reading's end.
+        baseline_time: u64,
+        /// The import counter there.
+        baseline_import: Wh,
+        /// The export counter there.
+        baseline_export: Wh,
+    },
 }
 
 impl Body {
@@ -405,6 +450,12 @@ impl Body {
             Body::ProposeChainParams { .. } => "ProposeChainParams",
             Body::Vote { .. } => "Vote",
             Body::Evidence { .. } => "Evidence",
+            Body::RegisterFeeder { .. } => "RegisterFeeder",
+            Body::AttachToFeeder { .. } => "AttachToFeeder",
+            Body::SubmitFeederReadings { .. } => "SubmitFeederReadings",
+            Body::SubmitDeclaredLoad { .. } => "SubmitDeclaredLoad",
+            Body::ClearFeederAlert { .. } => "ClearFeederAlert",
+            Body::ResyncFeederMeter { .. } => "ResyncFeederMeter",
         }
     }
 }

@@ -127,6 +127,10 @@ impl Wh {
     pub fn checked_sub(self, other: Wh) -> Option<Wh> {
         self.0.checked_sub(other.0).map(Wh)
     }
+    /// Addition, capped at the largest value.
+    pub fn saturating_add(self, other: Wh) -> Wh {
+        Wh(self.0.saturating_add(other.0))
+    }
     /// Subtracts, stopping at zero.
     pub fn saturating_sub(self, other: Wh) -> Wh {
         Wh(self.0.saturating_sub(other.0))

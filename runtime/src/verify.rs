@@ -36,6 +36,14 @@ fn read<T: borsh::BorshDeserialize>(
     crate::state::read_value(state, key)
 }
 
+fn feeder(
+    state: &(impl StateReader + ?Sized),
+    id: &crate::feeder::FeederId,
+) -> Result<crate::state::Feeder, TxError> {
+    read(state, &StateKey::Feeder(id.clone()))?
+        .ok_or_else(|| TxError::UnknownFeeder { feeder: id.clone() })
+}
+
 /// The checks a transaction needs, each with what it is for.
 pub type Checks = Vec<(SigCheck, CheckKind)>;
 
@@ -90,6 +98,34 @@ pub fn signature_checks(
                     CheckKind::Device(format!("site {}", site.id), r.reading.sequence),
                 ));
                 keys.push(site.device_key);
+            }
+        }
+        Body::SubmitFeederReadings { readings } => {
+            for r in readings.iter() {
+                let f = feeder(state, &r.reading.feeder)?;
+                let check =
+                    SigCheck::new(f.head_key, r.reading.signing_hash(chain_id), r.signature);
+                checks.push((
+                    check,
+                    CheckKind::Device(format!("feeder {} head meter", f.id), r.reading.sequence),
+                ));
+                keys.push(f.head_key);
+            }
+        }
+        Body::SubmitDeclaredLoad { loads } => {
+            for d in loads.iter() {
+                let f = feeder(state, &d.reading.feeder)?;
+                let key = f.declared_key.ok_or_else(|| TxError::DeclaredLoad {
+                    feeder: f.id.clone(),
+                    hour: d.reading.hour,
+                    reason: "the feeder has no declared-load key",
+                })?;
+                let check = SigCheck::new(key, d.reading.signing_hash(chain_id), d.signature);
+                checks.push((
+                    check,
+                    CheckKind::Device(format!("feeder {} declared load", f.id), d.reading.hour.0),
+                ));
+                keys.push(key);
             }
         }
         Body::Evidence { first, second } => {

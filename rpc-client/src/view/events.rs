@@ -1,6 +1,6 @@
 //! Events: the audit trail.
 
-use super::ViolationKind;
+use super::{Attachee, BalanceStatus, FeederId, ViolationKind};
 use serde::{Deserialize, Serialize};
 use watt_runtime::crypto::{Hash, PublicKey};
 use watt_runtime::events as ledger;
@@ -310,6 +310,142 @@ pub enum Event {
     },
     /// New chain parameters are in force.
     ParamsChanged,
+    // The feeder events follow the JSON convention of docs/rpc.md: their
+    // fields are camelCase, u64 amounts and the residual decimal strings.
+    /// A regulator registered a feeder.
+    #[serde(rename_all = "camelCase")]
+    FeederRegistered {
+        /// The feeder.
+        feeder: FeederId,
+        /// Its zone.
+        zone: ZoneId,
+        /// Its rated capacity, W (a decimal string).
+        #[serde(with = "super::feeder::dec_watts")]
+        rated_capacity: Watts,
+        /// The first hour it balances.
+        first_hour: Hour,
+    },
+    /// A regulator attached a meter or site to a feeder from an hour.
+    #[serde(rename_all = "camelCase")]
+    FeederAttached {
+        /// The meter or site.
+        device: Attachee,
+        /// The feeder.
+        feeder: FeederId,
+        /// The first hour whose energy goes there.
+        from_hour: Hour,
+    },
+    /// A regulator resynced a feeder's head meter.
+    #[serde(rename_all = "camelCase")]
+    FeederMeterResynced {
+        /// The feeder.
+        feeder: FeederId,
+        /// The new baseline, unix seconds.
+        baseline_time: u64,
+    },
+    /// A head meter reading's counter went down: it counts 0 and its hour
+    /// is unmetered.
+    #[serde(rename_all = "camelCase")]
+    FeederCounterWentDown {
+        /// The feeder.
+        feeder: FeederId,
+        /// The reading's sequence (a decimal string).
+        #[serde(with = "super::feeder::dec_u64")]
+        sequence: u64,
+        /// Which counter, "import" or "export".
+        counter: String,
+    },
+    /// An hour of a feeder closed.
+    #[serde(rename_all = "camelCase")]
+    FeederBalance {
+        /// The feeder.
+        feeder: FeederId,
+        /// The hour.
+        hour: Hour,
+        /// Energy in from upstream.
+        import: Wh,
+        /// Surplus pushed upstream.
+        export: Wh,
+        /// The feeder's meters' generation.
+        generation: Wh,
+        /// The feeder's sites' registered consumption.
+        consumption: Wh,
+        /// The declared load of ordinary customers.
+        declared: Wh,
+        /// The technical losses allowed.
+        allowance: Wh,
+        /// import - export + generation - consumption - declared - allowance
+        /// (a decimal string, `-` when negative).
+        #[serde(with = "super::feeder::dec_i128")]
+        unexplained: i128,
+        /// The verdict.
+        status: BalanceStatus,
+    },
+    /// A feeder's unexplained-load alert opened or grew.
+    #[serde(rename_all = "camelCase")]
+    UnexplainedLoad {
+        /// The feeder.
+        feeder: FeederId,
+        /// The first unexplained hour.
+        from_hour: Hour,
+        /// The last unexplained hour so far.
+        through_hour: Hour,
+        /// How many unexplained hours.
+        hours: u32,
+        /// Their unexplained energy.
+        unexplained: Wh,
+    },
+    /// A regulator cleared a feeder's alert.
+    #[serde(rename_all = "camelCase")]
+    FeederAlertCleared {
+        /// The feeder.
+        feeder: FeederId,
+        /// The alert's first hour.
+        from_hour: Hour,
+        /// Its last hour.
+        through_hour: Hour,
+        /// Why, on the record.
+        reason: String,
+    },
+    /// An hour's registered consumption or import exceeded the feeder's
+    /// rated capacity over that hour.
+    #[serde(rename_all = "camelCase")]
+    FeederOverload {
+        /// The feeder.
+        feeder: FeederId,
+        /// The hour.
+        hour: Hour,
+        /// Import in the hour.
+        import: Wh,
+        /// Registered consumption in the hour.
+        consumption: Wh,
+        /// Rated capacity x 1 h.
+        capacity: Wh,
+    },
+    /// Consumption for a feeder hour that had already closed (still burned).
+    #[serde(rename_all = "camelCase")]
+    LateFeederConsumption {
+        /// The feeder.
+        feeder: FeederId,
+        /// The site.
+        site: SiteId,
+        /// The closed hour.
+        hour: Hour,
+        /// The energy.
+        amount: Wh,
+    },
+    /// Generation for a feeder hour that had already closed (still minted).
+    #[serde(rename_all = "camelCase")]
+    LateFeederGeneration {
+        /// The feeder.
+        feeder: FeederId,
+        /// The meter.
+        meter: MeterId,
+        /// The closed hour.
+        hour: Hour,
+        /// The energy.
+        amount: Wh,
+    },
 }
 
 /// An event with the index of the transaction that emitted it.
@@ -370,6 +506,16 @@ impl Event {
             Event::AuthoritiesChanged { .. } => "authoritiesChanged",
             Event::RegulatorsChanged { .. } => "regulatorsChanged",
             Event::ParamsChanged => "paramsChanged",
+            Event::FeederRegistered { .. } => "feederRegistered",
+            Event::FeederAttached { .. } => "feederAttached",
+            Event::FeederMeterResynced { .. } => "feederMeterResynced",
+            Event::FeederCounterWentDown { .. } => "feederCounterWentDown",
+            Event::FeederBalance { .. } => "feederBalance",
+            Event::UnexplainedLoad { .. } => "unexplainedLoad",
+            Event::FeederAlertCleared { .. } => "feederAlertCleared",
+            Event::FeederOverload { .. } => "feederOverload",
+            Event::LateFeederConsumption { .. } => "lateFeederConsumption",
+            Event::LateFeederGeneration { .. } => "lateFeederGeneration",
         }
     }
 }

@@ -24,6 +24,7 @@
 
 mod consensus;
 mod events;
+mod feeder;
 mod ledger;
 mod tx;
 
@@ -31,6 +32,7 @@ pub use consensus::{
     CommitCertificate, Header, Proposal, SignedProposal, SignedVote, Vote, VoteKind,
 };
 pub use events::{Event, EventRecord};
+pub use feeder::{Attachee, BalanceStatus, DeclaredLoad, FeederId, FeederReading, NewFeeder};
 pub use ledger::{
     Account, Holding, Meter, MeterStatus, PendingKey, Proposal as GovProposal, ProposalKind,
     ProposalStatus, Site, SiteStatus, Supply, ViolationKind, Zone,
@@ -42,6 +44,7 @@ pub use tx::{
 pub use watt_runtime::block::Validator;
 
 use watt_runtime::encoding::{BoundedString, BoundedVec, TextError};
+use watt_runtime::feeder::FeederIdError;
 use watt_runtime::tx::NamedVintages;
 use watt_runtime::types::Vintage;
 
@@ -65,6 +68,14 @@ pub enum ViewError {
         count: usize,
         /// The most allowed.
         max: usize,
+    },
+    /// A feeder id is malformed.
+    #[error("`{field}`: {source}")]
+    FeederId {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        source: FeederIdError,
     },
 }
 

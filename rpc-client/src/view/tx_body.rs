@@ -1,14 +1,17 @@
 //! The transaction body: what a transaction does, in both directions.
 
 use super::{AuthorityChange, ConsumptionReading, GenerationReading, RegulatorChange, Signed};
-use crate::view::{bounded, named, text, SignedVote, ViewError};
+use crate::view::{Attachee, DeclaredLoad, FeederId, FeederReading, NewFeeder, SignedVote};
 use serde::{Deserialize, Serialize};
 use watt_runtime::crypto::PublicKey;
 use watt_runtime::tx as ledger;
 use watt_runtime::types::{
-    AccountId, ChainParams, MeterId, ProposalId, SiteId, Source, Vintage, Watts, Wh, ZoneId,
+    AccountId, ChainParams, Hour, MeterId, ProposalId, SiteId, Source, Vintage, Watts, Wh, ZoneId,
     ZonePolicy,
 };
+
+#[path = "tx_body_to_ledger.rs"]
+mod to_ledger;
 
 /// What a transaction does. The enum's variant order is its encoding tag.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,6 +209,58 @@ pub enum Body {
         /// A vote for the same height, round and kind with another value.
         second: SignedVote,
     },
+    // The feeder bodies follow the JSON convention of docs/rpc.md: their
+    // fields are camelCase.
+    /// 23: the regulator registers a feeder with its head meter.
+    #[serde(rename_all = "camelCase")]
+    RegisterFeeder {
+        /// The feeder.
+        feeder: NewFeeder,
+    },
+    /// 24: the regulator attaches a meter or site to a feeder (or moves
+    /// it), from a whole hour at or after the next one.
+    #[serde(rename_all = "camelCase")]
+    AttachToFeeder {
+        /// The meter or site.
+        device: Attachee,
+        /// The feeder, in the device's zone.
+        feeder: FeederId,
+        /// The first hour whose energy goes to this feeder.
+        from_hour: Hour,
+    },
+    /// 25: anyone relays a feeder head meter's signed readings.
+    #[serde(rename_all = "camelCase")]
+    SubmitFeederReadings {
+        /// The readings, in sequence order.
+        readings: Vec<Signed<FeederReading>>,
+    },
+    /// 26: anyone relays signed hourly declared loads.
+    #[serde(rename_all = "camelCase")]
+    SubmitDeclaredLoad {
+        /// The aggregates.
+        loads: Vec<Signed<DeclaredLoad>>,
+    },
+    /// 27: the regulator clears a feeder's unexplained-load alert.
+    #[serde(rename_all = "camelCase")]
+    ClearFeederAlert {
+        /// The feeder.
+        feeder: FeederId,
+        /// Why, on the record.
+        reason: String,
+    },
+    /// 28: the regulator brings an offline head meter back on a new
+    /// baseline (the hours between are unmetered).
+    #[serde(rename_all = "camelCase")]
+    ResyncFeederMeter {
+        /// The feeder.
+        feeder: FeederId,
+        /// Unix seconds on a whole hour, not before the last reading's end.
+        baseline_time: u64,
+        /// The import counter there.
+        baseline_import: Wh,
+        /// The export counter there.
+        baseline_export: Wh,
+    },
 }
 
 impl From<ledger::Body> for Body {
@@ -356,162 +411,39 @@ impl From<ledger::Body> for Body {
                 first: first.into(),
                 second: second.into(),
             },
+            ledger::Body::RegisterFeeder { feeder } => Body::RegisterFeeder {
+                feeder: feeder.into(),
+            },
+            ledger::Body::AttachToFeeder {
+                device,
+                feeder,
+                from_hour,
+            } => Body::AttachToFeeder {
+                device: device.into(),
+                feeder: feeder.into(),
+                from_hour,
+            },
+            ledger::Body::SubmitFeederReadings { readings } => Body::SubmitFeederReadings {
+                readings: readings.into_inner().into_iter().map(Into::into).collect(),
+            },
+            ledger::Body::SubmitDeclaredLoad { loads } => Body::SubmitDeclaredLoad {
+                loads: loads.into_inner().into_iter().map(Into::into).collect(),
+            },
+            ledger::Body::ClearFeederAlert { feeder, reason } => Body::ClearFeederAlert {
+                feeder: feeder.into(),
+                reason: reason.into(),
+            },
+            ledger::Body::ResyncFeederMeter {
+                feeder,
+                baseline_time,
+                baseline_import,
+                baseline_export,
+            } => Body::ResyncFeederMeter {
+                feeder: feeder.into(),
+                baseline_time,
+                baseline_import,
+                baseline_export,
+            },
         }
-    }
-}
-
-// What a wallet sends: views back into ledger values, within the
-// ledger's bounds.
-
-impl TryFrom<Body> for ledger::Body {
-    type Error = ViewError;
-    fn try_from(v: Body) -> Result<Self, ViewError> {
-        Ok(match v {
-            Body::Transfer {
-                to,
-                amount,
-                vintages,
-            } => ledger::Body::Transfer {
-                to,
-                amount,
-                vintages: named("vintages", vintages)?,
-            },
-            Body::Retire {
-                amount,
-                beneficiary,
-                purpose,
-                vintages,
-            } => ledger::Body::Retire {
-                amount,
-                beneficiary: text("beneficiary", beneficiary)?,
-                purpose: text("purpose", purpose)?,
-                vintages: named("vintages", vintages)?,
-            },
-            Body::RegisterMeter {
-                serial,
-                device_key,
-                owner,
-                source,
-                capacity,
-                zone,
-                baseline_time,
-                baseline_counter,
-            } => ledger::Body::RegisterMeter {
-                serial: text("serial", serial)?,
-                device_key,
-                owner,
-                source,
-                capacity,
-                zone,
-                baseline_time,
-                baseline_counter,
-            },
-            Body::ApproveMeter { meter } => ledger::Body::ApproveMeter { meter },
-            Body::SubmitReadings { readings } => ledger::Body::SubmitReadings {
-                readings: bounded("readings", readings.into_iter().map(Into::into).collect())?,
-            },
-            Body::ReplaceMeterKey {
-                meter,
-                new_device_key,
-                baseline_time,
-                baseline_counter,
-            } => ledger::Body::ReplaceMeterKey {
-                meter,
-                new_device_key,
-                baseline_time,
-                baseline_counter,
-            },
-            Body::ResyncMeter {
-                meter,
-                baseline_time,
-                baseline_counter,
-            } => ledger::Body::ResyncMeter {
-                meter,
-                baseline_time,
-                baseline_counter,
-            },
-            Body::TransferMeterOperator {
-                meter,
-                new_operator,
-            } => ledger::Body::TransferMeterOperator {
-                meter,
-                new_operator,
-            },
-            Body::RevokeMeter { meter, reason } => ledger::Body::RevokeMeter {
-                meter,
-                reason: text("reason", reason)?,
-            },
-            Body::RegisterSite {
-                serial,
-                device_key,
-                owner,
-                zone,
-                max_draw,
-                baseline_time,
-                baseline_counter,
-            } => ledger::Body::RegisterSite {
-                serial: text("serial", serial)?,
-                device_key,
-                owner,
-                zone,
-                max_draw,
-                baseline_time,
-                baseline_counter,
-            },
-            Body::SubmitConsumption { readings } => ledger::Body::SubmitConsumption {
-                readings: bounded("readings", readings.into_iter().map(Into::into).collect())?,
-            },
-            Body::SettleShortfall { site, vintages } => ledger::Body::SettleShortfall {
-                site,
-                vintages: named("vintages", vintages)?,
-            },
-            Body::SetZonePolicy { zone, policy } => ledger::Body::SetZonePolicy { zone, policy },
-            Body::SuspendSite { site, reason } => ledger::Body::SuspendSite {
-                site,
-                reason: text("reason", reason)?,
-            },
-            Body::ReinstateSite { site, reason } => ledger::Body::ReinstateSite {
-                site,
-                reason: text("reason", reason)?,
-            },
-            Body::RevokeSite { site, reason } => ledger::Body::RevokeSite {
-                site,
-                reason: text("reason", reason)?,
-            },
-            Body::ReplaceSiteKey {
-                site,
-                new_device_key,
-                baseline_time,
-                baseline_counter,
-            } => ledger::Body::ReplaceSiteKey {
-                site,
-                new_device_key,
-                baseline_time,
-                baseline_counter,
-            },
-            Body::WithdrawCredits {
-                account,
-                vintage,
-                amount,
-                reason,
-            } => ledger::Body::WithdrawCredits {
-                account,
-                vintage,
-                amount,
-                reason: text("reason", reason)?,
-            },
-            Body::ProposeAuthoritySet { change } => ledger::Body::ProposeAuthoritySet {
-                change: change.try_into()?,
-            },
-            Body::ProposeRegulatorSet { change } => ledger::Body::ProposeRegulatorSet {
-                change: change.into(),
-            },
-            Body::ProposeChainParams { params } => ledger::Body::ProposeChainParams { params },
-            Body::Vote { proposal, approve } => ledger::Body::Vote { proposal, approve },
-            Body::Evidence { first, second } => ledger::Body::Evidence {
-                first: first.into(),
-                second: second.into(),
-            },
-        })
     }
 }

@@ -116,6 +116,10 @@ pub enum Domain {
     EventRoot,
     /// A validator set.
     ValidatorSet,
+    /// A feeder head meter's reading.
+    FeederReading,
+    /// A feeder's declared hourly load.
+    DeclaredLoad,
 }
 
 impl Domain {
@@ -139,6 +143,8 @@ impl Domain {
             Domain::TxRoot => "watt/tx-root/v1",
             Domain::EventRoot => "watt/event-root/v1",
             Domain::ValidatorSet => "watt/validator-set/v1",
+            Domain::FeederReading => "watt/feeder-reading/v1",
+            Domain::DeclaredLoad => "watt/declared-load/v1",
         }
     }
 

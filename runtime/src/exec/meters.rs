@@ -454,6 +454,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             ),
             &(),
         );
+        let hour = vintage.hour;
         self.emit(Event::Minted {
             meter: meter.id,
             sequence: r.sequence,
@@ -462,6 +463,11 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             source: meter.source,
             amount: delta,
         });
-        Ok(())
+        self.feeder_energy(
+            crate::feeder::Attachee::Meter(meter.id),
+            hour,
+            delta,
+            super::feeders::Flow::Generation,
+        )
     }
 }

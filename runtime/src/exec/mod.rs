@@ -16,6 +16,7 @@
 
 mod block_steps;
 mod credits;
+mod feeders;
 mod governance;
 mod ledger;
 mod meters;
@@ -400,6 +401,35 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             ),
             Body::Vote { proposal, approve } => self.vote(signer, *proposal, *approve),
             Body::Evidence { first, second } => self.evidence(first, second),
+            Body::RegisterFeeder { feeder } => self.register_feeder(feeder),
+            Body::AttachToFeeder {
+                device,
+                feeder,
+                from_hour,
+            } => self.attach_to_feeder(*device, feeder, *from_hour),
+            Body::SubmitFeederReadings { readings } => {
+                check_reading_count(readings.len(), device_keys.len(), params)?;
+                for (r, key) in readings.iter().zip(device_keys) {
+                    self.submit_feeder_reading(r, key)?;
+                }
+                Ok(())
+            }
+            Body::SubmitDeclaredLoad { loads } => {
+                check_reading_count(loads.len(), device_keys.len(), params)?;
+                for (d, key) in loads.iter().zip(device_keys) {
+                    self.submit_declared_load(d, key)?;
+                }
+                Ok(())
+            }
+            Body::ClearFeederAlert { feeder, reason } => self.clear_feeder_alert(feeder, reason),
+            Body::ResyncFeederMeter {
+                feeder,
+                baseline_time,
+                baseline_import,
+                baseline_export,
+            } => {
+                self.resync_feeder_meter(feeder, *baseline_time, *baseline_import, *baseline_export)
+            }
         }
     }
 }

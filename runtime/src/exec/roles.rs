@@ -38,7 +38,10 @@ pub enum Role {
 /// Who may sign `body`: the one table.
 pub fn signer_role(body: &Body) -> Role {
     match body {
-        Body::SubmitConsumption { .. } | Body::Evidence { .. } => Role::Anyone,
+        Body::SubmitConsumption { .. }
+        | Body::Evidence { .. }
+        | Body::SubmitFeederReadings { .. }
+        | Body::SubmitDeclaredLoad { .. } => Role::Anyone,
         Body::Transfer { .. } | Body::Retire { .. } => Role::Holder,
         Body::RegisterMeter { .. } | Body::ProposeAuthoritySet { .. } => Role::Authority,
         Body::ApproveMeter { .. }
@@ -49,7 +52,11 @@ pub fn signer_role(body: &Body) -> Role {
         | Body::ReinstateSite { .. }
         | Body::RevokeSite { .. }
         | Body::ReplaceSiteKey { .. }
-        | Body::WithdrawCredits { .. } => Role::Regulator,
+        | Body::WithdrawCredits { .. }
+        | Body::RegisterFeeder { .. }
+        | Body::AttachToFeeder { .. }
+        | Body::ClearFeederAlert { .. }
+        | Body::ResyncFeederMeter { .. } => Role::Regulator,
         Body::ProposeRegulatorSet { .. } | Body::ProposeChainParams { .. } => {
             Role::AuthorityOrRegulator
         }

@@ -290,7 +290,12 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             self.burn_for_site(&mut site, bucket, delta, chain.params.settlement_grace_s)?;
         }
         self.put_site(&site);
-        Ok(())
+        self.feeder_energy(
+            crate::feeder::Attachee::Site(site.id),
+            hour,
+            delta,
+            super::feeders::Flow::Consumption,
+        )
     }
 
     /// Burns the owner's eligible credits for consumption in `bucket`; what

@@ -6,6 +6,7 @@
 //! an owner's debts) are prefix or range scans in any ordered store.
 
 use crate::crypto::PublicKey;
+use crate::feeder::{Attachee, FeederId, FEEDER_ID_MAX};
 use crate::types::{
     AccountId, Bucket, Height, Hour, MatchingWindow, MeterId, ProposalId, RetirementId, SiteId,
     Vintage, ZoneId,
@@ -50,6 +51,16 @@ pub mod tag {
     /// `EvidenceSeen(key, height, round, kind)`: an equivocation already
     /// proven (evidence counts once).
     pub const EVIDENCE_SEEN: u8 = 0x0f;
+    /// `Feeder(FeederId)`.
+    pub const FEEDER: u8 = 0x10;
+    /// `FeederHour(FeederId, Hour)`: an open hour's accumulators.
+    pub const FEEDER_HOUR: u8 = 0x11;
+    /// `FeederDue(close time, FeederId)`: a feeder whose oldest open hour
+    /// closes in the first block after that time (the due index).
+    pub const FEEDER_DUE: u8 = 0x12;
+    /// `Attachment(device, from hour)`: the feeder a meter or site belongs
+    /// to from that hour.
+    pub const ATTACHMENT: u8 = 0x13;
 }
 
 /// A state key.
@@ -89,10 +100,45 @@ pub enum StateKey {
     /// An equivocation already proven: the key, height, round and vote
     /// kind (0 prevote, 1 precommit).
     EvidenceSeen(PublicKey, Height, u32, u8),
+    /// A feeder.
+    Feeder(FeederId),
+    /// A feeder's accumulators for one open hour.
+    FeederHour(FeederId, Hour),
+    /// A feeder whose oldest open hour closes after this unix second.
+    FeederDue(u64, FeederId),
+    /// A device's feeder from an hour on.
+    Attachment(Attachee, Hour),
 }
 
 fn window_byte(w: MatchingWindow) -> u8 {
     w as u8
+}
+
+/// `tag || kind || id`: the prefix of one device's attachments, in hour
+/// order.
+pub fn attachment_prefix(device: &Attachee) -> Vec<u8> {
+    let (kind, id) = match device {
+        Attachee::Meter(m) => (0u8, m.0),
+        Attachee::Site(s) => (1u8, s.0),
+    };
+    let mut out = vec![tag::ATTACHMENT, kind];
+    out.extend_from_slice(&id.to_be_bytes());
+    out
+}
+
+/// The hour of an `Attachment` key.
+pub fn attachment_hour(key: &[u8]) -> Option<Hour> {
+    let b: [u8; 8] = key.get(10..18)?.try_into().ok()?;
+    Some(Hour(u64::from_be_bytes(b)))
+}
+
+/// The close time and feeder of a `FeederDue` key.
+pub fn feeder_due_parts(key: &[u8]) -> Option<(u64, FeederId)> {
+    if key.len() != 1 + 8 + FEEDER_ID_MAX || key[0] != tag::FEEDER_DUE {
+        return None;
+    }
+    let at = u64::from_be_bytes(key[1..9].try_into().ok()?);
+    Some((at, FeederId::from_padded(&key[9..])?))
 }
 
 /// Decodes a window byte.
@@ -116,6 +162,24 @@ impl StateKey {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64);
         match self {
+            StateKey::Feeder(f) => {
+                out.push(tag::FEEDER);
+                out.extend_from_slice(&f.padded());
+            }
+            StateKey::FeederHour(f, h) => {
+                out.push(tag::FEEDER_HOUR);
+                out.extend_from_slice(&f.padded());
+                out.extend_from_slice(&h.0.to_be_bytes());
+            }
+            StateKey::FeederDue(at, f) => {
+                out.push(tag::FEEDER_DUE);
+                out.extend_from_slice(&at.to_be_bytes());
+                out.extend_from_slice(&f.padded());
+            }
+            StateKey::Attachment(device, h) => {
+                out.extend_from_slice(&attachment_prefix(device));
+                out.extend_from_slice(&h.0.to_be_bytes());
+            }
             StateKey::Chain => out.push(tag::CHAIN),
             StateKey::Account(a) => {
                 out.push(tag::ACCOUNT);

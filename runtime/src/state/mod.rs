@@ -6,10 +6,12 @@
 //! [`MemoryState`] serves tests, the genesis builder and the auditor; the
 //! node implements [`StateReader`] on RocksDB.
 
+mod feeders;
 mod keys;
 mod overlay;
 mod values;
 
+pub use feeders::{Feeder, FeederAlert, FeederHour};
 pub use keys::*;
 pub use overlay::Overlay;
 pub use values::*;

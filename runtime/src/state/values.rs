@@ -306,12 +306,16 @@ pub struct Zone {
 }
 
 /// What a device key or serial number belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum DeviceOwner {
     /// A generation meter.
     Meter(MeterId),
     /// A mining site.
     Site(SiteId),
+    /// A feeder's head meter.
+    FeederHead(crate::feeder::FeederId),
+    /// A feeder's declared-load key.
+    FeederDeclared(crate::feeder::FeederId),
 }
 
 /// An open debt of one site in one matching bucket.

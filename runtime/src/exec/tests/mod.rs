@@ -7,6 +7,7 @@
 mod consumption;
 mod credits;
 mod evidence;
+mod feeders;
 mod generation;
 mod governance;
 mod meters;
