@@ -10,6 +10,9 @@ Contents
   * canonical (borsh) encoding of primitives                 section 1
   * every transaction body, readings, votes, proposals,
     headers, validator sets, commit certificates, genesis    sections 5-8
+  * feeders: their bodies, head meter readings and declared
+    loads (signed under their own tags), their events and
+    state entries                                            sections 5, 6, 9, 10
   * domain-tagged blake3 hashes and signing hashes           section 3
   * ed25519 signing (PyNaCl) and transaction ids             sections 4-5
   * a tiny JSON-RPC 2.0 client over urllib                   rpc-client/src/api.rs
@@ -169,6 +172,20 @@ u32 = _uint("<I", 32)
 u64 = _uint("<Q", 64)
 
 
+def i128(v: Any) -> bytes:
+    """A signed 128-bit integer: 16 bytes, little-endian two's complement.
+    In JSON a decimal string with ``-`` when negative (``"-360"``)."""
+    if isinstance(v, bool):
+        raise ValueError("expected an integer, got a bool")
+    if isinstance(v, str) and re.fullmatch(r"-?[0-9]+", v):
+        v = int(v)
+    if not isinstance(v, int):
+        raise ValueError(f"expected an integer or signed decimal string, got {v!r}")
+    if not -(2**127) <= v < 2**127:
+        raise ValueError(f"{v} does not fit in i128")
+    return v.to_bytes(16, "little", signed=True)
+
+
 def boolean(v: bool) -> bytes:
     if not isinstance(v, bool):
         raise ValueError(f"expected a bool, got {v!r}")
@@ -313,6 +330,8 @@ TAG_GENESIS = "watt/genesis/v1"
 TAG_TX_ROOT = "watt/tx-root/v1"
 TAG_EVENT_ROOT = "watt/event-root/v1"
 TAG_VALIDATOR_SET = "watt/validator-set/v1"
+TAG_FEEDER_READING = "watt/feeder-reading/v1"
+TAG_DECLARED_LOAD = "watt/declared-load/v1"
 
 
 def tagged_hash(tag: str, payload: bytes) -> bytes:
@@ -408,6 +427,86 @@ def sign_proof_of_possession(consensus: Key, chain_id: bytes, operator: Any) -> 
 
 
 # ---------------------------------------------------------------------------
+# Feeders (sections 5 and 6; docs/protocol.md section 17). Their JSON
+# follows the convention of docs/rpc.md: camelCase fields, u64 amounts as
+# decimal strings; the encoders below also take the snake_case names.
+# ---------------------------------------------------------------------------
+
+FEEDER_ID_MAX = 24
+_FEEDER_RE = re.compile(r"[A-Z0-9/-]{2,24}")
+
+
+def feeder_id(f: str) -> bytes:
+    """A FeederId: text of 2 to 24 bytes of A-Z 0-9 - /, e.g. ``RU-BU/F12``."""
+    if not isinstance(f, str) or not _FEEDER_RE.fullmatch(f):
+        raise ValueError(f"feeder id {f!r} is not 2-24 bytes of A-Z 0-9 - /")
+    return text(f, FEEDER_ID_MAX)
+
+
+def feeder_id_padded(f: str) -> bytes:
+    """The id zero-padded on the right to 24 bytes, as in state keys."""
+    feeder_id(f)
+    return f.encode("ascii").ljust(FEEDER_ID_MAX, b"\x00")
+
+
+def attachee(d: dict) -> bytes:
+    """Attachee: ``{"meter": 1}`` (tag 0) or ``{"site": 1}`` (tag 1)."""
+    if len(d) != 1 or not ({"meter", "site"} & set(d)):
+        raise ValueError(f"expected {{'meter': id}} or {{'site': id}}, got {d!r}")
+    return enum(0, u64(d["meter"])) if "meter" in d else enum(1, u64(d["site"]))
+
+
+def new_feeder(f: dict) -> bytes:
+    return (feeder_id(f["id"]) + zone_id(f["zone"]) + u64(_f(f, "rated_capacity"))
+            + u16(_f(f, "loss_permille")) + u64(_f(f, "alert_floor"))
+            + u16(_f(f, "alert_hours")) + u16(_f(f, "mining_share_permille"))
+            + public_key(_f(f, "head_key")) + u64(_f(f, "baseline_time"))
+            + u64(_f(f, "baseline_import")) + u64(_f(f, "baseline_export"))
+            + option(_f(f, "declared_key"), public_key))
+
+
+def feeder_reading(r: dict) -> bytes:
+    """FeederReading, what a feeder's head meter signs."""
+    return (feeder_id(r["feeder"]) + u64(r["sequence"]) + u64(_f(r, "period_start"))
+            + u64(_f(r, "period_end")) + u64(r["import"]) + u64(r["export"]) + u8(r["flags"]))
+
+
+def declared_load(d: dict) -> bytes:
+    """DeclaredLoad, what the distribution operator's declared-load key signs."""
+    return feeder_id(d["feeder"]) + u64(d["hour"]) + u64(d["energy"])
+
+
+def signed_feeder_reading(s: dict) -> bytes:
+    return feeder_reading(s["reading"]) + signature(s["signature"])
+
+
+def signed_declared_load(s: dict) -> bytes:
+    return declared_load(s["reading"]) + signature(s["signature"])
+
+
+def feeder_reading_signing_hash(chain_id: bytes, reading: dict) -> bytes:
+    return signing_hash(TAG_FEEDER_READING, chain_id, feeder_reading(reading))
+
+
+def declared_load_signing_hash(chain_id: bytes, load: dict) -> bytes:
+    return signing_hash(TAG_DECLARED_LOAD, chain_id, declared_load(load))
+
+
+def sign_feeder_reading(head: Key, chain_id: bytes, reading: dict) -> dict:
+    """Signs with the feeder's head meter key; returns a ``Signed`` dict for
+    a ``submitFeederReadings`` body."""
+    return {"reading": reading,
+            "signature": to_hex(head.sign(feeder_reading_signing_hash(chain_id, reading)))}
+
+
+def sign_declared_load(declared: Key, chain_id: bytes, load: dict) -> dict:
+    """Signs with the feeder's declared-load key; returns a ``Signed`` dict
+    for a ``submitDeclaredLoad`` body."""
+    return {"reading": load,
+            "signature": to_hex(declared.sign(declared_load_signing_hash(chain_id, load)))}
+
+
+# ---------------------------------------------------------------------------
 # Consensus objects (section 7), used by Evidence and by check_vectors.py
 # ---------------------------------------------------------------------------
 
@@ -497,6 +596,125 @@ def account_value(nonce: int, holdings: list) -> bytes:
     return u64(nonce) + vec(items, lambda h: vintage(h["vintage"]) + u64(h["amount"]))
 
 
+# The feeder tables (section 9): keys are a table byte and fixed-width
+# big-endian fields, the feeder id zero-padded to 24 bytes.
+
+def _be64(v: Any) -> bytes:
+    n = _int(v)
+    if not 0 <= n < 2**64:
+        raise ValueError(f"{n} does not fit in u64")
+    return struct.pack(">Q", n)
+
+
+def feeder_state_key(feeder: str) -> bytes:
+    return b"\x10" + feeder_id_padded(feeder)
+
+
+def feeder_hour_state_key(feeder: str, hour: Any) -> bytes:
+    return b"\x11" + feeder_id_padded(feeder) + _be64(hour)
+
+
+def feeder_due_state_key(close_after_s: Any, feeder: str) -> bytes:
+    return b"\x12" + _be64(close_after_s) + feeder_id_padded(feeder)
+
+
+def attachment_state_key(device: dict, from_hour: Any) -> bytes:
+    if len(device) != 1 or not ({"meter", "site"} & set(device)):
+        raise ValueError(f"expected {{'meter': id}} or {{'site': id}}, got {device!r}")
+    kind, ident = (b"\x00", device["meter"]) if "meter" in device else (b"\x01", device["site"])
+    return b"\x13" + kind + _be64(ident) + _be64(from_hour)
+
+
+def feeder_value(f: dict) -> bytes:
+    """The Feeder state value."""
+    def alert(a: dict) -> bytes:
+        return (u64(_f(a, "from_hour")) + u64(_f(a, "through_hour")) + u32(a["hours"])
+                + u64(a["unexplained"]))
+    return (feeder_id(f["id"]) + zone_id(f["zone"]) + u64(_f(f, "rated_capacity"))
+            + u16(_f(f, "loss_permille")) + u64(_f(f, "alert_floor"))
+            + u16(_f(f, "alert_hours")) + u16(_f(f, "mining_share_permille"))
+            + public_key(_f(f, "head_key")) + option(_f(f, "declared_key"), public_key)
+            + u64(_f(f, "head_sequence")) + u64(_f(f, "head_last_end"))
+            + u64(_f(f, "head_import")) + u64(_f(f, "head_export")) + u64(_f(f, "open_from"))
+            + u32(f["run"]) + u64(_f(f, "run_from")) + u64(_f(f, "run_energy"))
+            + option(f["alert"], alert) + u64(_f(f, "registered_ms")))
+
+
+def feeder_hour_value(h: dict) -> bytes:
+    """The FeederHour state value: an open hour's accumulators."""
+    return (u64(h["import"]) + u64(h["export"]) + u64(h["generation"]) + u64(h["consumption"])
+            + option(h["declared"], u64) + u32(_f(h, "head_seconds"))
+            + boolean(_f(h, "counter_down")))
+
+
+# ---------------------------------------------------------------------------
+# Events (section 10): the feeder events, tags 34 to 43
+# ---------------------------------------------------------------------------
+
+_BALANCE_STATUS = _named({"balanced": 0, "unexplained": 1, "negative": 2, "unmetered": 3})
+
+# JSON kind -> (tag, encoder of the fields)
+EVENTS: dict[str, tuple[int, Callable[[dict], bytes]]] = {
+    "feederRegistered": (34, lambda e: feeder_id(e["feeder"]) + zone_id(e["zone"])
+                         + u64(_f(e, "rated_capacity")) + u64(_f(e, "first_hour"))),
+    "feederAttached": (35, lambda e: attachee(e["device"]) + feeder_id(e["feeder"])
+                       + u64(_f(e, "from_hour"))),
+    "feederMeterResynced": (36, lambda e: feeder_id(e["feeder"]) + u64(_f(e, "baseline_time"))),
+    "feederCounterWentDown": (37, lambda e: feeder_id(e["feeder"]) + u64(e["sequence"])
+                              + text(e["counter"], 256)),
+    "feederBalance": (38, lambda e: feeder_id(e["feeder"]) + u64(e["hour"]) + u64(e["import"])
+                      + u64(e["export"]) + u64(e["generation"]) + u64(e["consumption"])
+                      + u64(e["declared"]) + u64(e["allowance"]) + i128(e["unexplained"])
+                      + _BALANCE_STATUS(e["status"])),
+    "unexplainedLoad": (39, lambda e: feeder_id(e["feeder"]) + u64(_f(e, "from_hour"))
+                        + u64(_f(e, "through_hour")) + u32(e["hours"]) + u64(e["unexplained"])),
+    "feederAlertCleared": (40, lambda e: feeder_id(e["feeder"]) + u64(_f(e, "from_hour"))
+                           + u64(_f(e, "through_hour")) + text(e["reason"], 256)),
+    "feederOverload": (41, lambda e: feeder_id(e["feeder"]) + u64(e["hour"]) + u64(e["import"])
+                       + u64(e["consumption"]) + u64(e["capacity"])),
+    "lateFeederConsumption": (42, lambda e: feeder_id(e["feeder"]) + u64(e["site"])
+                              + u64(e["hour"]) + u64(e["amount"])),
+    "lateFeederGeneration": (43, lambda e: feeder_id(e["feeder"]) + u64(e["meter"])
+                             + u64(e["hour"]) + u64(e["amount"])),
+}
+
+
+def event(e: dict) -> bytes:
+    """An Event. Only the feeder events (tags 34 to 43) are implemented."""
+    kind = e.get("kind")
+    if kind not in EVENTS:
+        raise ValueError(f"event kind {kind!r} is not implemented here")
+    tag, enc = EVENTS[kind]
+    return enum(tag, enc(e))
+
+
+def event_record(r: dict) -> bytes:
+    """EventRecord = tx_index: Option<u32>, event: Event."""
+    return option(_f(r, "tx_index"), u32) + event(r["event"])
+
+
+def merkle_root(tag: str, leaves: list) -> bytes:
+    """Section 7's binary Merkle root: pairs (l, r) become H(tag, 0x01 || l
+    || r), an odd last node moves up unchanged; no leaves give 32 zero bytes."""
+    level = list(leaves)
+    if not level:
+        return bytes(32)
+    while len(level) > 1:
+        nxt = [tagged_hash(tag, b"\x01" + level[i] + level[i + 1])
+               for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]
+
+
+def event_root(encoded_records: Iterable[bytes]) -> bytes:
+    """The event root over encoded EventRecords, each hashed into a leaf
+    H("watt/event-root/v1", 0x00 || record)."""
+    return merkle_root(TAG_EVENT_ROOT,
+                       [tagged_hash(TAG_EVENT_ROOT, b"\x00" + r) for r in encoded_records])
+
+
 # ---------------------------------------------------------------------------
 # Transaction bodies (section 5)
 # ---------------------------------------------------------------------------
@@ -559,6 +777,15 @@ BODIES: dict[str, tuple[int, Callable[[dict], bytes]]] = {
     "proposeChainParams": (20, lambda b: chain_params(b["params"])),
     "vote": (21, lambda b: u64(b["proposal"]) + boolean(b["approve"])),
     "evidence": (22, lambda b: signed_vote(b["first"]) + signed_vote(b["second"])),
+    # Feeders (camelCase fields; _f also takes the snake_case names).
+    "registerFeeder": (23, lambda b: new_feeder(b["feeder"])),
+    "attachToFeeder": (24, lambda b: attachee(b["device"]) + feeder_id(b["feeder"])
+                       + u64(_f(b, "from_hour"))),
+    "submitFeederReadings": (25, lambda b: vec(b["readings"], signed_feeder_reading, 1024)),
+    "submitDeclaredLoad": (26, lambda b: vec(b["loads"], signed_declared_load, 256)),
+    "clearFeederAlert": (27, lambda b: feeder_id(b["feeder"]) + text(b["reason"], 256)),
+    "resyncFeederMeter": (28, lambda b: feeder_id(b["feeder"]) + u64(_f(b, "baseline_time"))
+                          + u64(_f(b, "baseline_import")) + u64(_f(b, "baseline_export"))),
 }
 
 

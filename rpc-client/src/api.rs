@@ -8,12 +8,15 @@
 
 use crate::types::*;
 // Only the server side names these; the client side rewrites them.
-use crate::view::{GovProposal as Proposal, Meter, Site, Validator, Zone};
+use crate::view::{
+    Feeder, FeederAlert, FeederHourBalance, FeederId, GovProposal as Proposal, Meter, Site,
+    Validator, Zone,
+};
 #[cfg(feature = "server")]
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
 use watt_runtime::crypto::Hash;
-use watt_runtime::types::{AccountId, Height, MeterId, SiteId, ZoneId};
+use watt_runtime::types::{AccountId, Height, Hour, MeterId, SiteId, ZoneId};
 
 /// Methods that reveal or change the node rather than the chain. They are
 /// served only while the RPC listens on a loopback address, unless the
@@ -26,6 +29,8 @@ pub const MAX_BLOCKS_PER_CALL: u32 = 100;
 pub const MAX_EVENT_RANGE: u64 = 10_000;
 /// The most items a list or page returns.
 pub const MAX_PAGE: u32 = 1_000;
+/// The most hours one `feeders_balance` call returns (31 days).
+pub const MAX_BALANCE_HOURS: u64 = 744;
 
 /// The node itself.
 #[cfg_attr(feature = "server", rpc(server, client, namespace = "system"))]
@@ -264,4 +269,47 @@ pub trait AuditApi {
         cursor: Option<String>,
         limit: Option<u32>,
     ) -> RpcResult<EventsPage>;
+}
+
+/// Feeders and their hourly energy balance (docs/protocol.md §17).
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "feeders"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "feeders"))]
+pub trait FeedersApi {
+    /// A feeder with its head meter's position and open alert; null if
+    /// unknown.
+    #[method(name = "get")]
+    async fn get(&self, feeder: FeederId, at: Option<BlockId>) -> RpcResult<Option<Feeder>>;
+
+    /// Feeders in id order after `after` (exclusive; default from the
+    /// first), up to `limit` (default and most 1,000), in the latest state.
+    #[method(name = "list")]
+    async fn list(&self, after: Option<FeederId>, limit: Option<u32>) -> RpcResult<Vec<Feeder>>;
+
+    /// A feeder's closed hours from `fromHour` to `toHour` (inclusive;
+    /// default: 23 hours after `fromHour`), with the figures and status of
+    /// each; at most 744 hours per call (-32005 beyond). Hours not closed
+    /// yet are absent. -32001 for an unknown feeder.
+    #[method(name = "balance")]
+    async fn balance(
+        &self,
+        feeder: FeederId,
+        from_hour: Hour,
+        to_hour: Option<Hour>,
+    ) -> RpcResult<Vec<FeederHourBalance>>;
+}
+
+/// Grid integrity: alerts (docs/protocol.md §17.6).
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "grid"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "grid"))]
+pub trait GridApi {
+    /// The open unexplained-load alerts, in feeder order, of one zone or
+    /// of all.
+    #[method(name = "getAlerts")]
+    async fn alerts(&self, zone: Option<ZoneId>) -> RpcResult<Vec<FeederAlert>>;
+
+    /// Every grid event as its block is finalised: `unexplainedLoad`,
+    /// `feederAlertCleared`, `feederOverload` and `feederBalance` with a
+    /// status other than `balanced`, each with its height.
+    #[subscription(name = "subscribeAlerts" => "alert", unsubscribe = "unsubscribeAlerts", item = RpcEvent)]
+    async fn subscribe_alerts(&self) -> SubscriptionResult;
 }

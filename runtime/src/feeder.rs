@@ -17,6 +17,9 @@ use std::fmt;
 pub const FEEDER_ID_MAX: usize = 24;
 /// Most declared-load aggregates one transaction can carry.
 pub const MAX_DECLARED: usize = 256;
+/// The most feeders a chain may have: every hour of every feeder closes in
+/// some block, so their number bounds that work.
+pub const MAX_FEEDERS: u32 = 4_096;
 /// The most consecutive hours a regulator may ask for before an alert.
 pub const MAX_ALERT_HOURS: u16 = 24 * 7;
 

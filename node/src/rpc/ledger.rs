@@ -22,7 +22,7 @@ use watt_runtime::state::{
 };
 use watt_runtime::types::{AccountId, Bucket, Hour, MeterId, ProposalId, SiteId, Wh, ZoneId};
 
-fn page_limit(limit: Option<u32>) -> RpcResult<u32> {
+pub(super) fn page_limit(limit: Option<u32>) -> RpcResult<u32> {
     match limit {
         None => Ok(MAX_PAGE),
         Some(n) if n > MAX_PAGE => Err(limit_exceeded(format!(

@@ -13,6 +13,7 @@
 mod audit;
 mod chain;
 mod context;
+mod grid;
 pub mod guard;
 mod ledger;
 pub mod metrics;
@@ -156,6 +157,8 @@ fn module(rpc: Rpc) -> Result<RpcModule<()>, RpcError> {
     m.merge(ZonesApiServer::into_rpc(rpc.clone()))?;
     m.merge(GovApiServer::into_rpc(rpc.clone()))?;
     m.merge(StateApiServer::into_rpc(rpc.clone()))?;
+    m.merge(FeedersApiServer::into_rpc(rpc.clone()))?;
+    m.merge(GridApiServer::into_rpc(rpc.clone()))?;
     m.merge(AuditApiServer::into_rpc(rpc))?;
     Ok(m)
 }

@@ -25,6 +25,7 @@
 mod consensus;
 mod events;
 mod feeder;
+mod feeder_state;
 mod ledger;
 mod tx;
 
@@ -33,6 +34,7 @@ pub use consensus::{
 };
 pub use events::{Event, EventRecord};
 pub use feeder::{Attachee, BalanceStatus, DeclaredLoad, FeederId, FeederReading, NewFeeder};
+pub use feeder_state::{alert as feeder_alert, Feeder, FeederAlert, FeederHourBalance};
 pub use ledger::{
     Account, Holding, Meter, MeterStatus, PendingKey, Proposal as GovProposal, ProposalKind,
     ProposalStatus, Site, SiteStatus, Supply, ViolationKind, Zone,

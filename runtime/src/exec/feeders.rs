@@ -9,10 +9,11 @@ use crate::error::TxError;
 use crate::events::Event;
 use crate::feeder::{
     Attachee, BalanceStatus, DeclaredLoad, FeederId, FeederReading, NewFeeder, MAX_ALERT_HOURS,
+    MAX_FEEDERS,
 };
 use crate::state::{
-    attachment_prefix, feeder_due_parts, tag, DeviceOwner, Feeder, FeederAlert, FeederHour,
-    MeterStatus, StateError, StateKey, StateReader,
+    attachment_prefix, feeder_due_parts, tag, ClosedHour, DeviceOwner, Feeder, FeederAlert,
+    FeederHour, MeterStatus, StateError, StateKey, StateReader,
 };
 use crate::tx::{Signed, Text};
 use crate::types::{within_one_hour, Hour, Wh, ZoneId};
@@ -57,6 +58,13 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             });
         }
         let (_, policy) = self.live_zone(&n.zone)?;
+        let count: u32 = self.get(&StateKey::FeederCount)?.unwrap_or(0);
+        if count >= MAX_FEEDERS {
+            return Err(TxError::InvalidParameter {
+                field: "feeder",
+                reason: format!("a chain has at most {MAX_FEEDERS} feeders"),
+            });
+        }
         if n.rated_capacity.0 == 0 {
             return Err(TxError::ZeroPower {
                 field: "rated_capacity",
@@ -111,6 +119,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             &(),
         );
         self.put_feeder(&feeder);
+        self.put(&StateKey::FeederCount, &(count + 1));
         self.emit(Event::FeederRegistered {
             feeder: n.id.clone(),
             zone: n.zone.clone(),
@@ -387,6 +396,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         f.run = 0;
         f.run_energy = Wh(0);
         self.put_feeder(&f);
+        self.delete(&StateKey::OpenAlert(id.clone()));
         self.emit(Event::FeederAlertCleared {
             feeder: id.clone(),
             from_hour: alert.from_hour,
@@ -478,15 +488,26 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         } else {
             BalanceStatus::Unmetered
         };
-        self.emit(Event::FeederBalance {
-            feeder: f.id.clone(),
-            hour,
+        let closed = ClosedHour {
             import: fig.import,
             export: fig.export,
             generation: fig.generation,
             consumption: fig.consumption,
             declared: fig.declared,
             allowance: fig.allowance(f.loss_permille),
+            unexplained,
+            status,
+        };
+        self.put(&StateKey::FeederBalance(f.id.clone(), hour), &closed);
+        self.emit(Event::FeederBalance {
+            feeder: f.id.clone(),
+            hour,
+            import: closed.import,
+            export: closed.export,
+            generation: closed.generation,
+            consumption: closed.consumption,
+            declared: closed.declared,
+            allowance: closed.allowance,
             unexplained,
             status,
         });
@@ -525,6 +546,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                             unexplained: f.run_energy,
                         };
                         self.emit_alert(&f.id, &a);
+                        self.put(&StateKey::OpenAlert(f.id.clone()), &());
                         f.alert = Some(a);
                         f.run = 0;
                         f.run_energy = Wh(0);

@@ -3,7 +3,7 @@
 //! accumulated figures.
 
 use crate::crypto::PublicKey;
-use crate::feeder::{FeederId, HourFigures};
+use crate::feeder::{BalanceStatus, FeederId, HourFigures};
 use crate::types::{Hour, Watts, Wh, ZoneId};
 use borsh::{BorshDeserialize, BorshSerialize};
 
@@ -100,4 +100,25 @@ impl FeederHour {
             && !self.counter_down
             && (!declared_expected || self.declared.is_some())
     }
+}
+
+/// A closed hour of a feeder, as its FeederBalance event said.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ClosedHour {
+    /// Energy in from upstream.
+    pub import: Wh,
+    /// Surplus pushed upstream.
+    pub export: Wh,
+    /// The feeder's meters' generation.
+    pub generation: Wh,
+    /// The feeder's sites' registered consumption.
+    pub consumption: Wh,
+    /// The declared load.
+    pub declared: Wh,
+    /// The technical losses allowed.
+    pub allowance: Wh,
+    /// import - export + generation - consumption - declared - allowance.
+    pub unexplained: i128,
+    /// The verdict.
+    pub status: BalanceStatus,
 }

@@ -61,6 +61,12 @@ pub mod tag {
     /// `Attachment(device, from hour)`: the feeder a meter or site belongs
     /// to from that hour.
     pub const ATTACHMENT: u8 = 0x13;
+    /// `FeederBalance(FeederId, Hour)`: a closed hour's figures and verdict.
+    pub const FEEDER_BALANCE: u8 = 0x14;
+    /// `OpenAlert(FeederId)`: a feeder with an open unexplained-load alert.
+    pub const OPEN_ALERT: u8 = 0x15;
+    /// `FeederCount`: how many feeders are registered.
+    pub const FEEDER_COUNT: u8 = 0x16;
 }
 
 /// A state key.
@@ -108,6 +114,12 @@ pub enum StateKey {
     FeederDue(u64, FeederId),
     /// A device's feeder from an hour on.
     Attachment(Attachee, Hour),
+    /// A feeder's closed hour.
+    FeederBalance(FeederId, Hour),
+    /// A feeder with an open alert (the alerts index).
+    OpenAlert(FeederId),
+    /// The number of feeders.
+    FeederCount,
 }
 
 fn window_byte(w: MatchingWindow) -> u8 {
@@ -176,6 +188,16 @@ impl StateKey {
                 out.extend_from_slice(&at.to_be_bytes());
                 out.extend_from_slice(&f.padded());
             }
+            StateKey::FeederBalance(f, h) => {
+                out.push(tag::FEEDER_BALANCE);
+                out.extend_from_slice(&f.padded());
+                out.extend_from_slice(&h.0.to_be_bytes());
+            }
+            StateKey::OpenAlert(f) => {
+                out.push(tag::OPEN_ALERT);
+                out.extend_from_slice(&f.padded());
+            }
+            StateKey::FeederCount => out.push(tag::FEEDER_COUNT),
             StateKey::Attachment(device, h) => {
                 out.extend_from_slice(&attachment_prefix(device));
                 out.extend_from_slice(&h.0.to_be_bytes());

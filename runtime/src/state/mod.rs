@@ -11,7 +11,7 @@ mod keys;
 mod overlay;
 mod values;
 
-pub use feeders::{Feeder, FeederAlert, FeederHour};
+pub use feeders::{ClosedHour, Feeder, FeederAlert, FeederHour};
 pub use keys::*;
 pub use overlay::Overlay;
 pub use values::*;

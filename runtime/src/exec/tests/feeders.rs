@@ -5,7 +5,7 @@
 
 use super::prelude::*;
 use crate::feeder::{Attachee, BalanceStatus, DeclaredLoad, FeederId, FeederReading, NewFeeder};
-use crate::state::{Feeder, StateKey};
+use crate::state::{ClosedHour, Feeder, FeederHour, StateKey};
 
 /// Readings up to 30 minutes old; the grace must cover that plus the skew.
 const MAX_AGE: u64 = 1800;
@@ -284,6 +284,18 @@ fn a_block_at_hour_end_plus_grace_leaves_the_hour_open_and_the_next_closes_it() 
         })
     );
     assert_eq!(feeder(&c, "RU-BU/F1").open_from, hour(1));
+    // The closed hour stays in the state, under its own key, and its
+    // accumulators are gone.
+    let closed: ClosedHour = c
+        .get(&StateKey::FeederBalance(fid("RU-BU/F1"), hour(0)))
+        .expect("closed hour");
+    assert_eq!(
+        (closed.unexplained, closed.status),
+        (9_700, BalanceStatus::Unexplained)
+    );
+    assert!(c
+        .get::<FeederHour>(&StateKey::FeederHour(fid("RU-BU/F1"), hour(0)))
+        .is_none());
     // Each hour closes once.
     assert_eq!(
         balance(&block_events(&c.empty_block()), "RU-BU/F1", 0),
@@ -472,6 +484,8 @@ fn an_alert_comes_after_n_consecutive_unexplained_hours_and_not_before() {
     // was not reset.
     assert_eq!(alerts(&e), vec![(hour(0), hour(2), 2, Wh(9_700 + 970))]);
     assert!(feeder(&c, f).alert.is_some());
+    let open_alert = StateKey::OpenAlert(fid(f));
+    assert!(c.get::<()>(&open_alert).is_some());
     // Hour 3 unexplained: the open alert grows.
     cover(&mut c, f, 3, 2_000, 0);
     let e = close(&mut c, 3);
@@ -503,6 +517,7 @@ fn an_alert_comes_after_n_consecutive_unexplained_hours_and_not_before() {
         c.expect_err(&key("reg"), clear),
         TxError::NoFeederAlert { feeder: fid(f) }
     );
+    assert!(c.get::<()>(&open_alert).is_none());
     // A new alert needs N new consecutive hours.
     cover(&mut c, f, 5, 2_000, 0);
     assert_eq!(alerts(&close(&mut c, 5)), vec![]);
@@ -761,4 +776,29 @@ fn a_block_closes_only_the_feeders_whose_hour_is_due() {
     assert_eq!(closed, sorted);
     assert_eq!(closed[0].0, hour(0));
     assert_eq!(closed[59].0, hour(2));
+}
+
+#[test]
+fn the_number_of_feeders_is_bounded() {
+    use crate::feeder::MAX_FEEDERS;
+    let mut c = chain();
+    let reg = key("reg");
+    for chunk in (0..MAX_FEEDERS).collect::<Vec<_>>().chunks(256) {
+        let txs: Vec<_> = chunk
+            .iter()
+            .map(|i| {
+                let s = spec(&mut c, &format!("F{i}"), &format!("head{i}"), None);
+                c.tx(&reg, Body::RegisterFeeder { feeder: s })
+            })
+            .collect();
+        c.apply(txs).expect("registrations");
+    }
+    let one_more = spec(&mut c, "RU-BU/FX", "headx", None);
+    assert_eq!(
+        c.expect_err(&reg, Body::RegisterFeeder { feeder: one_more }),
+        TxError::InvalidParameter {
+            field: "feeder",
+            reason: format!("a chain has at most {MAX_FEEDERS} feeders")
+        }
+    );
 }
