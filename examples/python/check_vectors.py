@@ -209,7 +209,8 @@ def check_feeders() -> set[str]:
                 enc = watt.event_record(f)
                 expect(f"{name} encoded_hex", enc, v["encoded_hex"])
                 expect(f"{name} hash (event root)", watt.event_root([enc]), v["hash"])
-            elif t in ("Feeder", "FeederHour", "FeederDue", "Attachment"):
+            elif t in ("Feeder", "FeederHour", "FeederDue", "Attachment", "ClosedHour",
+                       "OpenAlert", "FeederCount"):
                 k = v["key"]
                 if t == "Feeder":
                     key = watt.feeder_state_key(k["feeder"])
@@ -220,6 +221,15 @@ def check_feeders() -> set[str]:
                 elif t == "FeederDue":
                     key = watt.feeder_due_state_key(k["closeAfter"], k["feeder"])
                     value = b""  # an index entry: the empty value
+                elif t == "ClosedHour":
+                    key = watt.feeder_balance_state_key(k["feeder"], k["hour"])
+                    value = watt.closed_hour_value(f)
+                elif t == "OpenAlert":
+                    key = watt.open_alert_state_key(k["feeder"])
+                    value = b""  # an index entry: the empty value
+                elif t == "FeederCount":
+                    key = watt.feeder_count_state_key()
+                    value = watt.u32(f)
                 else:
                     key = watt.attachment_state_key(k["device"], k["fromHour"])
                     value = watt.feeder_id(f)

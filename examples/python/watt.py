@@ -625,6 +625,25 @@ def attachment_state_key(device: dict, from_hour: Any) -> bytes:
     return b"\x13" + kind + _be64(ident) + _be64(from_hour)
 
 
+def feeder_balance_state_key(feeder: str, hour: Any) -> bytes:
+    return b"\x14" + feeder_id_padded(feeder) + _be64(hour)
+
+
+def open_alert_state_key(feeder: str) -> bytes:
+    return b"\x15" + feeder_id_padded(feeder)
+
+
+def feeder_count_state_key() -> bytes:
+    return b"\x16"
+
+
+def closed_hour_value(h: dict) -> bytes:
+    """The ClosedHour state value: a closed hour's figures and verdict."""
+    return (u64(h["import"]) + u64(h["export"]) + u64(h["generation"]) + u64(h["consumption"])
+            + u64(h["declared"]) + u64(h["allowance"]) + i128(h["unexplained"])
+            + _BALANCE_STATUS(h["status"]))
+
+
 def feeder_value(f: dict) -> bytes:
     """The Feeder state value."""
     def alert(a: dict) -> bytes:

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use watt_runtime::feeder::{
     Attachee, BalanceStatus, DeclaredLoad, FeederId, FeederReading, HourFigures, NewFeeder,
 };
-use watt_runtime::state::{Feeder, FeederAlert, FeederHour};
+use watt_runtime::state::{ClosedHour, Feeder, FeederAlert, FeederHour};
 use watt_runtime::tx::Signed;
 
 /// The regulator (as in `transactions.json`).
@@ -527,6 +527,53 @@ fn state(v: &mut Vectors) {
         json!({"device": view::Attachee::from(Attachee::Site(SiteId(1))), "fromHour": HOUR + 1}),
         json!(view::FeederId::from(feeder_id())),
         &encode(&feeder_id()),
+    );
+    // A closed hour, kept: a negative residual pins the i128.
+    let closed = ClosedHour {
+        import: Wh(10_000),
+        export: Wh(1_000),
+        generation: Wh(2_000),
+        consumption: Wh(7_000),
+        declared: Wh(4_000),
+        allowance: Wh(360),
+        unexplained: -360,
+        status: BalanceStatus::Balanced,
+    };
+    state_entry(
+        v,
+        "state-entry-feeder-balance",
+        "ClosedHour",
+        StateKey::FeederBalance(feeder_id(), Hour(HOUR + 2)),
+        json!({"feeder": view::FeederId::from(feeder_id()), "hour": HOUR + 2}),
+        json!({
+            "import": closed.import,
+            "export": closed.export,
+            "generation": closed.generation,
+            "consumption": closed.consumption,
+            "declared": closed.declared,
+            "allowance": closed.allowance,
+            "unexplained": closed.unexplained.to_string(),
+            "status": view::BalanceStatus::from(closed.status),
+        }),
+        &encode(&closed),
+    );
+    state_entry(
+        v,
+        "state-entry-open-alert",
+        "OpenAlert",
+        StateKey::OpenAlert(feeder_id()),
+        json!({"feeder": view::FeederId::from(feeder_id())}),
+        Value::Null,
+        &encode(&()),
+    );
+    state_entry(
+        v,
+        "state-entry-feeder-count",
+        "FeederCount",
+        StateKey::FeederCount,
+        json!({}),
+        json!(12u32),
+        &encode(&12u32),
     );
 }
 
