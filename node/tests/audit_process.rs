@@ -1,7 +1,8 @@
 //! The auditor against real `watt` processes: a `watt dev` chain audited
 //! from its data directory, an export file and a full node's RPC gives one
 //! report, which agrees with the node's own `credits_getSupply` and site
-//! states; the HTML report renders in headless Chromium without errors.
+//! states; the HTML report renders in headless Chromium without errors,
+//! with a chart for every feeder that has closed hours.
 //! (Nextest runs these in the `processes` group, one at a time.)
 
 use std::io::{BufRead, BufReader};
@@ -244,6 +245,9 @@ fn audit_of_a_dev_chain_agrees_with_the_node_from_every_source() {
         "lineage_vintages.csv",
         "debts.csv",
         "violations.csv",
+        "feeders.csv",
+        "feeder_hours.csv",
+        "feeder_alerts.csv",
     ] {
         let a = std::fs::read(r_dir.join(name)).unwrap();
         assert_eq!(
@@ -346,12 +350,21 @@ fn audit_of_a_dev_chain_agrees_with_the_node_from_every_source() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not the expected"), "{err}");
 
-    html_renders_in_chromium(&r_dir.join("report.html"));
+    // Every feeder with closed hours has its chart (at most 100 are drawn).
+    let feeder_charts = r["feeders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["hours"].as_array().unwrap().is_empty())
+        .count()
+        .min(100);
+    html_renders_in_chromium(&r_dir.join("report.html"), feeder_charts);
 }
 
 /// Opens the page in headless Chromium: no script error, every chart in
-/// the DOM, and chart colours in the screenshot.
-fn html_renders_in_chromium(page: &Path) {
+/// the DOM (`feeder_charts` of them for feeders), and chart colours in the
+/// screenshot.
+fn html_renders_in_chromium(page: &Path, feeder_charts: usize) {
     let chromium = ["chromium", "chromium-browser"]
         .iter()
         .find(|c| {
@@ -394,6 +407,13 @@ fn html_renders_in_chromium(page: &Path) {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("the page's script did not run: {html}"));
     assert!(charts >= 4, "{charts} charts");
+    let feeders: usize = html
+        .split("data-feeder-charts=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the page's script did not count feeder charts: {html}"));
+    assert_eq!(feeders, feeder_charts, "feeder charts in the DOM");
 
     let shot: PathBuf = profile.path().join("shot.png");
     let mut cmd = Command::new(chromium);

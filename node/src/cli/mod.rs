@@ -33,9 +33,20 @@ enum Command {
         /// Wall time between blocks, e.g. `1s` or `500ms`.
         #[arg(long, default_value = "1s", value_parser = parse_duration)]
         block_time: Duration,
-        /// Run without the simulated meters and sites.
+        /// Run without the simulated meters, sites and feeders.
         #[arg(long)]
         no_sim: bool,
+        /// When the unregistered 300 kW load is first tapped into the
+        /// ridge feeder (DEV-1/RIDGE), in hours after the chain's first hour
+        /// (05:00 UTC of the day the chain was made): it runs 3 hours and
+        /// comes back at the same time every simulated day. The chain flags
+        /// it: an ALERT after 2 unexplained hours, cleared by the simulated
+        /// regulator once an hour balances again.
+        #[arg(long, value_name = "HOURS", default_value_t = 3)]
+        tap_at: u64,
+        /// Never tap the unregistered load into the ridge feeder.
+        #[arg(long, conflicts_with = "tap_at")]
+        no_tap: bool,
         /// How many times faster than the wall clock the chain clock runs.
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         speed: u64,
@@ -109,6 +120,8 @@ pub fn main() -> ExitCode {
             base_path,
             block_time,
             no_sim,
+            tap_at,
+            no_tap,
             speed,
             rpc,
         } => {
@@ -120,6 +133,7 @@ pub fn main() -> ExitCode {
                     no_sim,
                     speed,
                     rpc: rpc.config(&rpc_args::RpcFileConfig::default()),
+                    tap_at: (!no_tap).then_some(tap_at),
                 }))
             })
         }

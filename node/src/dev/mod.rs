@@ -2,7 +2,9 @@
 //! clock that runs `speed` times faster than the wall clock.
 
 pub mod display;
+pub mod feeders;
 pub mod genesis;
+pub mod grid;
 pub mod sim;
 
 use crate::clock::{Clock, ScaledClock};
@@ -14,6 +16,7 @@ use crate::storage::{BlockReader, Store};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use watt_runtime::types::Hour;
 
 /// Options of `watt dev`.
 #[derive(Clone, Debug)]
@@ -28,6 +31,9 @@ pub struct DevOptions {
     pub speed: u64,
     /// The RPC server (none: no RPC).
     pub rpc: Option<crate::rpc::RpcConfig>,
+    /// Hours after the chain's first hour at which the unregistered load
+    /// is first tapped into the ridge feeder (then daily); `None`: never.
+    pub tap_at: Option<u64>,
 }
 
 /// Runs the dev chain until SIGINT or SIGTERM.
@@ -70,14 +76,30 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         opts.speed,
         watt_genesis::format_rfc3339(start_ms)
     );
-    println!(
-        "  community {}",
-        if opts.no_sim {
-            "off (--no-sim)"
-        } else {
-            "3 meters (solar, wind, geothermal), 2 mining sites"
+    let tap = opts.tap_at.map(|h| grid::Tap {
+        first_hour: Hour(Hour::of_millis(genesis.genesis_time_ms).0 + h),
+    });
+    if opts.no_sim {
+        println!("  community off (--no-sim)");
+    } else {
+        println!("  community 3 meters (solar, wind, geothermal), 2 mining sites");
+        let ids: Vec<&str> = grid::FEEDERS.iter().map(|f| f.id).collect();
+        println!(
+            "  feeders   {} (head meters, household declared load)",
+            ids.join(", ")
+        );
+        match tap {
+            Some(t) => println!(
+                "  tap       an unregistered {} kW load on {} for {} h daily from {} UTC, first {}",
+                grid::TAP_W / 1000,
+                grid::FEEDERS[grid::RIDGE].id,
+                grid::TAP_HOURS,
+                feeders::hhmm(t.first_hour),
+                &watt_genesis::format_rfc3339(t.first_hour.0 * 3_600_000)[..16],
+            ),
+            None => println!("  tap       off (--no-tap)"),
         }
-    );
+    }
     println!();
     let chain_id = genesis.chain_id();
     let running = launch(Launch {
@@ -124,7 +146,7 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         }
     });
     if !opts.no_sim {
-        if let Some(community) = sim::Community::new(handle.clone(), clock.clone()).await {
+        if let Some(community) = sim::Community::new(handle.clone(), clock.clone(), tap).await {
             tokio::spawn(community.run(opts.block_time.max(Duration::from_millis(200))));
         }
     }

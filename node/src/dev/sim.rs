@@ -1,6 +1,8 @@
 //! The simulated community of `watt dev`: three generation meters and two
 //! mining sites, each signing real readings with its own device key, plus a
-//! producer selling credits to the short site.
+//! producer selling credits to the short site, and a feeder per site with
+//! its head meter, declared household load and regulator
+//! ([`super::feeders`]).
 //!
 //! Every tick it reads what the chain has accepted, signs readings for the
 //! chain time that passed (split at hour boundaries), and submits them. Each
@@ -23,7 +25,9 @@ use watt_runtime::tx::{
 };
 use watt_runtime::types::{AccountId, Hour, MeterId, SiteId, Source, Vintage, Wh, ZoneId};
 
+use super::feeders::{Grid, GridInputs};
 use super::genesis::{operator_key, METERS, SITES, ZONE};
+use super::grid::Tap;
 
 /// Most readings one transaction carries.
 const MAX_BATCH: usize = 64;
@@ -49,6 +53,8 @@ struct SiteSim {
     next_seq: u64,
     pending: Vec<Signed<ConsumptionReading>>,
     running: bool,
+    /// What it draws this tick, W.
+    draw_w: u64,
 }
 
 /// What the simulator reads from the chain each tick.
@@ -61,7 +67,7 @@ struct Snapshot {
     max_age_s: u64,
 }
 
-fn power_w(source: Source, cap: u64, t: u64) -> u64 {
+pub(super) fn power_w(source: Source, cap: u64, t: u64) -> u64 {
     let cap = cap as f64;
     let p = match source {
         Source::Solar => {
@@ -81,7 +87,7 @@ fn power_w(source: Source, cap: u64, t: u64) -> u64 {
 }
 
 /// Splits `[start, end)` at hour boundaries.
-fn hour_chunks(start: u64, end: u64) -> Vec<(u64, u64)> {
+pub(super) fn hour_chunks(start: u64, end: u64) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
     let mut a = start;
     while a < end {
@@ -106,11 +112,18 @@ pub struct Community {
     in_flight: HashMap<AccountId, Hash>,
     /// Chain time of the previous tick, to know how much a tick spans.
     last_tick_s: u64,
+    /// The feeders, their head meters and their regulator.
+    grid: Option<Grid>,
 }
 
 impl Community {
-    /// The community of the dev genesis, resuming from the chain's state.
-    pub async fn new(handle: NodeHandle, clock: Arc<dyn Clock>) -> Option<Community> {
+    /// The community of the dev genesis, resuming from the chain's state;
+    /// an unregistered load runs on the ridge feeder from `tap` on, if any.
+    pub async fn new(
+        handle: NodeHandle,
+        clock: Arc<dyn Clock>,
+        tap: Option<Tap>,
+    ) -> Option<Community> {
         let chain_id = handle.chain_id();
         let last_tick_s = clock.now_ms() / 1000;
         let zone = ZoneId::new(ZONE).ok()?;
@@ -154,9 +167,11 @@ impl Community {
                     next_seq: st.last_sequence + 1,
                     pending: Vec::new(),
                     running: true,
+                    draw_w: 0,
                 })
             })
             .collect();
+        let grid = Grid::new(&handle, zone.clone(), tap);
         Some(Community {
             handle,
             clock,
@@ -169,6 +184,7 @@ impl Community {
             sites,
             in_flight: HashMap::new(),
             last_tick_s,
+            grid,
         })
     }
 
@@ -192,6 +208,7 @@ impl Community {
             AccountId(self.seller.public()),
         ];
         accounts.extend(self.sites.iter().map(|s| AccountId(s.owner.public())));
+        accounts.extend(self.grid.iter().flat_map(|g| g.accounts()));
         let in_flight: Vec<Hash> = self.in_flight.values().copied().collect();
         let zone = self.zone.clone();
         let seller = AccountId(self.seller.public());
@@ -283,6 +300,7 @@ impl Community {
             // The site controller obeys canRun: rigs run only while active.
             s.running = matches!(status, SiteStatus::Active | SiteStatus::Dark);
             let load = if s.running { s.load_w } else { s.load_w / 50 };
+            s.draw_w = load;
             for (a, b) in hour_chunks(s.last_end, now) {
                 s.counter_mwh += load * (b - a) * 1000 / 3600;
                 let r = ConsumptionReading {
@@ -327,6 +345,22 @@ impl Community {
             let tx = self.signed(&self.operator, &snap, body);
             if let Some(Ok(hash)) = self.handle.submit(vec![tx]).await.pop() {
                 self.in_flight.insert(operator, hash);
+            }
+        }
+        let site_w: Vec<(SiteId, u64)> = self.sites.iter().map(|s| (s.id, s.draw_w)).collect();
+        let inputs = GridInputs {
+            now,
+            tick_s: tick,
+            max_age_s: snap.max_age_s,
+            site_w: &site_w,
+        };
+        let grid_txs = match &mut self.grid {
+            Some(g) => g.tick(&self.handle, &inputs),
+            None => Vec::new(),
+        };
+        for (key, body) in grid_txs {
+            if !self.in_flight.contains_key(&AccountId(key.public())) {
+                txs.push(self.signed(&key, &snap, body));
             }
         }
         let readings: Vec<Signed<GenerationReading>> = self

@@ -2,7 +2,8 @@
 //!
 //! The hourly series are read back from the CSV tables in two passes (the
 //! hour range, then sums per bin), so the page has at most [`BINS`] columns
-//! per chart and rendering it needs memory for the bins only.
+//! per chart and rendering it needs memory for the bins only. The feeders'
+//! section is the `feeder_html` module's.
 
 use super::io;
 use super::write::Summary;
@@ -14,18 +15,19 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 /// The most columns a time chart has.
-const BINS: u64 = 240;
-const W: f64 = 720.0;
+pub(super) const BINS: u64 = 240;
+pub(super) const W: f64 = 720.0;
 const H: f64 = 180.0;
-const PAD: f64 = 40.0;
+pub(super) const PAD: f64 = 40.0;
 
 /// The colours of the series.
-const GREEN: &str = "#2e9e44";
-const RED: &str = "#d0342c";
-const BLUE: &str = "#2f6fd0";
-const ORANGE: &str = "#e08a1e";
+pub(super) const GREEN: &str = "#2e9e44";
+pub(super) const RED: &str = "#d0342c";
+pub(super) const BLUE: &str = "#2f6fd0";
+pub(super) const ORANGE: &str = "#e08a1e";
 
-fn esc(s: &str) -> String {
+/// Chain text as HTML text or an attribute value.
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -50,17 +52,17 @@ fn num(s: Option<&&str>) -> u64 {
 
 /// The time axis: first and last hour, and hours per bin.
 #[derive(Clone, Copy)]
-struct Axis {
-    first: u64,
-    last: u64,
-    per_bin: u64,
+pub(super) struct Axis {
+    pub(super) first: u64,
+    pub(super) last: u64,
+    pub(super) per_bin: u64,
 }
 
 impl Axis {
-    fn bins(&self) -> usize {
+    pub(super) fn bins(&self) -> usize {
         ((self.last - self.first) / self.per_bin + 1) as usize
     }
-    fn bin(&self, hour: u64) -> usize {
+    pub(super) fn bin(&self, hour: u64) -> usize {
         ((hour.saturating_sub(self.first)) / self.per_bin) as usize
     }
 }
@@ -288,16 +290,19 @@ pub fn write_html(dir: &Path, sm: &Summary) -> Result<(), AuditError> {
         .map(|(s, w)| (s.name().to_string(), w.0))
         .collect();
     body.push_str(&bar_chart("Wh minted by source", &sources));
+    body.push_str(&super::feeder_html::section(dir).map_err(io)?);
 
     let page = format!(
         r##"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Watt audit report</title>
 <script>window.onerror = function (m) {{ document.documentElement.setAttribute("data-js-error", String(m)); }};</script>
-<style>body{{font-family:sans-serif;margin:2em;max-width:800px}} svg.chart{{display:block;margin:1em 0;border:1px solid #ddd}} code{{font-size:90%}}</style>
+<style>body{{font-family:sans-serif;margin:2em;max-width:800px}} svg.chart{{display:block;margin:1em 0;border:1px solid #ddd}} code{{font-size:90%}} table.feeder-alerts{{border-collapse:collapse;font-size:85%}} table.feeder-alerts th,table.feeder-alerts td{{border:1px solid #ddd;padding:2px 6px;vertical-align:top}}</style>
 </head><body>
 {body}
 <p>Details: report.json and the CSV tables beside this page.</p>
-<script>document.documentElement.setAttribute("data-charts", String(document.querySelectorAll("svg.chart").length));</script>
+<script>document.documentElement.setAttribute("data-charts", String(document.querySelectorAll("svg.chart").length));
+document.documentElement.setAttribute("data-feeder-charts", String(document.querySelectorAll("svg.feeder-chart").length));
+document.documentElement.setAttribute("data-feeder-alerts", String(document.querySelectorAll("table.feeder-alerts tbody tr").length));</script>
 </body></html>
 "##
     );

@@ -5,8 +5,13 @@
 //! (hourly series, lineage rows, violations, debts, retirements, the
 //! authority-set history) streams to files as it happens (the `table` module);
 //! `report.json` copies those rows back in a stream and the HTML page
-//! reads them in bins (the `html` module). See `docs/audit.md` for every field.
+//! reads them in bins (the `html` module). Feeders' hours and alerts (the
+//! `feeders` module) stream the same way, and `report.json` groups them per
+//! feeder. See `docs/audit.md` for every field.
 
+mod feeder_html;
+mod feeder_rows;
+mod feeders;
 mod html;
 mod observe;
 mod table;
@@ -136,6 +141,7 @@ pub struct Report {
     site_zone: BTreeMap<SiteId, ZoneId>,
     validator_set: Hash,
     events: u64,
+    feeders: feeders::FeederLog,
 }
 
 impl Report {
@@ -240,6 +246,7 @@ impl Report {
             site_zone: BTreeMap::new(),
             validator_set: Hash::ZERO,
             events: 0,
+            feeders: feeders::FeederLog::new(dir).map_err(io)?,
         };
         r.authority_row(Height(0), "genesis", state)?;
         Ok(r)
@@ -431,11 +438,13 @@ impl Report {
             violation_kinds: self.violation_kinds,
             retired_total: self.retired_total,
         };
-        write::write_all(&self.dir, &summary, state, counts, &spools)?;
+        let feeders = self.feeders.finish(&self.dir, state).map_err(io)?;
+        write::write_all(&self.dir, &summary, state, counts, &spools, &feeders)?;
         html::write_html(&self.dir, &summary)?;
         for p in spools.all() {
             let _ = std::fs::remove_file(p);
         }
+        feeders.remove().map_err(io)?;
         Ok(())
     }
 }

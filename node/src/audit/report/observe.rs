@@ -1,6 +1,6 @@
 //! Collecting the data: each replayed block's events folded into the
 //! per-zone, per-site and per-meter totals and the streamed lineage, debt,
-//! retirement and violation rows.
+//! retirement and violation rows; feeder events go to the feeders' log.
 
 use super::{add, io, sum, violation_name, Report};
 use crate::audit::replay::Replayed;
@@ -425,9 +425,10 @@ impl Report {
                 Event::EquivocationProven { .. } => {
                     self.authority_row(height, "equivocationProven", state)?;
                 }
-                _ => {}
+                e => self.feeders.event(height, time_ms, e).map_err(io)?,
             }
         }
+        self.feeders.end_block().map_err(io)?;
         // A validator-set change without an event of its own is still history.
         if let Some(c) = read_value::<ChainState>(state, &StateKey::Chain)
             .ok()

@@ -321,8 +321,9 @@ fn finals(sm: &Summary, state: &AuditState) -> Final {
     }
 }
 
-/// Copies a JSON-lines spool into `out` as the elements of a JSON array.
-fn copy_array(out: &mut impl Write, spool: &Path) -> std::io::Result<()> {
+/// Copies a JSON-lines spool into `out` as the elements of a JSON array,
+/// one per line after `indent`.
+pub(super) fn copy_array(out: &mut impl Write, spool: &Path, indent: &str) -> std::io::Result<()> {
     out.write_all(b"[")?;
     let mut first = true;
     for line in BufReader::new(File::open(spool)?).lines() {
@@ -333,7 +334,8 @@ fn copy_array(out: &mut impl Write, spool: &Path) -> std::io::Result<()> {
         if !first {
             out.write_all(b",")?;
         }
-        out.write_all(b"\n    ")?;
+        out.write_all(b"\n")?;
+        out.write_all(indent.as_bytes())?;
         out.write_all(line.as_bytes())?;
         first = false;
     }
@@ -358,6 +360,7 @@ pub fn write_all(
     state: &AuditState,
     counts: &CheckCounts,
     spools: &Spools,
+    feeders: &super::feeders::FeederReport,
 ) -> Result<(), AuditError> {
     let f = finals(sm, state);
     write_csvs(dir, &f).map_err(io)?;
@@ -403,9 +406,10 @@ pub fn write_all(
             ("hourlySites", &spools.site_hourly),
         ] {
             write!(out, "  \"{name}\": ")?;
-            copy_array(&mut out, spool)?;
-            out.write_all(if name == "hourlySites" { b"\n" } else { b",\n" })?;
+            copy_array(&mut out, spool, "    ")?;
+            out.write_all(b",\n")?;
         }
+        feeders.write_json(&mut out)?;
         out.write_all(b"}\n")?;
         out.flush()
     })()

@@ -1,0 +1,176 @@
+//! The feeders of `watt dev` (SPEC section 11) against the real binary:
+//! with `--tap-at 1` an unregistered 300 kW load runs on the ridge feeder
+//! from the chain's second hour for three hours. After two unexplained
+//! hours the chain raises an `unexplainedLoad` alert on DEV-1/RIDGE and on
+//! no other feeder; once an hour balances again the simulated regulator
+//! clears it. Judged from the chain's events (`audit_getEvents`) and the
+//! terminal. Runs in the `processes` group (.config/nextest.toml).
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use watt_test_support::{rpc_call_raw, wait_for, watt_command};
+
+/// A running `watt dev` whose stdout lines are collected.
+struct Dev {
+    child: Child,
+    stdout: Arc<Mutex<Vec<String>>>,
+}
+
+impl Dev {
+    fn start(base: &std::path::Path, args: &[&str]) -> Dev {
+        let mut child = watt_command()
+            .args(["dev", "--rpc-addr", "127.0.0.1:0", "--base-path"])
+            .arg(base)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("watt dev starts");
+        let out = child.stdout.take().expect("piped");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let sink = stdout.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Dev { child, stdout }
+    }
+
+    fn has(&self, pred: impl Fn(&str) -> bool) -> bool {
+        self.stdout.lock().unwrap().iter().any(|l| pred(l))
+    }
+
+    /// The RPC address it printed (`rpc  http://ADDR ...`).
+    fn rpc_addr(&self) -> Option<String> {
+        self.stdout.lock().unwrap().iter().find_map(|l| {
+            l.trim()
+                .strip_prefix("rpc")
+                .and_then(|r| r.trim().strip_prefix("http://"))
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string)
+        })
+    }
+
+    /// SIGINT, and a clean exit within 20 s.
+    fn stop(mut self) {
+        let _ = sigint(self.child.id());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "watt dev exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "watt dev did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `kill -INT pid` (std cannot send a signal without unsafe code).
+fn sigint(pid: u32) -> std::io::Result<std::process::ExitStatus> {
+    std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+}
+
+/// The events of these kinds in the last 10,000 heights (one page).
+fn events(addr: &str, kinds: &[&str]) -> Vec<Value> {
+    let r = rpc_call_raw(addr, "audit_getEvents", json!([{ "kinds": kinds }]));
+    assert!(r["result"]["nextCursor"].is_null(), "one page: {r}");
+    r["result"]["events"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{r}"))
+        .iter()
+        .map(|e| e["event"].clone())
+        .collect()
+}
+
+fn of(evs: &[Value], feeder: &str) -> Vec<Value> {
+    evs.iter()
+        .filter(|e| e["feeder"] == feeder)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn watt_dev_flags_the_load_tapped_into_the_ridge_feeder_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("chain");
+    let dev = Dev::start(
+        &base,
+        &["--speed", "600", "--block-time", "200ms", "--tap-at", "1"],
+    );
+    let start = Instant::now();
+    let addr = wait_for("the RPC address", Duration::from_secs(30), || {
+        dev.rpc_addr()
+    });
+    // The alert opens when the tap's second hour closes (08:00 plus the
+    // grace, 4 chain hours in) and is cleared after the first balanced
+    // hour closes (about 6 chain hours in: 36 s at 600x).
+    let cleared = loop {
+        let c = of(&events(&addr, &["feederAlertCleared"]), "DEV-1/RIDGE");
+        if !c.is_empty() {
+            break c;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(75),
+            "no alert cleared within 75 s; output: {:?}",
+            dev.stdout.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let alerts = events(&addr, &["unexplainedLoad"]);
+    let ridge = of(&alerts, "DEV-1/RIDGE");
+    assert!(!ridge.is_empty(), "{alerts:?}");
+    assert_eq!(
+        ridge.len(),
+        alerts.len(),
+        "only the ridge feeder: {alerts:?}"
+    );
+    let first = &ridge[0];
+    assert_eq!(first["hours"], 2, "{first}");
+    let wh: u64 = first["unexplained"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (500_000..700_000).contains(&wh),
+        "two tapped hours: {first}"
+    );
+    assert_eq!(cleared[0]["fromHour"], first["fromHour"], "{cleared:?}");
+    // The other feeder was judged all along: balanced hours, never an
+    // unexplained one.
+    let balances = events(&addr, &["feederBalance"]);
+    let north = of(&balances, "DEV-1/NORTH");
+    let balanced = north.iter().filter(|e| e["status"] == "balanced").count();
+    assert!(balanced >= 4, "{balances:?}");
+    assert!(
+        north.iter().all(|e| e["status"] != "unexplained"),
+        "{north:?}"
+    );
+    // The terminal says so.
+    assert!(dev.has(|l| l.contains("ALERT    DEV-1/RIDGE unexplained load: 2 hours")));
+    assert!(dev.has(|l| l.contains("CLEARED  DEV-1/RIDGE alert")));
+    assert!(dev.has(|l| l.contains("feeder   DEV-1/NORTH") && l.ends_with("balanced")));
+    assert!(!dev.has(|l| l.contains("ALERT    DEV-1/NORTH")));
+    dev.stop();
+    // Everything it did re-executes from genesis to the same state.
+    let out = watt_command()
+        .args(["chain", "verify", "--base-path"])
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
