@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use watt_node::audit::{self, AuditError, AuditOptions, ExpectedChain, ProgressMode};
 use watt_node::chain::Chain;
 use watt_node::mempool::{Config, Mempool};
@@ -23,6 +22,7 @@ use watt_runtime::genesis::Genesis;
 use watt_runtime::testkit::{consensus_key, key, text, zone, TestChain, M1, S1, T0};
 use watt_runtime::tx::{Body, Transaction};
 use watt_runtime::types::{Height, Hour, Watts, Wh};
+use watt_test_support::Chromium;
 
 /// Readings up to 30 minutes old; the grace covers that plus the skew.
 const MAX_AGE: u64 = 1800;
@@ -582,47 +582,9 @@ fn a_feeder_balance_edited_in_the_stored_events_is_not_believed() {
 /// Opens the page in headless Chromium: no script error, the feeder's
 /// chart and its alert row in the DOM, the reason as text.
 fn html_renders_in_chromium(page: &Path) {
-    let chromium = ["chromium", "chromium-browser"]
-        .iter()
-        .find(|c| {
-            Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .unwrap_or_else(|| {
-            panic!("chromium is not installed: run scripts/prereqs (it installs Debian's chromium)")
-        });
-    let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    let html = String::from_utf8_lossy(&out.stdout);
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(!html.contains("data-js-error=\""), "a script error: {html}");
-    assert!(
-        !log.contains("Uncaught") && !log.contains(":CONSOLE"),
-        "console output: {log}"
-    );
-    let attr = |name: &str| -> usize {
-        html.split(&format!("{name}=\""))
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("the page's script did not set {name}: {html}"))
-    };
+    let dom = Chromium::new().open(page);
+    let html = &dom.html;
+    let attr = |name: &str| dom.count(name);
     assert_eq!(attr("data-feeder-charts"), 1);
     assert_eq!(attr("data-feeder-alerts"), 1);
     assert!(html.contains("class=\"alert-hours\""));

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use watt_test_support::watt_command as watt;
+use watt_test_support::Chromium;
 
 /// A running `watt` with its output lines collected.
 struct Proc {
@@ -365,71 +366,18 @@ fn audit_of_a_dev_chain_agrees_with_the_node_from_every_source() {
 /// the DOM (`feeder_charts` of them for feeders), and chart colours in the
 /// screenshot.
 fn html_renders_in_chromium(page: &Path, feeder_charts: usize) {
-    let chromium = ["chromium", "chromium-browser"]
-        .iter()
-        .find(|c| {
-            Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .unwrap_or_else(|| {
-            panic!("chromium is not installed: run scripts/prereqs (it installs Debian's chromium)")
-        });
-    let url = format!("file://{}", page.display());
-    let profile = tempfile::tempdir().unwrap();
-    let common = |cmd: &mut Command| {
-        cmd.args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()));
-    };
-    let mut dom = Command::new(chromium);
-    common(&mut dom);
-    let out = dom.arg("--dump-dom").arg(&url).output().unwrap();
-    let html = String::from_utf8_lossy(&out.stdout);
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(!html.contains("data-js-error=\""), "a script error: {html}");
-    assert!(
-        !log.contains("Uncaught") && !log.contains(":CONSOLE"),
-        "console output: {log}"
-    );
-    let charts: usize = html
-        .split("data-charts=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("the page's script did not run: {html}"));
+    let chromium = Chromium::new();
+    let dom = chromium.open(page);
+    let charts = dom.count("data-charts");
     assert!(charts >= 4, "{charts} charts");
-    let feeders: usize = html
-        .split("data-feeder-charts=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("the page's script did not count feeder charts: {html}"));
-    assert_eq!(feeders, feeder_charts, "feeder charts in the DOM");
-
-    let shot: PathBuf = profile.path().join("shot.png");
-    let mut cmd = Command::new(chromium);
-    common(&mut cmd);
-    let out = cmd
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg("--window-size=900,1600")
-        .arg("--hide-scrollbars")
-        .arg(&url)
-        .output()
-        .unwrap();
-    assert!(
-        shot.exists(),
-        "no screenshot: {}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_eq!(
+        dom.count("data-feeder-charts"),
+        feeder_charts,
+        "feeder charts in the DOM"
     );
+    let shots = tempfile::tempdir().unwrap();
+    let shot: PathBuf = shots.path().join("shot.png");
+    chromium.screenshot(page, &shot, 900, 1600);
     let decoder = png::Decoder::new(std::fs::File::open(&shot).unwrap());
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];

@@ -8,6 +8,9 @@
 //! run one at a time (the `processes` group in .config/nextest.toml): the
 //! nodes share two cores.
 
+mod chromium;
+
+pub use chromium::{Chromium, Page};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
