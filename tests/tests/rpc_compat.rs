@@ -189,7 +189,11 @@ fn calls(addr: &str) -> Vec<(String, String, Value)> {
     add("feeder-none", "feeders_get", json!(["DEV-1/F1"]));
     add("feeder-bad-id", "feeders_get", json!(["dev f1"]));
     add("feeders", "feeders_list", json!([]));
-    add("feeder-balance-none", "feeders_balance", json!(["DEV-1/F1", 1]));
+    add(
+        "feeder-balance-none",
+        "feeders_balance",
+        json!(["DEV-1/F1", 1]),
+    );
     add("grid-alerts", "grid_getAlerts", json!([]));
     add("unknown-method", "chain_getNothing", json!([]));
     add("bad-params", "chain_getHeader", json!(["yesterday"]));
