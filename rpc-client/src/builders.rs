@@ -6,12 +6,15 @@
 use watt_runtime::block::SignedVote;
 use watt_runtime::crypto::{Hash, Keypair, PublicKey};
 use watt_runtime::encoding::BoundedVec;
+use watt_runtime::feeder::{
+    Attachee, DeclaredLoad, FeederId, FeederReading, NewFeeder, MAX_ALERT_HOURS,
+};
 use watt_runtime::tx::{
     AuthorityChange, Body, ConsumptionReading, GenerationReading, ProofOfPossession,
     RegulatorChange, Serial, Signed, Text,
 };
 use watt_runtime::types::{
-    AccountId, ChainParams, MeterId, ProposalId, SiteId, Source, Vintage, Watts, Wh, ZoneId,
+    AccountId, ChainParams, Hour, MeterId, ProposalId, SiteId, Source, Vintage, Watts, Wh, ZoneId,
     ZonePolicy,
 };
 
@@ -45,6 +48,30 @@ fn list<T, const N: usize>(field: &'static str, v: Vec<T>) -> Result<BoundedVec<
         field,
         reason: format!("{n} items; one transaction carries at most {N}"),
     })
+}
+
+/// A feeder id (2 to 24 characters of `A-Z 0-9 - /`), named `field` when
+/// refused.
+fn feeder_id(field: &'static str, s: &str) -> Result<FeederId, BuildError> {
+    FeederId::new(s).map_err(|e| BuildError {
+        field,
+        reason: e.to_string(),
+    })
+}
+
+/// A baseline time, which must fall on a whole UTC hour.
+fn whole_hour(field: &'static str, unix_s: u64) -> Result<u64, BuildError> {
+    if unix_s % 3600 != 0 {
+        return Err(BuildError {
+            field,
+            reason: format!(
+                "{unix_s} is not on a whole UTC hour ({} or {} are)",
+                unix_s / 3600 * 3600,
+                (unix_s / 3600 + 1) * 3600
+            ),
+        });
+    }
+    Ok(unix_s)
 }
 
 /// A metering device being registered: serial, key, zone, baseline.
@@ -280,19 +307,143 @@ pub fn evidence(first: SignedVote, second: SignedVote) -> Body {
     Body::Evidence { first, second }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn builders_name_the_field_they_refuse() {
-        let long = "x".repeat(10_000);
-        let e = retire(Wh(1), &long, "lights").unwrap_err();
-        assert_eq!(e.field, "beneficiary");
-        let e = retire(Wh(1), "town", "bad\u{7}char").unwrap_err();
-        assert_eq!(e.field, "purpose");
-        let e = submit_readings(vec![]).map(|_| ()).err();
-        assert!(e.is_none(), "an empty list is the node's to refuse");
-        assert!(retire(Wh(1), "town", "lights").is_ok());
-    }
+/// A feeder being registered (docs/protocol.md §17.1).
+#[derive(Clone, Debug)]
+pub struct FeederSpec<'a> {
+    /// The feeder id: 2 to 24 characters of `A-Z 0-9 - /`, e.g. `RU-BU/F12`.
+    pub id: &'a str,
+    /// The zone it lies in.
+    pub zone: ZoneId,
+    /// Rated capacity (more than 0).
+    pub rated_capacity: Watts,
+    /// Technical losses allowed, per mille of import plus generation (at
+    /// most 1000).
+    pub loss_permille: u16,
+    /// Unexplained energy per hour tolerated either way.
+    pub alert_floor: Wh,
+    /// Consecutive unexplained hours before an alert (1 to 168).
+    pub alert_hours: u16,
+    /// The part of rated capacity mining permits may take, per mille (at
+    /// most 1000).
+    pub mining_share_permille: u16,
+    /// The head meter's device key.
+    pub head_key: PublicKey,
+    /// Unix seconds on a whole UTC hour from which head readings count.
+    pub baseline_time: u64,
+    /// The head meter's import counter at the baseline.
+    pub baseline_import: Wh,
+    /// The head meter's export counter at the baseline.
+    pub baseline_export: Wh,
+    /// The key that signs the hourly declared load, if any.
+    pub declared_key: Option<PublicKey>,
 }
+
+/// The regulator registers a feeder with its head meter. Refuses, naming
+/// the field, what no state can make right: a malformed id, a zero
+/// capacity, a per mille above 1000, alert hours outside 1 to 168, a
+/// baseline off the whole hour, a declared-load key equal to the head key.
+pub fn register_feeder(f: FeederSpec<'_>) -> Result<Body, BuildError> {
+    let bad = |field: &'static str, reason: &str| {
+        Err(BuildError {
+            field,
+            reason: reason.to_string(),
+        })
+    };
+    let id = feeder_id("id", f.id)?;
+    if f.rated_capacity.0 == 0 {
+        return bad("rated_capacity", "must be more than 0 W");
+    }
+    if f.loss_permille > 1000 {
+        return bad("loss_permille", "must be at most 1000 (100%)");
+    }
+    if f.mining_share_permille > 1000 {
+        return bad("mining_share_permille", "must be at most 1000 (100%)");
+    }
+    if f.alert_hours == 0 || f.alert_hours > MAX_ALERT_HOURS {
+        return bad("alert_hours", "must be 1 to 168");
+    }
+    if f.declared_key == Some(f.head_key) {
+        return bad("declared_key", "must differ from the head key");
+    }
+    Ok(Body::RegisterFeeder {
+        feeder: NewFeeder {
+            id,
+            zone: f.zone,
+            rated_capacity: f.rated_capacity,
+            loss_permille: f.loss_permille,
+            alert_floor: f.alert_floor,
+            alert_hours: f.alert_hours,
+            mining_share_permille: f.mining_share_permille,
+            head_key: f.head_key,
+            baseline_time: whole_hour("baseline_time", f.baseline_time)?,
+            baseline_import: f.baseline_import,
+            baseline_export: f.baseline_export,
+            declared_key: f.declared_key,
+        },
+    })
+}
+
+/// The regulator attaches a meter or site to a feeder (or moves it) from
+/// `from_hour`, which must be at or after the next UTC hour of block time.
+pub fn attach_to_feeder(
+    device: Attachee,
+    feeder: &str,
+    from_hour: Hour,
+) -> Result<Body, BuildError> {
+    Ok(Body::AttachToFeeder {
+        device,
+        feeder: feeder_id("feeder", feeder)?,
+        from_hour,
+    })
+}
+
+/// Anyone relays a feeder head meter's signed readings.
+pub fn submit_feeder_readings(readings: Vec<Signed<FeederReading>>) -> Result<Body, BuildError> {
+    Ok(Body::SubmitFeederReadings {
+        readings: list("readings", readings)?,
+    })
+}
+
+/// Anyone relays hourly declared loads signed by a feeder's declared-load
+/// key.
+pub fn submit_declared_load(loads: Vec<Signed<DeclaredLoad>>) -> Result<Body, BuildError> {
+    Ok(Body::SubmitDeclaredLoad {
+        loads: list("loads", loads)?,
+    })
+}
+
+/// The regulator clears a feeder's unexplained-load alert; the reason, on
+/// record, must not be blank.
+pub fn clear_feeder_alert(feeder: &str, reason: &str) -> Result<Body, BuildError> {
+    let feeder = feeder_id("feeder", feeder)?;
+    if reason.trim().is_empty() {
+        return Err(BuildError {
+            field: "reason",
+            reason: "must not be blank: clearing an alert is on record with its reason".into(),
+        });
+    }
+    Ok(Body::ClearFeederAlert {
+        feeder,
+        reason: text("reason", reason)?,
+    })
+}
+
+/// The regulator brings an offline head meter back on a new baseline (a
+/// whole UTC hour) with its counters there.
+pub fn resync_feeder_meter(
+    feeder: &str,
+    baseline_time: u64,
+    import: Wh,
+    export: Wh,
+) -> Result<Body, BuildError> {
+    Ok(Body::ResyncFeederMeter {
+        feeder: feeder_id("feeder", feeder)?,
+        baseline_time: whole_hour("baseline_time", baseline_time)?,
+        baseline_import: import,
+        baseline_export: export,
+    })
+}
+
+#[cfg(test)]
+#[path = "builders_tests.rs"]
+mod tests;

@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 use watt_genesis::dev_keypair;
-use watt_rpc_client::api::{ChainApiClient, SitesApiClient};
+use watt_rpc_client::api::{ChainApiClient, FeedersApiClient, SitesApiClient};
 use watt_rpc_client::builders::*;
 use watt_rpc_client::client::{Signer, WattClient};
-use watt_rpc_client::view::SiteStatus;
+use watt_rpc_client::view::{self, SiteStatus};
 use watt_runtime::block::{Vote, VoteKind};
 use watt_runtime::crypto::{Hash, Keypair};
+use watt_runtime::feeder::{Attachee, DeclaredLoad, FeederId, FeederReading};
 use watt_runtime::tx::{Body, ConsumptionReading, GenerationReading, RegulatorChange};
 use watt_runtime::types::{
     AccountId, ChainParams, Height, Hour, MatchingWindow, MeterId, ProposalId, SiteId, Source,
@@ -43,6 +44,19 @@ impl Chain {
             .unwrap();
         // Before the first block: no head yet.
         head.map_or(0, |h| h.timestamp_ms / 1000)
+    }
+
+    /// The start of the hour the chain is in, early enough in it that a
+    /// baseline there stays within the hour of age allowed while the
+    /// transaction lands (else the next hour, once it has begun).
+    async fn whole_hour_soon(&self) -> u64 {
+        let now = self.now_s().await;
+        let start = now / 3600 * 3600;
+        if now - start < 2400 {
+            return start;
+        }
+        self.wait_until(start + 3600).await;
+        start + 3600
     }
 
     async fn wait_until(&self, unix_s: u64) {
@@ -134,6 +148,36 @@ async fn every_builder_is_accepted_by_a_real_node() {
     )
     .await;
 
+    // A feeder: registered on a whole hour with a declared-load key, the
+    // meter attached from a later hour. Its first hour is metered below.
+    let feeder = "B-FEEDER/1";
+    let (head_key, declared_key) = (
+        dev_keypair("b-feeder-head"),
+        dev_keypair("b-feeder-declared"),
+    );
+    let b0 = c.whole_hour_soon().await;
+    let spec = FeederSpec {
+        id: feeder,
+        zone: zone.clone(),
+        rated_capacity: Watts(1_000_000),
+        loss_permille: 30,
+        alert_floor: Wh(100),
+        alert_hours: 1,
+        mining_share_permille: 500,
+        head_key: head_key.public(),
+        baseline_time: b0,
+        baseline_import: Wh(0),
+        baseline_export: Wh(0),
+        declared_key: Some(declared_key.public()),
+    };
+    c.send(&regulator, register_feeder(spec).unwrap()).await;
+    let later = Hour(c.now_s().await / 3600 + 2);
+    c.send(
+        &regulator,
+        attach_to_feeder(Attachee::Meter(meter), feeder, later).unwrap(),
+    )
+    .await;
+
     // A site's life: register, consume into debt, suspend, reinstate, new key.
     let site = SiteId(3);
     let site_start = c.now_s().await;
@@ -158,6 +202,30 @@ async fn every_builder_is_accepted_by_a_real_node() {
     }
     .sign(&c.chain_id, &dev_keypair("b-site"));
     c.send(&bob, submit_consumption(vec![consumed]).unwrap())
+        .await;
+
+    // The feeder's first hour: 10 kWh in at the head, 1 kWh declared.
+    c.wait_until(b0 + 3600 - 20).await;
+    let id = FeederId::new(feeder).unwrap();
+    let head = FeederReading {
+        feeder: id.clone(),
+        sequence: 1,
+        period_start: b0,
+        period_end: b0 + 3600,
+        import: Wh(10_000),
+        export: Wh(0),
+        flags: 0,
+    }
+    .sign(&c.chain_id, &head_key);
+    c.send(&coop, submit_feeder_readings(vec![head]).unwrap())
+        .await;
+    let declared = DeclaredLoad {
+        feeder: id,
+        hour: Hour(b0 / 3600),
+        energy: Wh(1_000),
+    }
+    .sign(&c.chain_id, &declared_key);
+    c.send(&coop, submit_declared_load(vec![declared]).unwrap())
         .await;
     c.send(&regulator, suspend_site(site, "inspection").unwrap())
         .await;
@@ -224,6 +292,34 @@ async fn every_builder_is_accepted_by_a_real_node() {
     }
     c.send(&coop, transfer(acct(&bob), Wh(1_000))).await;
     c.send(&bob, settle_shortfall(site)).await;
+
+    // The feeder's hour closed with 8.7 kWh unexplained (10 in, 1
+    // declared, 0.3 losses): an alert, which the regulator clears; then
+    // the head meter comes back on a new baseline.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let f = FeedersApiClient::get(c.client.api(), view::FeederId(feeder.into()), None)
+            .await
+            .unwrap()
+            .expect("the feeder is registered");
+        if let Some(a) = f.alert {
+            assert_eq!(a.unexplained, Wh(8_700), "{a:?}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no alert: {f:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.send(
+        &regulator,
+        clear_feeder_alert(feeder, "meter below the head replaced").unwrap(),
+    )
+    .await;
+    let b1 = c.whole_hour_soon().await;
+    c.send(
+        &regulator,
+        resync_feeder_meter(feeder, b1, Wh(12_000), Wh(0)).unwrap(),
+    )
+    .await;
     c.send(
         &regulator,
         replace_site_key(
@@ -270,5 +366,5 @@ async fn every_builder_is_accepted_by_a_real_node() {
     let mut kinds = c.kinds.clone();
     kinds.sort();
     kinds.dedup();
-    assert_eq!(kinds.len(), 23, "every body was sent: {kinds:?}");
+    assert_eq!(kinds.len(), 29, "every body was sent: {kinds:?}");
 }

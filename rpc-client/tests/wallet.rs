@@ -2,76 +2,17 @@
 //! (the `watt` binary built beside this test; no simulated community, so
 //! nothing else signs with the keys used here).
 
+mod common;
+
+use common::{rpc, Wallet};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use watt_genesis::dev_keypair;
 use watt_runtime::encoding::BoundedVec;
 use watt_runtime::tx::{Body, GenerationReading};
 use watt_runtime::types::{AccountId, MeterId, Wh};
 use watt_test_support::DevProc;
-
-struct Wallet {
-    keystore: tempfile::TempDir,
-    url: String,
-}
-
-impl Wallet {
-    fn new(url: &str) -> Wallet {
-        Wallet {
-            keystore: tempfile::tempdir().unwrap(),
-            url: url.to_string(),
-        }
-    }
-
-    fn dir(&self) -> PathBuf {
-        self.keystore.path().join("keys")
-    }
-
-    fn run(&self, passphrase: &str, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_watt-wallet"))
-            .arg("--keystore")
-            .arg(self.dir())
-            .args(["--rpc-url", &self.url, "--passphrase-env", "WALLET_PASS"])
-            .args(args)
-            .env("WALLET_PASS", passphrase)
-            .output()
-            .expect("watt-wallet runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run("correct horse", args);
-        assert!(
-            out.status.success(),
-            "watt-wallet {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--output", "json"];
-        all.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&all)).expect("--output json is JSON")
-    }
-
-    fn import_dev(&self, name: &str) {
-        use std::os::unix::fs::PermissionsExt;
-        let seed = self.keystore.path().join(format!("{name}.seed"));
-        let seed_hex = format!("0x{}", hex::encode(dev_keypair(name).seed()));
-        std::fs::write(&seed, seed_hex).unwrap();
-        let import = ["key", "import", name, "--seed-file", seed.to_str().unwrap()];
-        // A seed others can read is refused; the owner's alone is taken.
-        std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let loose = self.run("correct horse", &import);
-        assert!(!loose.status.success());
-        assert!(String::from_utf8_lossy(&loose.stderr).contains("chmod 600"));
-        std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
-        self.ok(&import);
-    }
-}
 
 #[test]
 fn keystore_round_trip_wrong_passphrase_and_loose_permissions() {
@@ -416,9 +357,4 @@ fn site_watch_prints_stop_when_a_site_goes_dark() {
     let _ = watch.kill();
     let _ = watch.wait();
     assert!(stopped, "site watch never printed the dark site's stop");
-}
-
-/// One JSON-RPC call; its `result` (null on an error).
-fn rpc(node: &DevProc, method: &str, params: Value) -> Value {
-    watt_test_support::rpc_call_raw(node.addr(), method, params)["result"].clone()
 }

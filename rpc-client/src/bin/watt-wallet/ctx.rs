@@ -196,13 +196,14 @@ pub fn serial(s: &str) -> Result<Serial, WalletError> {
 
 /// `--device-key`: 32 bytes of 0x hex.
 pub fn key(s: &str) -> Result<PublicKey, WalletError> {
+    public_key("device-key", s)
+}
+
+/// A public key given as the flag `--field`: 32 bytes of 0x hex.
+pub fn public_key(field: &'static str, s: &str) -> Result<PublicKey, WalletError> {
     let mut out = [0u8; 32];
-    hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(s), &mut out).map_err(|source| {
-        WalletError::NotHex32 {
-            field: "device-key",
-            source,
-        }
-    })?;
+    hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(s), &mut out)
+        .map_err(|source| WalletError::NotHex32 { field, source })?;
     Ok(PublicKey(out))
 }
 

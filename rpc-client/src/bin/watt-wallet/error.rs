@@ -7,7 +7,9 @@
 //! the top message alone.
 
 use crate::credits::CreditsError;
+use crate::feeders::FeederError;
 use crate::gov::GovError;
+use crate::grid::GridError;
 use crate::keys::KeyError;
 use crate::meters::MeterError;
 use crate::offline::OfflineError;
@@ -99,6 +101,12 @@ pub enum WalletError {
     /// `gov ...`.
     #[error(transparent)]
     Gov(#[from] GovError),
+    /// `feeder ...`.
+    #[error(transparent)]
+    Feeder(#[from] FeederError),
+    /// `grid ...`.
+    #[error(transparent)]
+    Grid(#[from] GridError),
     /// `sign`, `send`, `submit`.
     #[error(transparent)]
     Offline(#[from] OfflineError),

@@ -1,5 +1,6 @@
 //! `watt-wallet`: keys, balances, transfers, retirements, history, site
-//! status, offline signing and submission, over a node's JSON-RPC.
+//! status, feeders and grid alerts, offline signing and submission, over a
+//! node's JSON-RPC.
 //!
 //! This file holds the command line and the dispatch; each command group
 //! is a module under `watt-wallet/` with its own error type.
@@ -7,11 +8,15 @@
 mod credits;
 mod ctx;
 mod error;
+mod feeders;
+mod feeders_text;
 mod gov;
+mod grid;
 mod keys;
 mod meters;
 mod offline;
 mod sites;
+mod utc;
 
 use clap::{Parser, Subcommand};
 use ctx::{Ctx, Output};
@@ -25,7 +30,7 @@ use watt_rpc_client::energy::Unit;
 #[command(
     name = "watt-wallet",
     version,
-    about = "A wallet for Watt energy credits: keys, balances, transfers, retirements, site status, offline signing"
+    about = "A wallet for Watt energy credits: keys, balances, transfers, retirements, site status, feeders and grid alerts, offline signing"
 )]
 struct Cli {
     /// The node's JSON-RPC URL.
@@ -72,6 +77,13 @@ enum Command {
     /// Governance proposals and votes (authorities and regulators).
     #[command(subcommand)]
     Gov(gov::GovCommand),
+    /// Feeders: status, hourly energy balance; registration, attachments,
+    /// alerts and resyncs (regulators).
+    #[command(subcommand)]
+    Feeder(feeders::FeederCommand),
+    /// Grid integrity: unexplained-load alerts, once or followed.
+    #[command(subcommand)]
+    Grid(grid::GridCommand),
     // sign, send, submit: top-level commands.
     #[command(flatten)]
     Offline(offline::OfflineCommand),
@@ -85,6 +97,8 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), WalletError> {
         Command::Site(cmd) => sites::run(ctx, cmd).await,
         Command::Meter(cmd) => meters::run(ctx, cmd).await,
         Command::Gov(cmd) => gov::run(ctx, cmd).await,
+        Command::Feeder(cmd) => feeders::run(ctx, cmd).await,
+        Command::Grid(cmd) => grid::run(ctx, cmd).await,
         Command::Offline(cmd) => offline::run(ctx, cmd).await,
     }
 }
