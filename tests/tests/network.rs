@@ -96,6 +96,8 @@ fn a_transaction_sent_to_a_full_node_is_gossiped_and_finalised() {
         },
     );
     let height = watt_tests::submit(&net.nodes[4], &regulator, body);
+    // The full node saw it final; validator 0 may store it a moment later.
+    net.wait_height(&[0], height, T);
     let block = net.nodes[0]
         .call("chain_getBlock", json!([height]))
         .expect("chain_getBlock");
