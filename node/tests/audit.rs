@@ -3,10 +3,11 @@
 //! a retirement): the export, import and audit agree on the honest chain,
 //! and every kind of tampering is caught with its height and reason.
 
+mod common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use watt_node::audit::export::{checksum, ExportReader};
-use watt_node::audit::{self, AuditError, AuditOptions, Checkpoint, ExpectedChain, ProgressMode};
+use watt_node::audit::{self, AuditError, AuditOptions, Checkpoint, ExpectedChain};
 use watt_node::chain::Chain;
 use watt_node::mempool::{Config, Mempool};
 use watt_node::storage::{tables, BlockReader, Store};
@@ -167,27 +168,11 @@ fn build() -> Built {
 }
 
 fn opts(source: &Path, out: &Path) -> AuditOptions {
-    AuditOptions {
-        source: source.display().to_string(),
-        expected: ExpectedChain::TrustSource,
-        checkpoint: None,
-        genesis_state: None,
-        out: out.to_path_buf(),
-        progress: ProgressMode::Quiet,
-    }
+    common::audit_opts(source, out)
 }
 
 fn export(b: &Built) -> PathBuf {
-    let file = b.path("chain.wexp");
-    let mut src = watt_node::audit::source::StoreSource::open(&b.data()).unwrap();
-    use watt_node::audit::source::BlockSource;
-    let f = std::fs::File::create(&file).unwrap();
-    let mut w = watt_node::audit::export::ExportWriter::new(f, src.genesis(), Height(1)).unwrap();
-    while let Some((block, cert)) = src.next_block().unwrap() {
-        w.block(&block, &cert).unwrap();
-    }
-    assert_eq!(w.finish().unwrap(), BLOCKS);
-    file
+    common::export_store(&b.data(), b.path("chain.wexp"), BLOCKS)
 }
 
 /// The frames of an export file: (offset of the payload, kind, payload).

@@ -7,9 +7,10 @@
 //! a forger changed fails the audit at its height (event root), and one
 //! edited in the node's stored events is not believed.
 
+mod common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use watt_node::audit::{self, AuditError, AuditOptions, ExpectedChain, ProgressMode};
+use watt_node::audit::{self, AuditError, AuditOptions};
 use watt_node::chain::Chain;
 use watt_node::mempool::{Config, Mempool};
 use watt_node::storage::{tables, BlockReader, Store};
@@ -265,27 +266,11 @@ fn build() -> Built {
 }
 
 fn opts(source: &Path, out: &Path) -> AuditOptions {
-    AuditOptions {
-        source: source.display().to_string(),
-        expected: ExpectedChain::TrustSource,
-        checkpoint: None,
-        genesis_state: None,
-        out: out.to_path_buf(),
-        progress: ProgressMode::Quiet,
-    }
+    common::audit_opts(source, out)
 }
 
 fn export(b: &Built) -> PathBuf {
-    use watt_node::audit::source::BlockSource;
-    let file = b.path("chain.wexp");
-    let mut src = watt_node::audit::source::StoreSource::open(&b.data()).unwrap();
-    let f = std::fs::File::create(&file).unwrap();
-    let mut w = watt_node::audit::export::ExportWriter::new(f, src.genesis(), Height(1)).unwrap();
-    while let Some((block, cert)) = src.next_block().unwrap() {
-        w.block(&block, &cert).unwrap();
-    }
-    assert_eq!(w.finish().unwrap(), BLOCKS);
-    file
+    common::export_store(&b.data(), b.path("chain.wexp"), BLOCKS)
 }
 
 fn read(dir: &Path, name: &str) -> String {
