@@ -3,7 +3,7 @@
 //! head-meter readings, declared loads, the hour close through a due index,
 //! and unexplained-load alerts.
 
-use super::ledger::Ledger;
+use super::ledger::{check_sequence_and_period, Ledger};
 use crate::crypto::PublicKey;
 use crate::error::TxError;
 use crate::events::Event;
@@ -266,22 +266,13 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                 r.flags
             )));
         }
-        let expected_seq = f.head_sequence + 1;
-        if r.sequence != expected_seq {
-            return Err(TxError::ReadingOutOfOrder {
-                device: device(),
-                expected_seq,
-                got_seq: r.sequence,
-            });
-        }
-        if r.period_end <= r.period_start {
-            return Err(TxError::EmptyPeriod {
-                device: device(),
-                sequence: r.sequence,
-                start: r.period_start,
-                end: r.period_end,
-            });
-        }
+        check_sequence_and_period(
+            device,
+            f.head_sequence,
+            r.sequence,
+            r.period_start,
+            r.period_end,
+        )?;
         if r.period_start != f.head_last_end {
             return Err(refuse(format!(
                 "period starts at {}, the last one ended at {}",

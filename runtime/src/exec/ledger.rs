@@ -120,3 +120,32 @@ impl<'a, R: StateReader + ?Sized> Ledger<'a, R> {
         }
     }
 }
+
+/// The two rules every signed interval reading shares: its sequence is
+/// the device's last plus 1, and its period is not empty. `device` names
+/// the device in the error ("meter 3", "site 2", "feeder F head meter").
+pub(crate) fn check_sequence_and_period(
+    device: impl Fn() -> String,
+    last_sequence: u64,
+    sequence: u64,
+    start: u64,
+    end: u64,
+) -> Result<(), TxError> {
+    let expected_seq = last_sequence + 1;
+    if sequence != expected_seq {
+        return Err(TxError::ReadingOutOfOrder {
+            device: device(),
+            expected_seq,
+            got_seq: sequence,
+        });
+    }
+    if end <= start {
+        return Err(TxError::EmptyPeriod {
+            device: device(),
+            sequence,
+            start,
+            end,
+        });
+    }
+    Ok(())
+}

@@ -1,7 +1,7 @@
 //! Generation meters: registration, approval, key changes, resync,
 //! operator transfer, revocation, and minting from readings.
 
-use super::ledger::Ledger;
+use super::ledger::{check_sequence_and_period, Ledger};
 use crate::crypto::PublicKey;
 use crate::error::TxError;
 use crate::events::Event;
@@ -335,22 +335,13 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                 flags: r.flags,
             });
         }
-        let expected_seq = meter.last_sequence + 1;
-        if r.sequence != expected_seq {
-            return Err(TxError::ReadingOutOfOrder {
-                device: format!("meter {}", meter.id),
-                expected_seq,
-                got_seq: r.sequence,
-            });
-        }
-        if r.period_end <= r.period_start {
-            return Err(TxError::EmptyPeriod {
-                device: format!("meter {}", meter.id),
-                sequence: r.sequence,
-                start: r.period_start,
-                end: r.period_end,
-            });
-        }
+        check_sequence_and_period(
+            || format!("meter {}", meter.id),
+            meter.last_sequence,
+            r.sequence,
+            r.period_start,
+            r.period_end,
+        )?;
         if r.period_start != meter.last_end {
             if meter.last_sequence == 0 {
                 return Err(TxError::FirstReadingNotAtBaseline {

@@ -1,7 +1,7 @@
 //! Mining sites: registration, regulator actions, consumption readings
 //! (burn to run), open debts, shortfalls and their settlement.
 
-use super::ledger::Ledger;
+use super::ledger::{check_sequence_and_period, Ledger};
 use crate::crypto::PublicKey;
 use crate::error::TxError;
 use crate::events::Event;
@@ -188,22 +188,13 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                 sequence: r.sequence,
             });
         }
-        let expected_seq = site.last_sequence + 1;
-        if r.sequence != expected_seq {
-            return Err(TxError::ReadingOutOfOrder {
-                device: device(),
-                expected_seq,
-                got_seq: r.sequence,
-            });
-        }
-        if r.period_end <= r.period_start {
-            return Err(TxError::EmptyPeriod {
-                device: device(),
-                sequence: r.sequence,
-                start: r.period_start,
-                end: r.period_end,
-            });
-        }
+        check_sequence_and_period(
+            device,
+            site.last_sequence,
+            r.sequence,
+            r.period_start,
+            r.period_end,
+        )?;
         let chain = self.chain()?;
         let latest = self.now_s().saturating_add(chain.params.max_clock_skew_s);
         if r.period_end > latest {
