@@ -449,6 +449,73 @@ pub enum TxError {
         /// The feeder.
         feeder: FeederId,
     },
+    /// A site without a permit, for RevokePermit.
+    #[error("site {site} has no live permit")]
+    NoPermit {
+        /// The site.
+        site: SiteId,
+    },
+    /// A permit or move that would take a feeder's live permits above its
+    /// mining share of rated capacity.
+    #[error(
+        "feeder {feeder}: live permits would reach {would_be} W, above its mining share {limit} W"
+    )]
+    FeederShareFull {
+        /// The feeder.
+        feeder: FeederId,
+        /// Rated capacity x mining share / 1000, W (rounded down).
+        limit: Watts,
+        /// The live permits' max power with this one.
+        would_be: Watts,
+    },
+    /// A permit for a site attached to no feeder.
+    #[error("site {site} is attached to no feeder; attach it before issuing a permit")]
+    SiteOnNoFeeder {
+        /// The site.
+        site: SiteId,
+    },
+    /// The signer is not a grid operator of the zone.
+    #[error("{signer} is not a grid operator of zone {zone}")]
+    NotGridOperator {
+        /// The signer.
+        signer: AccountId,
+        /// The zone.
+        zone: ZoneId,
+    },
+    /// A curtailment window that breaks a rule.
+    #[error("curtailment window [{start}, {end}): {reason}")]
+    CurtailWindow {
+        /// Start, unix seconds.
+        start: u64,
+        /// End, unix seconds.
+        end: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No curtailment order with this number.
+    #[error("curtailment order {order} does not exist")]
+    UnknownOrder {
+        /// The order.
+        order: crate::sandbox::OrderId,
+    },
+    /// An order that can no longer be cancelled or acknowledged.
+    #[error("curtailment order {order}: {reason}")]
+    OrderClosed {
+        /// The order.
+        order: crate::sandbox::OrderId,
+        /// Why.
+        reason: &'static str,
+    },
+    /// An acknowledgement for a site the order does not affect, or twice.
+    #[error("curtailment order {order}, site {site}: {reason}")]
+    BadAck {
+        /// The order.
+        order: crate::sandbox::OrderId,
+        /// The site.
+        site: SiteId,
+        /// Why.
+        reason: &'static str,
+    },
     /// Arithmetic overflow.
     #[error("arithmetic overflow in {what}")]
     Overflow {

@@ -4,6 +4,7 @@
 use crate::crypto::{Domain, Hash, PublicKey};
 use crate::encoding::encode;
 use crate::feeder::{Attachee, BalanceStatus, FeederId};
+use crate::sandbox::{CurtailTarget, OrderId, PermitTerms};
 use crate::state::ViolationKind;
 use crate::tx::Text;
 use crate::types::{
@@ -432,6 +433,89 @@ pub enum Event {
         /// The energy.
         amount: Wh,
     },
+    /// A regulator set a zone's sandbox.
+    ZoneSandboxSet {
+        /// The zone.
+        zone: ZoneId,
+        /// Consumption from this hour on needs a live permit (`None`: no
+        /// permits required).
+        permits_from: Option<Hour>,
+        /// Who may order curtailment there.
+        grid_operators: Vec<AccountId>,
+    },
+    /// A regulator issued (or replaced) a site's permit.
+    PermitIssued {
+        /// The site.
+        site: SiteId,
+        /// The feeder whose mining share it takes.
+        feeder: FeederId,
+        /// What it grants.
+        terms: PermitTerms,
+    },
+    /// A regulator revoked a site's permit.
+    PermitRevoked {
+        /// The site.
+        site: SiteId,
+        /// Why.
+        reason: Text,
+    },
+    /// A grid operator ordered mining down; the shares are fixed here.
+    CurtailmentOrdered {
+        /// The order.
+        order: OrderId,
+        /// What it covers.
+        target: CurtailTarget,
+        /// The target's zone.
+        zone: ZoneId,
+        /// Window start, unix seconds.
+        start: u64,
+        /// Window end, unix seconds.
+        end: u64,
+        /// The most all affected sites together may draw.
+        max_mining: Watts,
+        /// Each affected site's share, in site order.
+        shares: Vec<(SiteId, Watts)>,
+    },
+    /// A grid operator cancelled an order.
+    CurtailmentCancelled {
+        /// The order.
+        order: OrderId,
+        /// Block time of the cancel, unix seconds.
+        at: u64,
+        /// Whether verdicts follow (cancelled during the window).
+        judged: bool,
+    },
+    /// A site owner acknowledged an order.
+    CurtailmentAcknowledged {
+        /// The order.
+        order: OrderId,
+        /// The site.
+        site: SiteId,
+        /// When the owner saw it, unix seconds.
+        seen_at: u64,
+    },
+    /// An affected site's verdict, in the first block after the window's
+    /// end plus the settlement grace.
+    CurtailmentVerdict {
+        /// The order.
+        order: OrderId,
+        /// The site.
+        site: SiteId,
+        /// Its share, W.
+        share: Watts,
+        /// The judged window's start.
+        start: u64,
+        /// The judged window's end.
+        end: u64,
+        /// Its consumption in the window, pro rata by seconds.
+        used: Wh,
+        /// What the share allowed with the zone's tolerance.
+        allowed: Wh,
+        /// Whether its readings reached the window's end.
+        reported: bool,
+        /// Honoured or breached.
+        honoured: bool,
+    },
 }
 
 /// An event with where it came from.
@@ -491,6 +575,13 @@ pub const EVENT_KINDS: &[&str] = &[
     "feederOverload",
     "lateFeederConsumption",
     "lateFeederGeneration",
+    "zoneSandboxSet",
+    "permitIssued",
+    "permitRevoked",
+    "curtailmentOrdered",
+    "curtailmentCancelled",
+    "curtailmentAcknowledged",
+    "curtailmentVerdict",
 ];
 
 impl Event {
@@ -541,6 +632,13 @@ impl Event {
             Event::FeederOverload { .. } => "feederOverload",
             Event::LateFeederConsumption { .. } => "lateFeederConsumption",
             Event::LateFeederGeneration { .. } => "lateFeederGeneration",
+            Event::ZoneSandboxSet { .. } => "zoneSandboxSet",
+            Event::PermitIssued { .. } => "permitIssued",
+            Event::PermitRevoked { .. } => "permitRevoked",
+            Event::CurtailmentOrdered { .. } => "curtailmentOrdered",
+            Event::CurtailmentCancelled { .. } => "curtailmentCancelled",
+            Event::CurtailmentAcknowledged { .. } => "curtailmentAcknowledged",
+            Event::CurtailmentVerdict { .. } => "curtailmentVerdict",
         }
     }
 }

@@ -23,6 +23,8 @@ pub mod events;
 pub mod exec;
 pub mod feeder;
 pub mod genesis;
+pub mod sandbox;
+pub mod standing;
 pub mod state;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testkit;

@@ -10,6 +10,7 @@ use crate::block::SignedVote;
 use crate::crypto::{Domain, Hash, Keypair, PublicKey, SigCheck, Signature};
 use crate::encoding::{encode, BoundedString, BoundedVec};
 use crate::feeder::{Attachee, DeclaredLoad, FeederId, FeederReading, NewFeeder, MAX_DECLARED};
+use crate::sandbox::{CurtailTarget, CurtailmentAck, OrderId, PermitTerms, MAX_GRID_OPERATORS};
 use crate::types::{
     AccountId, ChainParams, Hour, MeterId, ProposalId, SiteId, Source, Vintage, Watts, Wh, ZoneId,
     ZonePolicy,
@@ -421,6 +422,53 @@ pub enum Body {
         /// The export counter there.
         baseline_export: Wh,
     },
+    /// 29: the regulator sets a zone's sandbox: whether mining needs a
+    /// permit (for consumption from the next UTC hour) and who may order
+    /// curtailment there.
+    SetZoneSandbox {
+        /// The zone.
+        zone: ZoneId,
+        /// Whether a site needs a live permit to consume.
+        permits_required: bool,
+        /// The zone's grid operators (replacing the previous list).
+        grid_operators: BoundedVec<AccountId, MAX_GRID_OPERATORS>,
+    },
+    /// 30: the regulator issues (or replaces) a site's permit on the
+    /// feeder it is attached to.
+    IssuePermit {
+        /// The site.
+        site: SiteId,
+        /// What it may draw, when, and how much.
+        terms: PermitTerms,
+    },
+    /// 31: the regulator revokes a site's permit.
+    RevokePermit {
+        /// The site.
+        site: SiteId,
+        /// Why, on the record.
+        reason: Text,
+    },
+    /// 32: a grid operator orders mining down on a feeder or a zone.
+    Curtail {
+        /// The feeder or zone.
+        target: CurtailTarget,
+        /// Window start, unix seconds, not before block time.
+        start: u64,
+        /// Window end, unix seconds, at most 24 h after the start.
+        end: u64,
+        /// The most all affected sites together may draw.
+        max_mining: Watts,
+    },
+    /// 33: a grid operator of the order's zone cancels it.
+    CancelCurtailment {
+        /// The order.
+        order: OrderId,
+    },
+    /// 34: anyone relays a site owner's signed acknowledgement of an order.
+    AckCurtailment {
+        /// The acknowledgement, signed by the site's owner.
+        ack: Signed<CurtailmentAck>,
+    },
 }
 
 impl Body {
@@ -456,6 +504,12 @@ impl Body {
             Body::SubmitDeclaredLoad { .. } => "SubmitDeclaredLoad",
             Body::ClearFeederAlert { .. } => "ClearFeederAlert",
             Body::ResyncFeederMeter { .. } => "ResyncFeederMeter",
+            Body::SetZoneSandbox { .. } => "SetZoneSandbox",
+            Body::IssuePermit { .. } => "IssuePermit",
+            Body::RevokePermit { .. } => "RevokePermit",
+            Body::Curtail { .. } => "Curtail",
+            Body::CancelCurtailment { .. } => "CancelCurtailment",
+            Body::AckCurtailment { .. } => "AckCurtailment",
         }
     }
 }

@@ -128,6 +128,19 @@ pub fn signature_checks(
                 keys.push(key);
             }
         }
+        Body::AckCurtailment { ack } => {
+            let site: Site =
+                read(state, &StateKey::Site(ack.reading.site))?.ok_or(TxError::UnknownSite {
+                    site: ack.reading.site,
+                })?;
+            let key = site.owner.0;
+            let check = SigCheck::new(key, ack.reading.signing_hash(chain_id), ack.signature);
+            checks.push((
+                check,
+                CheckKind::Device(format!("site {} owner", site.id), ack.reading.order.0),
+            ));
+            keys.push(key);
+        }
         Body::Evidence { first, second } => {
             checks.push((first.signature_check(), CheckKind::EvidenceVote));
             checks.push((second.signature_check(), CheckKind::EvidenceVote));

@@ -1,6 +1,8 @@
 //! Events: the audit trail.
 
-use super::{Attachee, BalanceStatus, FeederId, ViolationKind};
+use super::{
+    Attachee, BalanceStatus, CurtailTarget, FeederId, PermitTerms, SiteShare, ViolationKind,
+};
 use serde::{Deserialize, Serialize};
 use watt_runtime::crypto::{Hash, PublicKey};
 use watt_runtime::events as ledger;
@@ -446,6 +448,98 @@ pub enum Event {
         /// The energy.
         amount: Wh,
     },
+    /// A regulator set a zone's sandbox.
+    #[serde(rename_all = "camelCase")]
+    ZoneSandboxSet {
+        /// The zone.
+        zone: ZoneId,
+        /// Consumption from this hour on needs a live permit (`null`: no
+        /// permits required).
+        permits_from: Option<Hour>,
+        /// Who may order curtailment there.
+        grid_operators: Vec<AccountId>,
+    },
+    /// A regulator issued (or replaced) a site's permit.
+    #[serde(rename_all = "camelCase")]
+    PermitIssued {
+        /// The site.
+        site: SiteId,
+        /// The feeder whose mining share it takes.
+        feeder: FeederId,
+        /// What it grants.
+        terms: PermitTerms,
+    },
+    /// A regulator revoked a site's permit.
+    #[serde(rename_all = "camelCase")]
+    PermitRevoked {
+        /// The site.
+        site: SiteId,
+        /// Why.
+        reason: String,
+    },
+    /// A grid operator ordered mining down; the shares are fixed here.
+    #[serde(rename_all = "camelCase")]
+    CurtailmentOrdered {
+        /// The order number.
+        order: u64,
+        /// What it covers.
+        target: CurtailTarget,
+        /// The target's zone.
+        zone: ZoneId,
+        /// Window start, unix seconds.
+        start: u64,
+        /// Window end, unix seconds.
+        end: u64,
+        /// The most all affected sites together may draw, W (a decimal
+        /// string).
+        #[serde(rename = "maxMiningW", with = "super::feeder::dec_watts")]
+        max_mining: Watts,
+        /// Each affected site's share, in site order.
+        shares: Vec<SiteShare>,
+    },
+    /// A grid operator cancelled an order.
+    #[serde(rename_all = "camelCase")]
+    CurtailmentCancelled {
+        /// The order number.
+        order: u64,
+        /// Block time of the cancel, unix seconds.
+        at: u64,
+        /// Whether verdicts follow (cancelled during the window).
+        judged: bool,
+    },
+    /// A site owner acknowledged an order.
+    #[serde(rename_all = "camelCase")]
+    CurtailmentAcknowledged {
+        /// The order number.
+        order: u64,
+        /// The site.
+        site: SiteId,
+        /// When the owner saw it, unix seconds.
+        seen_at: u64,
+    },
+    /// An affected site's verdict.
+    #[serde(rename_all = "camelCase")]
+    CurtailmentVerdict {
+        /// The order number.
+        order: u64,
+        /// The site.
+        site: SiteId,
+        /// Its share, W (a decimal string).
+        #[serde(rename = "shareW", with = "super::feeder::dec_watts")]
+        share: Watts,
+        /// The judged window's start.
+        start: u64,
+        /// The judged window's end.
+        end: u64,
+        /// Its consumption in the window, pro rata by seconds.
+        used: Wh,
+        /// What the share allowed with the zone's tolerance.
+        allowed: Wh,
+        /// Whether its readings reached the window's end.
+        reported: bool,
+        /// Honoured or breached.
+        honoured: bool,
+    },
 }
 
 /// An event with the index of the transaction that emitted it.
@@ -516,6 +610,13 @@ impl Event {
             Event::FeederOverload { .. } => "feederOverload",
             Event::LateFeederConsumption { .. } => "lateFeederConsumption",
             Event::LateFeederGeneration { .. } => "lateFeederGeneration",
+            Event::ZoneSandboxSet { .. } => "zoneSandboxSet",
+            Event::PermitIssued { .. } => "permitIssued",
+            Event::PermitRevoked { .. } => "permitRevoked",
+            Event::CurtailmentOrdered { .. } => "curtailmentOrdered",
+            Event::CurtailmentCancelled { .. } => "curtailmentCancelled",
+            Event::CurtailmentAcknowledged { .. } => "curtailmentAcknowledged",
+            Event::CurtailmentVerdict { .. } => "curtailmentVerdict",
         }
     }
 }

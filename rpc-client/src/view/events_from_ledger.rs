@@ -317,6 +317,82 @@ impl From<ledger::Event> for Event {
                 through_hour,
                 reason: reason.into(),
             },
+            ledger::Event::ZoneSandboxSet {
+                zone,
+                permits_from,
+                grid_operators,
+            } => Event::ZoneSandboxSet {
+                zone,
+                permits_from,
+                grid_operators,
+            },
+            ledger::Event::PermitIssued {
+                site,
+                feeder,
+                terms,
+            } => Event::PermitIssued {
+                site,
+                feeder: feeder.into(),
+                terms: terms.into(),
+            },
+            ledger::Event::PermitRevoked { site, reason } => Event::PermitRevoked {
+                site,
+                reason: reason.into(),
+            },
+            ledger::Event::CurtailmentOrdered {
+                order,
+                target,
+                zone,
+                start,
+                end,
+                max_mining,
+                shares,
+            } => Event::CurtailmentOrdered {
+                order: order.0,
+                target: target.into(),
+                zone,
+                start,
+                end,
+                max_mining,
+                shares: crate::view::sandbox::site_shares(shares),
+            },
+            ledger::Event::CurtailmentCancelled { order, at, judged } => {
+                Event::CurtailmentCancelled {
+                    order: order.0,
+                    at,
+                    judged,
+                }
+            }
+            ledger::Event::CurtailmentAcknowledged {
+                order,
+                site,
+                seen_at,
+            } => Event::CurtailmentAcknowledged {
+                order: order.0,
+                site,
+                seen_at,
+            },
+            ledger::Event::CurtailmentVerdict {
+                order,
+                site,
+                share,
+                start,
+                end,
+                used,
+                allowed,
+                reported,
+                honoured,
+            } => Event::CurtailmentVerdict {
+                order: order.0,
+                site,
+                share,
+                start,
+                end,
+                used,
+                allowed,
+                reported,
+                honoured,
+            },
             ledger::Event::FeederOverload {
                 feeder,
                 hour,

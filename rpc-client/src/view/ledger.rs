@@ -126,6 +126,12 @@ pub enum ViolationKind {
     MultiHour,
     /// An open debt was not settled within its bucket and the grace.
     Unbacked,
+    /// Consumption outside the site's permit, or without one where the
+    /// zone requires it.
+    PermitBreach,
+    /// Consumption above the site's share of a curtailment order, or no
+    /// readings covering the window.
+    CurtailmentBreach,
 }
 
 impl From<ledger::ViolationKind> for ViolationKind {
@@ -137,6 +143,8 @@ impl From<ledger::ViolationKind> for ViolationKind {
             ledger::ViolationKind::PeriodGap => ViolationKind::PeriodGap,
             ledger::ViolationKind::MultiHour => ViolationKind::MultiHour,
             ledger::ViolationKind::Unbacked => ViolationKind::Unbacked,
+            ledger::ViolationKind::PermitBreach => ViolationKind::PermitBreach,
+            ledger::ViolationKind::CurtailmentBreach => ViolationKind::CurtailmentBreach,
         }
     }
 }

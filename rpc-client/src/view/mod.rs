@@ -27,6 +27,7 @@ mod events;
 mod feeder;
 mod feeder_state;
 mod ledger;
+mod sandbox;
 mod tx;
 
 pub use consensus::{
@@ -39,6 +40,7 @@ pub use ledger::{
     Account, Holding, Meter, MeterStatus, PendingKey, Proposal as GovProposal, ProposalKind,
     ProposalStatus, Site, SiteStatus, Supply, ViolationKind, Zone,
 };
+pub use sandbox::{CurtailTarget, CurtailmentAck, PermitTerms, SiteShare};
 pub use tx::{
     AuthorityChange, Body, ConsumptionReading, GenerationReading, ProofOfPossession,
     RegulatorChange, Signed, Transaction, UnsignedTx,

@@ -1,7 +1,10 @@
 //! The transaction body: what a transaction does, in both directions.
 
 use super::{AuthorityChange, ConsumptionReading, GenerationReading, RegulatorChange, Signed};
-use crate::view::{Attachee, DeclaredLoad, FeederId, FeederReading, NewFeeder, SignedVote};
+use crate::view::{
+    Attachee, CurtailTarget, CurtailmentAck, DeclaredLoad, FeederId, FeederReading, NewFeeder,
+    PermitTerms, SignedVote,
+};
 use serde::{Deserialize, Serialize};
 use watt_runtime::crypto::PublicKey;
 use watt_runtime::tx as ledger;
@@ -261,6 +264,59 @@ pub enum Body {
         /// The export counter there.
         baseline_export: Wh,
     },
+    /// 29: the regulator sets a zone's sandbox: whether mining needs a
+    /// permit (from the next UTC hour) and who may order curtailment.
+    #[serde(rename_all = "camelCase")]
+    SetZoneSandbox {
+        /// The zone.
+        zone: ZoneId,
+        /// Whether a site needs a live permit to consume.
+        permits_required: bool,
+        /// The zone's grid operators (replacing the previous list).
+        grid_operators: Vec<AccountId>,
+    },
+    /// 30: the regulator issues (or replaces) a site's permit.
+    #[serde(rename_all = "camelCase")]
+    IssuePermit {
+        /// The site.
+        site: SiteId,
+        /// What it may draw, when, and how much.
+        terms: PermitTerms,
+    },
+    /// 31: the regulator revokes a site's permit.
+    #[serde(rename_all = "camelCase")]
+    RevokePermit {
+        /// The site.
+        site: SiteId,
+        /// Why, on the record.
+        reason: String,
+    },
+    /// 32: a grid operator orders mining down on a feeder or a zone.
+    #[serde(rename_all = "camelCase")]
+    Curtail {
+        /// The feeder or zone.
+        target: CurtailTarget,
+        /// Window start, unix seconds, not before block time.
+        start: u64,
+        /// Window end, unix seconds, at most 24 h after the start.
+        end: u64,
+        /// The most all affected sites together may draw, W (a decimal
+        /// string).
+        #[serde(rename = "maxMiningW", with = "crate::view::feeder::dec_watts")]
+        max_mining: Watts,
+    },
+    /// 33: a grid operator of the order's zone cancels it.
+    #[serde(rename_all = "camelCase")]
+    CancelCurtailment {
+        /// The order number.
+        order: u64,
+    },
+    /// 34: anyone relays a site owner's signed acknowledgement.
+    #[serde(rename_all = "camelCase")]
+    AckCurtailment {
+        /// The acknowledgement, signed by the site's owner.
+        ack: Signed<CurtailmentAck>,
+    },
 }
 
 impl From<ledger::Body> for Body {
@@ -429,6 +485,36 @@ impl From<ledger::Body> for Body {
             ledger::Body::SubmitDeclaredLoad { loads } => Body::SubmitDeclaredLoad {
                 loads: loads.into_inner().into_iter().map(Into::into).collect(),
             },
+            ledger::Body::SetZoneSandbox {
+                zone,
+                permits_required,
+                grid_operators,
+            } => Body::SetZoneSandbox {
+                zone,
+                permits_required,
+                grid_operators: grid_operators.into_inner(),
+            },
+            ledger::Body::IssuePermit { site, terms } => Body::IssuePermit {
+                site,
+                terms: terms.into(),
+            },
+            ledger::Body::RevokePermit { site, reason } => Body::RevokePermit {
+                site,
+                reason: reason.into(),
+            },
+            ledger::Body::Curtail {
+                target,
+                start,
+                end,
+                max_mining,
+            } => Body::Curtail {
+                target: target.into(),
+                start,
+                end,
+                max_mining,
+            },
+            ledger::Body::CancelCurtailment { order } => Body::CancelCurtailment { order: order.0 },
+            ledger::Body::AckCurtailment { ack } => Body::AckCurtailment { ack: ack.into() },
             ledger::Body::ClearFeederAlert { feeder, reason } => Body::ClearFeederAlert {
                 feeder: feeder.into(),
                 reason: reason.into(),

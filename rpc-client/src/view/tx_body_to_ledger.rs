@@ -173,6 +173,38 @@ impl TryFrom<Body> for ledger::Body {
             Body::SubmitDeclaredLoad { loads } => ledger::Body::SubmitDeclaredLoad {
                 loads: bounded("loads", signed_all(loads)?)?,
             },
+            Body::SetZoneSandbox {
+                zone,
+                permits_required,
+                grid_operators,
+            } => ledger::Body::SetZoneSandbox {
+                zone,
+                permits_required,
+                grid_operators: bounded("grid_operators", grid_operators)?,
+            },
+            Body::IssuePermit { site, terms } => ledger::Body::IssuePermit {
+                site,
+                terms: terms.into(),
+            },
+            Body::RevokePermit { site, reason } => ledger::Body::RevokePermit {
+                site,
+                reason: text("reason", reason)?,
+            },
+            Body::Curtail {
+                target,
+                start,
+                end,
+                max_mining,
+            } => ledger::Body::Curtail {
+                target: target.try_into()?,
+                start,
+                end,
+                max_mining,
+            },
+            Body::CancelCurtailment { order } => ledger::Body::CancelCurtailment {
+                order: watt_runtime::sandbox::OrderId(order),
+            },
+            Body::AckCurtailment { ack } => ledger::Body::AckCurtailment { ack: ack.into() },
             Body::ClearFeederAlert { feeder, reason } => ledger::Body::ClearFeederAlert {
                 feeder: feeder_id("feeder", feeder)?,
                 reason: text("reason", reason)?,

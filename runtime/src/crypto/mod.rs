@@ -120,6 +120,8 @@ pub enum Domain {
     FeederReading,
     /// A feeder's declared hourly load.
     DeclaredLoad,
+    /// A site owner's acknowledgement of a curtailment order.
+    CurtailmentAck,
 }
 
 impl Domain {
@@ -145,6 +147,7 @@ impl Domain {
             Domain::ValidatorSet => "watt/validator-set/v1",
             Domain::FeederReading => "watt/feeder-reading/v1",
             Domain::DeclaredLoad => "watt/declared-load/v1",
+            Domain::CurtailmentAck => "watt/curtailment-ack/v1",
         }
     }
 

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 impl<R: StateReader + ?Sized> Ledger<'_, R> {
     /// Begin-block steps, in order: zone policies, expiry, deadlines,
-    /// feeder hours due to close, proposal expiry; then records the block's height and time.
+    /// feeder hours due to close, curtailment verdicts due, proposal expiry; then records the block's height and time.
     ///
     /// Zones are visited through the due indexes (`ZoneActivation`,
     /// `VintageExpiry`), never all of them: a block's work does not grow
@@ -71,6 +71,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         }
         self.close_overdue_debts()?;
         self.close_feeder_hours(chain.params.settlement_grace_s)?;
+        self.judge_curtailments()?;
         self.expire_proposals(&mut chain)?;
         chain.height = self.ctx.height;
         chain.time_ms = self.ctx.timestamp_ms;

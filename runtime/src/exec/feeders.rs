@@ -167,6 +167,9 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         if zone != f.zone {
             return Err(TxError::FeederZone { device, zone });
         }
+        if let Attachee::Site(site) = device {
+            self.sandbox_attach(site, feeder)?;
+        }
         self.put(&StateKey::Attachment(device, from_hour), feeder);
         self.emit(Event::FeederAttached {
             device,

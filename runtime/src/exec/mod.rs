@@ -21,6 +21,7 @@ mod governance;
 mod ledger;
 mod meters;
 mod roles;
+mod sandbox;
 mod sites;
 #[cfg(test)]
 mod tests;
@@ -429,6 +430,24 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                 baseline_export,
             } => {
                 self.resync_feeder_meter(feeder, *baseline_time, *baseline_import, *baseline_export)
+            }
+            Body::SetZoneSandbox {
+                zone,
+                permits_required,
+                grid_operators,
+            } => self.set_zone_sandbox(zone, *permits_required, grid_operators),
+            Body::IssuePermit { site, terms } => self.issue_permit(*site, terms),
+            Body::RevokePermit { site, reason } => self.revoke_permit(*site, reason),
+            Body::Curtail {
+                target,
+                start,
+                end,
+                max_mining,
+            } => self.curtail(signer, target, *start, *end, *max_mining),
+            Body::CancelCurtailment { order } => self.cancel_curtailment(*order),
+            Body::AckCurtailment { ack } => {
+                check_reading_count(1, device_keys.len(), params)?;
+                self.ack_curtailment(ack, &device_keys[0])
             }
         }
     }

@@ -33,6 +33,8 @@ pub enum Role {
     /// An authority, or a regulator when the proposal is one regulators
     /// vote on (regulator or parameter changes).
     ProposalVoter,
+    /// A grid operator the regulator named for the zone the order covers.
+    GridOperator,
 }
 
 /// Who may sign `body`: the one table.
@@ -41,7 +43,8 @@ pub fn signer_role(body: &Body) -> Role {
         Body::SubmitConsumption { .. }
         | Body::Evidence { .. }
         | Body::SubmitFeederReadings { .. }
-        | Body::SubmitDeclaredLoad { .. } => Role::Anyone,
+        | Body::SubmitDeclaredLoad { .. }
+        | Body::AckCurtailment { .. } => Role::Anyone,
         Body::Transfer { .. } | Body::Retire { .. } => Role::Holder,
         Body::RegisterMeter { .. } | Body::ProposeAuthoritySet { .. } => Role::Authority,
         Body::ApproveMeter { .. }
@@ -56,7 +59,11 @@ pub fn signer_role(body: &Body) -> Role {
         | Body::RegisterFeeder { .. }
         | Body::AttachToFeeder { .. }
         | Body::ClearFeederAlert { .. }
-        | Body::ResyncFeederMeter { .. } => Role::Regulator,
+        | Body::ResyncFeederMeter { .. }
+        | Body::SetZoneSandbox { .. }
+        | Body::IssuePermit { .. }
+        | Body::RevokePermit { .. } => Role::Regulator,
+        Body::Curtail { .. } | Body::CancelCurtailment { .. } => Role::GridOperator,
         Body::ProposeRegulatorSet { .. } | Body::ProposeChainParams { .. } => {
             Role::AuthorityOrRegulator
         }
@@ -127,6 +134,21 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                     return Err(TxError::NotSiteOwner {
                         site: *site,
                         signer: *signer,
+                    });
+                }
+                Ok(())
+            }
+            Role::GridOperator => {
+                let zone = match body {
+                    Body::Curtail { target, .. } => self.target_zone(target)?,
+                    Body::CancelCurtailment { order } => self.order(*order)?.zone,
+                    _ => return Ok(()),
+                };
+                let sandbox = self.sandbox(&zone)?;
+                if !sandbox.grid_operators.contains(signer) {
+                    return Err(TxError::NotGridOperator {
+                        signer: *signer,
+                        zone,
                     });
                 }
                 Ok(())

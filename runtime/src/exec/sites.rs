@@ -118,6 +118,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
     pub fn revoke_site(&mut self, id: SiteId, reason: &Text) -> Result<(), TxError> {
         let mut site = self.live_site(id)?;
         site.revoked = Some(reason.clone());
+        self.sandbox_site_revoked(id)?;
         if let Some(mut zone) = self.zone(&site.zone)? {
             zone.live_max_draw = Watts(zone.live_max_draw.0.saturating_sub(site.max_draw.0));
             self.put_zone(&zone);
@@ -154,7 +155,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         Ok(())
     }
 
-    fn violation(
+    pub(crate) fn violation(
         &mut self,
         site: &mut Site,
         kind: ViolationKind,
@@ -269,6 +270,7 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             what: "site consumed",
         })?;
         let hour = attributed_hour(r.period_end);
+        self.sandbox_consumption(&mut site, r, delta, hour)?;
         let bucket = Bucket::containing(policy.matching_window, hour);
         self.emit(Event::Consumed {
             site: site.id,

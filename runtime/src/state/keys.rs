@@ -7,6 +7,7 @@
 
 use crate::crypto::PublicKey;
 use crate::feeder::{Attachee, FeederId, FEEDER_ID_MAX};
+use crate::sandbox::OrderId;
 use crate::types::{
     AccountId, Bucket, Height, Hour, MatchingWindow, MeterId, ProposalId, RetirementId, SiteId,
     Vintage, ZoneId,
@@ -67,6 +68,32 @@ pub mod tag {
     pub const OPEN_ALERT: u8 = 0x15;
     /// `FeederCount`: how many feeders are registered.
     pub const FEEDER_COUNT: u8 = 0x16;
+    /// `ZoneSandbox(ZoneId)`: permits required, grid operators.
+    pub const ZONE_SANDBOX: u8 = 0x17;
+    /// `Permit(SiteId)`: a site's permit.
+    pub const PERMIT: u8 = 0x18;
+    /// `FeederPermit(FeederId, SiteId)`: the permits that take a feeder's
+    /// mining share (live or not; judged when read).
+    pub const FEEDER_PERMIT: u8 = 0x19;
+    /// `PermitUsage(SiteId, month)`: a site's consumption in a UTC month
+    /// (`year x 12 + month - 1`).
+    pub const PERMIT_USAGE: u8 = 0x1a;
+    /// `Order(OrderId)`: a curtailment order.
+    pub const ORDER: u8 = 0x1b;
+    /// `OrderSite(OrderId, SiteId)`: an affected site's share, use, ack
+    /// and verdict.
+    pub const ORDER_SITE: u8 = 0x1c;
+    /// `PendingOrder(ZoneId, OrderId)`: an order not yet judged, with its
+    /// window (what a consumption reading of the zone looks at).
+    pub const PENDING_ORDER: u8 = 0x1d;
+    /// `OrderDue(time, OrderId)`: an order judged in the first block after
+    /// that time (the due index).
+    pub const ORDER_DUE: u8 = 0x1e;
+    /// `OrderCount`: the last order number given.
+    pub const ORDER_COUNT: u8 = 0x1f;
+    /// `FeederSite(FeederId, SiteId)`: a site attached to a feeder at some
+    /// hour (what a feeder's curtailment looks at).
+    pub const FEEDER_SITE: u8 = 0x20;
 }
 
 /// A state key.
@@ -120,6 +147,26 @@ pub enum StateKey {
     OpenAlert(FeederId),
     /// The number of feeders.
     FeederCount,
+    /// See [`tag::ZONE_SANDBOX`].
+    ZoneSandbox(ZoneId),
+    /// See [`tag::PERMIT`].
+    Permit(SiteId),
+    /// See [`tag::FEEDER_PERMIT`].
+    FeederPermit(FeederId, SiteId),
+    /// See [`tag::PERMIT_USAGE`].
+    PermitUsage(SiteId, u64),
+    /// See [`tag::ORDER`].
+    Order(OrderId),
+    /// See [`tag::ORDER_SITE`].
+    OrderSite(OrderId, SiteId),
+    /// See [`tag::PENDING_ORDER`].
+    PendingOrder(ZoneId, OrderId),
+    /// See [`tag::ORDER_DUE`].
+    OrderDue(u64, OrderId),
+    /// See [`tag::ORDER_COUNT`].
+    OrderCount,
+    /// See [`tag::FEEDER_SITE`].
+    FeederSite(FeederId, SiteId),
 }
 
 fn window_byte(w: MatchingWindow) -> u8 {
@@ -198,6 +245,45 @@ impl StateKey {
                 out.extend_from_slice(&f.padded());
             }
             StateKey::FeederCount => out.push(tag::FEEDER_COUNT),
+            StateKey::ZoneSandbox(z) => {
+                out.push(tag::ZONE_SANDBOX);
+                out.extend_from_slice(&z.padded());
+            }
+            StateKey::Permit(s) => {
+                out.push(tag::PERMIT);
+                out.extend_from_slice(&s.0.to_be_bytes());
+            }
+            StateKey::FeederPermit(f, s) => {
+                out.extend_from_slice(&feeder_permit_prefix(f));
+                out.extend_from_slice(&s.0.to_be_bytes());
+            }
+            StateKey::PermitUsage(s, month) => {
+                out.push(tag::PERMIT_USAGE);
+                out.extend_from_slice(&s.0.to_be_bytes());
+                out.extend_from_slice(&month.to_be_bytes());
+            }
+            StateKey::Order(o) => {
+                out.push(tag::ORDER);
+                out.extend_from_slice(&o.0.to_be_bytes());
+            }
+            StateKey::OrderSite(o, s) => {
+                out.extend_from_slice(&order_site_prefix(*o));
+                out.extend_from_slice(&s.0.to_be_bytes());
+            }
+            StateKey::PendingOrder(z, o) => {
+                out.extend_from_slice(&pending_order_prefix(z));
+                out.extend_from_slice(&o.0.to_be_bytes());
+            }
+            StateKey::OrderDue(at, o) => {
+                out.push(tag::ORDER_DUE);
+                out.extend_from_slice(&at.to_be_bytes());
+                out.extend_from_slice(&o.0.to_be_bytes());
+            }
+            StateKey::OrderCount => out.push(tag::ORDER_COUNT),
+            StateKey::FeederSite(f, s) => {
+                out.extend_from_slice(&feeder_site_prefix(f));
+                out.extend_from_slice(&s.0.to_be_bytes());
+            }
             StateKey::Attachment(device, h) => {
                 out.extend_from_slice(&attachment_prefix(device));
                 out.extend_from_slice(&h.0.to_be_bytes());
@@ -276,6 +362,47 @@ impl StateKey {
         }
         out
     }
+}
+
+/// `tag || feeder`: the prefix of the permits on a feeder.
+pub fn feeder_permit_prefix(f: &FeederId) -> Vec<u8> {
+    let mut out = vec![tag::FEEDER_PERMIT];
+    out.extend_from_slice(&f.padded());
+    out
+}
+
+/// `tag || feeder`: the prefix of the sites ever attached to a feeder.
+pub fn feeder_site_prefix(f: &FeederId) -> Vec<u8> {
+    let mut out = vec![tag::FEEDER_SITE];
+    out.extend_from_slice(&f.padded());
+    out
+}
+
+/// `tag || order`: the prefix of an order's affected sites.
+pub fn order_site_prefix(o: OrderId) -> Vec<u8> {
+    let mut out = vec![tag::ORDER_SITE];
+    out.extend_from_slice(&o.0.to_be_bytes());
+    out
+}
+
+/// `tag || zone`: the prefix of a zone's pending orders.
+pub fn pending_order_prefix(z: &ZoneId) -> Vec<u8> {
+    let mut out = vec![tag::PENDING_ORDER];
+    out.extend_from_slice(&z.padded());
+    out
+}
+
+/// The site at the end of a `FeederPermit`, `FeederSite` or `OrderSite`
+/// key (its last 8 bytes).
+pub fn trailing_site(key: &[u8]) -> Option<SiteId> {
+    let b: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(SiteId(u64::from_be_bytes(b)))
+}
+
+/// The order at the end of a `PendingOrder` or `OrderDue` key.
+pub fn trailing_order(key: &[u8]) -> Option<OrderId> {
+    let b: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(OrderId(u64::from_be_bytes(b)))
 }
 
 /// The end (exclusive) of the entries of a due index (`tag` is

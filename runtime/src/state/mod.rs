@@ -9,11 +9,13 @@
 mod feeders;
 mod keys;
 mod overlay;
+mod sandbox;
 mod values;
 
 pub use feeders::{ClosedHour, Feeder, FeederAlert, FeederHour};
 pub use keys::*;
 pub use overlay::Overlay;
+pub use sandbox::{Curtailment, OrderSite, PendingWindow, Permit, Verdict, ZoneSandbox};
 pub use values::*;
 
 use crate::crypto::{Domain, Hash};

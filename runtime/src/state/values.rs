@@ -139,6 +139,12 @@ pub enum ViolationKind {
     MultiHour = 4,
     /// An open debt was not settled within its bucket and the grace.
     Unbacked = 5,
+    /// Consumption outside the site's permit (or without one where the
+    /// zone requires it).
+    PermitBreach = 6,
+    /// Consumption above the site's share of a curtailment order, or no
+    /// readings covering the window.
+    CurtailmentBreach = 7,
 }
 
 /// A mining site.
