@@ -9,7 +9,10 @@ docs/encoding.md defines their layout, every account id in every
 vector file (bech32m decode, re-encode, and the key it names), and
 everything in feeders.json: the feeder transactions, the signed head meter
 reading and declared load, the feeder events (with their event-root leaf)
-and the feeder state entries (key, key hash, value, value hash).
+and the feeder state entries (key, key hash, value, value hash), and
+everything in sandbox.json: the sandbox transactions, the site owner's
+signed curtailment acknowledgement, the sandbox events and the violations
+of the two new kinds, and the sandbox state entries.
 
 Exits 1 on any mismatch, 0 otherwise. Prints what it skipped.
 """
@@ -246,6 +249,94 @@ def check_feeders() -> set[str]:
     return bodies
 
 
+# sandbox.json's state entries: type -> (key from the key's parts, value
+# from the fields). Index entries have the empty value.
+SANDBOX_STATE: dict[str, tuple[Callable[[dict], bytes], Callable[[Any], bytes]]] = {
+    "ZoneSandbox": (lambda k: watt.zone_sandbox_state_key(k["zone"]), watt.zone_sandbox_value),
+    "Permit": (lambda k: watt.permit_state_key(k["site"]), watt.permit_value),
+    "FeederPermit": (lambda k: watt.feeder_permit_state_key(k["feeder"], k["site"]),
+                     lambda f: b""),
+    "PermitUsage": (lambda k: watt.permit_usage_state_key(k["site"], k["month"]), watt.u64),
+    "Curtailment": (lambda k: watt.order_state_key(k["order"]), watt.curtailment_value),
+    "OrderSite": (lambda k: watt.order_site_state_key(k["order"], k["site"]),
+                  watt.order_site_value),
+    "PendingWindow": (lambda k: watt.pending_order_state_key(k["zone"], k["order"]),
+                      watt.pending_window_value),
+    "OrderDue": (lambda k: watt.order_due_state_key(k["judgeAfter"], k["order"]),
+                 lambda f: b""),
+    "OrderCount": (lambda k: watt.order_count_state_key(), watt.u64),
+    "FeederSite": (lambda k: watt.feeder_site_state_key(k["feeder"], k["site"]),
+                   lambda f: b""),
+}
+
+
+def check_sandbox() -> set[str]:
+    """sandbox.json: the sandbox transactions, the owner's signed
+    curtailment acknowledgement, the sandbox and violation events and the
+    sandbox state entries."""
+    file = "sandbox.json"
+    bodies = check_transactions(file)
+    data = load(file)
+    chain_id = watt.hex_bytes(data["chain_id"], 32)
+    kinds: set[str] = set()
+    tables: set[int] = set()
+    for v in data["vectors"]:
+        name = f"{file}:{v['name']}"
+        t, f = v["type"], v.get("fields")
+        try:
+            if t == "Transaction":
+                body = v["fields"]["unsigned"]["body"]
+                if body["type"] == "ackCurtailment":
+                    # The acknowledgement inside is the owner's, under its
+                    # own tag: it must verify on its own.
+                    ack = body["ack"]
+                    owner = watt.Key(watt.hex_bytes(v["signer_seed"], 32))
+                    expect(f"{name} ack signature", watt.sign_curtailment_ack(
+                        owner, chain_id, ack["reading"]), ack)
+                continue  # the rest above
+            if t == "Signed<CurtailmentAck>":
+                unsigned = watt.curtailment_ack(f["reading"])
+                sh = watt.curtailment_ack_signing_hash(chain_id, f["reading"])
+                expect(f"{name} signing hash = H(tag, chain id || ack)", sh,
+                       watt.signing_hash(watt.TAG_CURTAILMENT_ACK, chain_id, unsigned))
+                check_signed(file, v, unsigned, sh, lambda s: unsigned + s)
+                expect(f"{name} signed_curtailment_ack()", watt.signed_curtailment_ack(f),
+                       v["encoded_hex"])
+                key = watt.Key(watt.hex_bytes(v["signer_seed"], 32))
+                expect(f"{name} sign_curtailment_ack()",
+                       watt.sign_curtailment_ack(key, chain_id, f["reading"]),
+                       {"reading": f["reading"], "signature": v["signature"]})
+            elif t == "EventRecord":
+                enc = watt.event_record(f)
+                expect(f"{name} encoded_hex", enc, v["encoded_hex"])
+                expect(f"{name} hash (event root)", watt.event_root([enc]), v["hash"])
+                kinds.add(f["event"]["kind"])
+            elif t in SANDBOX_STATE:
+                key_of, value_of = SANDBOX_STATE[t]
+                key = key_of(v["key"])
+                value = value_of(f)
+                expect(f"{name} key_hex", key, v["key_hex"])
+                expect(f"{name} key_hash", watt.tagged_hash(watt.TAG_STATE_KEY, key),
+                       v["key_hash"])
+                expect(f"{name} encoded_hex", value, v["encoded_hex"])
+                expect(f"{name} value_hash", watt.tagged_hash(watt.TAG_STATE_VALUE, value),
+                       v["value_hash"])
+                tables.add(key[0])
+            else:
+                skipped.append(f"{name} (type {t})")
+        except Exception as e:  # a field the encoder does not understand
+            failures.append(f"{name}: {type(e).__name__}: {e}")
+    # The file covers every sandbox event, both new violation kinds and
+    # every sandbox table.
+    sandbox_events = {k for k, (tag, _) in watt.EVENTS.items() if 44 <= tag <= 50}
+    expect(f"{file}: sandbox event kinds with a vector",
+           sorted(kinds & sandbox_events), sorted(sandbox_events))
+    expect(f"{file}: sandbox tables with a vector", sorted(tables), list(range(0x17, 0x21)))
+    # utc_month agrees with the key of the usage vector (March 2026).
+    expect("utc_month(2026-03-01T00Z)", watt.utc_month(490_896 + 59 * 24), 2026 * 12 + 2)
+    return bodies
+
+
 def account_strings(x: Any) -> list[str]:
     if isinstance(x, str):
         return [x] if x.startswith("watt1") else []
@@ -271,7 +362,7 @@ def check_accounts() -> int:
             expect(f"{path.name}: account {s} round trip", watt.account_to_text(key), s)
             expect(f"{path.name}: account {s} upper case", watt.account_from_text(s.upper()), key)
     # The signer accounts name the signer keys.
-    for file in ("transactions.json", "feeders.json"):
+    for file in ("transactions.json", "feeders.json", "sandbox.json"):
         for v in load(file)["vectors"]:
             if v["type"] != "Transaction":
                 continue
@@ -308,6 +399,7 @@ def main() -> int:
         return 2
     bodies = check_transactions()
     bodies |= check_feeders()
+    bodies |= check_sandbox()
     check_readings()
     check_consensus()
     check_genesis_state_events()

@@ -13,6 +13,9 @@ Contents
   * feeders: their bodies, head meter readings and declared
     loads (signed under their own tags), their events and
     state entries                                            sections 5, 6, 9, 10
+  * the sandbox: permit and curtailment bodies, the site
+    owner's signed curtailment acknowledgement, violation
+    and sandbox events, the sandbox state tables             sections 5, 6, 9, 10
   * domain-tagged blake3 hashes and signing hashes           section 3
   * ed25519 signing (PyNaCl) and transaction ids             sections 4-5
   * a tiny JSON-RPC 2.0 client over urllib                   rpc-client/src/api.rs
@@ -26,6 +29,7 @@ Dependencies: PyNaCl (ed25519) and blake3 (see requirements.txt).
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import struct
@@ -332,6 +336,7 @@ TAG_EVENT_ROOT = "watt/event-root/v1"
 TAG_VALIDATOR_SET = "watt/validator-set/v1"
 TAG_FEEDER_READING = "watt/feeder-reading/v1"
 TAG_DECLARED_LOAD = "watt/declared-load/v1"
+TAG_CURTAILMENT_ACK = "watt/curtailment-ack/v1"
 
 
 def tagged_hash(tag: str, payload: bytes) -> bytes:
@@ -507,6 +512,55 @@ def sign_declared_load(declared: Key, chain_id: bytes, load: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------
+# The sandbox (sections 5, 6, 9, 10; docs/protocol.md section 18): permits,
+# curtailment orders and the owner's signed acknowledgement. JSON is
+# camelCase (watts and Wh as decimal strings); the encoders also take the
+# snake_case names.
+# ---------------------------------------------------------------------------
+
+MAX_GRID_OPERATORS = 16
+ALL_MONTHS = 0x0FFF
+ALL_HOURS = 0x00FF_FFFF
+
+
+def permit_terms(d: dict) -> bytes:
+    """PermitTerms: max_power (W), months (u16 mask, bit 0 = January),
+    hours (u32 mask, bit 0 = 00:00 UTC), monthly_quota (Wh), expires (unix
+    seconds on a whole hour)."""
+    return (u64(_f(d, "max_power")) + u16(d["months"]) + u32(d["hours"])
+            + u64(_f(d, "monthly_quota")) + u64(d["expires"]))
+
+
+def curtail_target(d: dict) -> bytes:
+    """CurtailTarget: ``{"feeder": "DEV-1/NORTH"}`` (tag 0) or
+    ``{"zone": "DEV-1"}`` (tag 1)."""
+    if not isinstance(d, dict) or len(d) != 1 or not ({"feeder", "zone"} & set(d)):
+        raise ValueError(f"expected {{'feeder': id}} or {{'zone': id}}, got {d!r}")
+    return enum(0, feeder_id(d["feeder"])) if "feeder" in d else enum(1, zone_id(d["zone"]))
+
+
+def curtailment_ack(a: dict) -> bytes:
+    """CurtailmentAck, what a site's owner signs: order, site, seen_at."""
+    return u64(a["order"]) + u64(a["site"]) + u64(_f(a, "seen_at"))
+
+
+def signed_curtailment_ack(s: dict) -> bytes:
+    return curtailment_ack(s["reading"]) + signature(s["signature"])
+
+
+def curtailment_ack_signing_hash(chain_id: bytes, ack: dict) -> bytes:
+    return signing_hash(TAG_CURTAILMENT_ACK, chain_id, curtailment_ack(ack))
+
+
+def sign_curtailment_ack(owner: Key, chain_id: bytes, ack: dict) -> dict:
+    """Signs with the site OWNER's account key; returns a ``Signed`` dict
+    (``{"reading": ack, "signature": "0x.."}``) for an ``ackCurtailment``
+    body's ``ack``."""
+    return {"reading": ack,
+            "signature": to_hex(owner.sign(curtailment_ack_signing_hash(chain_id, ack)))}
+
+
+# ---------------------------------------------------------------------------
 # Consensus objects (section 7), used by Evidence and by check_vectors.py
 # ---------------------------------------------------------------------------
 
@@ -666,14 +720,133 @@ def feeder_hour_value(h: dict) -> bytes:
             + boolean(_f(h, "counter_down")))
 
 
+# The sandbox tables (section 9), 0x17 to 0x20: a zone id zero-padded to 16
+# bytes, a feeder id to 24, sites, orders, months and times as big-endian
+# u64.
+
+ZONE_ID_MAX = 16
+
+
+def zone_id_padded(z: str) -> bytes:
+    """The zone id zero-padded on the right to 16 bytes, as in state keys."""
+    zone_id(z)
+    return z.encode("ascii").ljust(ZONE_ID_MAX, b"\x00")
+
+
+def utc_month(hour: Any) -> int:
+    """The index of a UTC month, ``year x 12 + month - 1``, of an hour (unix
+    seconds / 3600): the month a reading's usage counts in."""
+    t = datetime.datetime.fromtimestamp(_int(hour) * 3600, datetime.timezone.utc)
+    return t.year * 12 + t.month - 1
+
+
+def zone_sandbox_state_key(zone: str) -> bytes:
+    return b"\x17" + zone_id_padded(zone)
+
+
+def permit_state_key(site: Any) -> bytes:
+    return b"\x18" + _be64(site)
+
+
+def feeder_permit_state_key(feeder: str, site: Any) -> bytes:
+    return b"\x19" + feeder_id_padded(feeder) + _be64(site)
+
+
+def permit_usage_state_key(site: Any, month: Any) -> bytes:
+    """``month`` is a :func:`utc_month` index."""
+    return b"\x1a" + _be64(site) + _be64(month)
+
+
+def order_state_key(order: Any) -> bytes:
+    return b"\x1b" + _be64(order)
+
+
+def order_site_state_key(order: Any, site: Any) -> bytes:
+    return b"\x1c" + _be64(order) + _be64(site)
+
+
+def pending_order_state_key(zone: str, order: Any) -> bytes:
+    return b"\x1d" + zone_id_padded(zone) + _be64(order)
+
+
+def order_due_state_key(judge_after_s: Any, order: Any) -> bytes:
+    return b"\x1e" + _be64(judge_after_s) + _be64(order)
+
+
+def order_count_state_key() -> bytes:
+    return b"\x1f"
+
+
+def feeder_site_state_key(feeder: str, site: Any) -> bytes:
+    return b"\x20" + feeder_id_padded(feeder) + _be64(site)
+
+
+def zone_sandbox_value(z: dict) -> bytes:
+    """The ZoneSandbox state value: permits_from (an hour or None), the
+    grid operators."""
+    return option(_f(z, "permits_from"), u64) + vec(_f(z, "grid_operators"), account)
+
+
+def permit_value(p: dict) -> bytes:
+    """The Permit state value."""
+    return (u64(p["site"]) + feeder_id(p["feeder"]) + permit_terms(p["terms"])
+            + u64(_f(p, "issued_ms")) + option(p["revoked"], lambda r: text(r, 256)))
+
+
+def _site_share(s: dict) -> bytes:
+    """``{"site": 1, "shareW": "20002"}`` -> (SiteId, Watts)."""
+    return u64(s["site"]) + u64(s["shareW"] if "shareW" in s else s["share"])
+
+
+def _watts_w(d: dict, name: str) -> Any:
+    """A watts field whose JSON name ends in ``W`` (``maxMiningW``,
+    ``shareW``), or its plain name."""
+    parts = name.split("_")
+    w = parts[0] + "".join(p.title() for p in parts[1:]) + "W"
+    return d[w] if w in d else _f(d, name)
+
+
+def curtailment_value(c: dict) -> bytes:
+    """The Curtailment state value (an order). Its number may be named
+    ``id`` or ``order``."""
+    return (u64(c["id"] if "id" in c else c["order"]) + curtail_target(c["target"])
+            + zone_id(c["zone"]) + account(c["issuer"]) + u64(c["start"]) + u64(c["end"])
+            + u64(_watts_w(c, "max_mining")) + option(_f(c, "cancelled_at"), u64)
+            + vec(c["shares"], _site_share) + boolean(c["judged"]) + u64(_f(c, "ordered_ms")))
+
+
+def verdict_value(v: dict) -> bytes:
+    return u64(v["used"]) + u64(v["allowed"]) + boolean(v["reported"]) + boolean(v["honoured"])
+
+
+def order_site_value(o: dict) -> bytes:
+    """The OrderSite state value: an affected site's share, use, ack and
+    verdict."""
+    return (u64(_watts_w(o, "share")) + u64(o["used"]) + option(_f(o, "acked_at"), u64)
+            + option(o["verdict"], verdict_value))
+
+
+def pending_window_value(w: dict) -> bytes:
+    """The PendingOrder state value: the window [start, end)."""
+    return u64(w["start"]) + u64(w["end"])
+
+
 # ---------------------------------------------------------------------------
-# Events (section 10): the feeder events, tags 34 to 43
+# Events (section 10): violations (tag 9), the feeder events (tags 34 to 43)
+# and the sandbox events (tags 44 to 50)
 # ---------------------------------------------------------------------------
 
 _BALANCE_STATUS = _named({"balanced": 0, "unexplained": 1, "negative": 2, "unmetered": 3})
 
+violation_kind = _named({"overdraw": 0, "counterwentdown": 1, "flagged": 2, "periodgap": 3,
+                         "multihour": 4, "unbacked": 5, "permitbreach": 6,
+                         "curtailmentbreach": 7})
+
 # JSON kind -> (tag, encoder of the fields)
 EVENTS: dict[str, tuple[int, Callable[[dict], bytes]]] = {
+    # The detail is an unbounded string (u32 length, UTF-8).
+    "violation": (9, lambda e: u64(e["site"]) + violation_kind(e["violation"])
+                  + option(e["sequence"], u64) + byte_string(e["detail"].encode("utf-8"))),
     "feederRegistered": (34, lambda e: feeder_id(e["feeder"]) + zone_id(e["zone"])
                          + u64(_f(e, "rated_capacity")) + u64(_f(e, "first_hour"))),
     "feederAttached": (35, lambda e: attachee(e["device"]) + feeder_id(e["feeder"])
@@ -695,11 +868,28 @@ EVENTS: dict[str, tuple[int, Callable[[dict], bytes]]] = {
                               + u64(e["hour"]) + u64(e["amount"])),
     "lateFeederGeneration": (43, lambda e: feeder_id(e["feeder"]) + u64(e["meter"])
                              + u64(e["hour"]) + u64(e["amount"])),
+    "zoneSandboxSet": (44, lambda e: zone_id(e["zone"]) + option(_f(e, "permits_from"), u64)
+                       + vec(_f(e, "grid_operators"), account)),
+    "permitIssued": (45, lambda e: u64(e["site"]) + feeder_id(e["feeder"])
+                     + permit_terms(e["terms"])),
+    "permitRevoked": (46, lambda e: u64(e["site"]) + text(e["reason"], 256)),
+    "curtailmentOrdered": (47, lambda e: u64(e["order"]) + curtail_target(e["target"])
+                           + zone_id(e["zone"]) + u64(e["start"]) + u64(e["end"])
+                           + u64(_watts_w(e, "max_mining")) + vec(e["shares"], _site_share)),
+    "curtailmentCancelled": (48, lambda e: u64(e["order"]) + u64(e["at"])
+                             + boolean(e["judged"])),
+    "curtailmentAcknowledged": (49, lambda e: u64(e["order"]) + u64(e["site"])
+                                + u64(_f(e, "seen_at"))),
+    "curtailmentVerdict": (50, lambda e: u64(e["order"]) + u64(e["site"])
+                           + u64(_watts_w(e, "share")) + u64(e["start"]) + u64(e["end"])
+                           + u64(e["used"]) + u64(e["allowed"]) + boolean(e["reported"])
+                           + boolean(e["honoured"])),
 }
 
 
 def event(e: dict) -> bytes:
-    """An Event. Only the feeder events (tags 34 to 43) are implemented."""
+    """An Event. Only the violation (tag 9), the feeder events (tags 34 to
+    43) and the sandbox events (tags 44 to 50) are implemented."""
     kind = e.get("kind")
     if kind not in EVENTS:
         raise ValueError(f"event kind {kind!r} is not implemented here")
@@ -805,6 +995,15 @@ BODIES: dict[str, tuple[int, Callable[[dict], bytes]]] = {
     "clearFeederAlert": (27, lambda b: feeder_id(b["feeder"]) + text(b["reason"], 256)),
     "resyncFeederMeter": (28, lambda b: feeder_id(b["feeder"]) + u64(_f(b, "baseline_time"))
                           + u64(_f(b, "baseline_import")) + u64(_f(b, "baseline_export"))),
+    # The sandbox (camelCase fields; _f also takes the snake_case names).
+    "setZoneSandbox": (29, lambda b: zone_id(b["zone"]) + boolean(_f(b, "permits_required"))
+                       + vec(_f(b, "grid_operators"), account, MAX_GRID_OPERATORS)),
+    "issuePermit": (30, lambda b: u64(b["site"]) + permit_terms(b["terms"])),
+    "revokePermit": (31, _site_reason),
+    "curtail": (32, lambda b: curtail_target(b["target"]) + u64(b["start"]) + u64(b["end"])
+                + u64(_watts_w(b, "max_mining"))),
+    "cancelCurtailment": (33, lambda b: u64(b["order"])),
+    "ackCurtailment": (34, lambda b: signed_curtailment_ack(b["ack"])),
 }
 
 

@@ -25,6 +25,8 @@ use watt_runtime::types::*;
 
 #[path = "golden/feeders.rs"]
 mod feeders;
+#[path = "golden/sandbox.rs"]
+mod sandbox;
 
 fn seed(n: u8) -> [u8; 32] {
     [n; 32]

@@ -209,11 +209,10 @@ pub fn shares(max: Watts, weights: &[(SiteId, Watts)]) -> Vec<(SiteId, Watts)> {
     weights
         .iter()
         .map(|(s, w)| {
-            let share = if total == 0 {
-                0
-            } else {
-                u128::from(max.0) * u128::from(w.0) / total
-            };
+            // All-zero weights: no total to divide by, every share 0.
+            let share = (u128::from(max.0) * u128::from(w.0))
+                .checked_div(total)
+                .unwrap_or(0);
             (*s, Watts(share as u64))
         })
         .collect()

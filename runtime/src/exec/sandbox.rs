@@ -85,6 +85,11 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
             (true, None) => Some(Hour(self.hour().0.saturating_add(1))),
         };
         sandbox.grid_operators = operators.to_vec();
+        // Being named is a role: an operator signs Curtail without credits
+        // (only known accounts may sign, SPEC section 4).
+        for op in operators {
+            self.ensure_account(op)?;
+        }
         self.put(&StateKey::ZoneSandbox(zone.clone()), &sandbox);
         self.emit(Event::ZoneSandboxSet {
             zone: zone.clone(),
@@ -276,9 +281,12 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                             t.max_power
                         ));
                     }
-                    if before <= t.monthly_quota && after > t.monthly_quota {
+                    // Every reading that adds energy beyond the quota: the
+                    // one that crosses it, and any after a reinstatement in
+                    // the same month.
+                    if after > t.monthly_quota {
                         breaches.push(format!(
-                            "usage of month {month} reaches {after} Wh, above the quota {} Wh",
+                            "usage of month {month} reaches {after} Wh (was {before}), above the quota {} Wh",
                             t.monthly_quota
                         ));
                     }
@@ -514,7 +522,11 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
         if order.judged {
             return Err(TxError::OrderClosed {
                 order: a.order,
-                reason: "its verdicts are given",
+                reason: if order.judged_window().is_none() {
+                    "it was cancelled before its window"
+                } else {
+                    "its verdicts are given"
+                },
             });
         }
         let key = StateKey::OrderSite(a.order, a.site);
@@ -564,6 +576,11 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
 
     fn judge(&mut self, id: OrderId) -> Result<(), TxError> {
         let mut order = self.order(id)?;
+        // A due entry left under an older grace (the grace changed before
+        // a cancel moved the due time) finds the order judged: once only.
+        if order.judged {
+            return Ok(());
+        }
         self.delete(&StateKey::PendingOrder(order.zone.clone(), id));
         let tolerance = self
             .zone(&order.zone)?

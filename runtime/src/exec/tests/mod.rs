@@ -11,6 +11,7 @@ mod feeders;
 mod generation;
 mod governance;
 mod meters;
+mod sandbox;
 mod signatures;
 mod sites;
 mod zones;
