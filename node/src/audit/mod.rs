@@ -4,8 +4,9 @@
 //! [`source`] reads blocks from a data directory, an export file
 //! ([`export`]) or a node's RPC; [`replay`] verifies and executes each with
 //! the runtime's own functions on an [`state::AuditState`] whose memory is
-//! bounded by the state; [`report`] accumulates tables and streams the long
-//! ones to disk. The first discrepancy stops the audit with its height, the
+//! bounded by the state, and [`sandbox`] judges its permit and curtailment
+//! events again with a model of its own; [`report`] accumulates tables and
+//! streams the long ones to disk. The first discrepancy stops the audit with its height, the
 //! object and the reason. `docs/audit.md` is the auditor's guide.
 
 pub mod export;
@@ -13,6 +14,7 @@ pub mod import;
 mod progress;
 pub mod replay;
 pub mod report;
+pub mod sandbox;
 pub mod source;
 pub mod state;
 
@@ -218,7 +220,7 @@ pub fn run(opts: AuditOptions) -> Result<AuditSummary, AuditError> {
         replayer.head_hash(),
         replayer.head_time_ms(),
     );
-    report.finish(replayer.state(), head, &replayer.counts)?;
+    report.finish(replayer.state(), replayer.sandbox(), head, &replayer.counts)?;
     move_into(work.path(), &opts.out)?;
     Ok(AuditSummary {
         height: replayer.height(),

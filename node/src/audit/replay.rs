@@ -8,9 +8,11 @@
 //! validator set and the parent's certificate), every transaction and
 //! device signature (batched), execution, conservation per zone (it reads
 //! the accounts as they were before the block), the rule's after-execution
-//! half (event and state roots, the next validator set), and last the
-//! block's own certificate.
+//! half (event and state roots, the next validator set), the block's own
+//! certificate, and last the sandbox model's own judgement of its permit
+//! and curtailment events (`super::sandbox`).
 
+use super::sandbox::{Breach, SandboxCheck};
 use super::state::AuditState;
 use super::AuditError;
 use std::collections::BTreeMap;
@@ -39,7 +41,7 @@ pub struct CheckCounts {
     /// Meter and site reading signatures verified.
     pub device_signatures: u64,
     /// Other signatures inside transactions (evidence votes, proofs of
-    /// possession).
+    /// possession, site owners' curtailment acknowledgements).
     pub other_signatures: u64,
     /// Commit certificates verified (each block's own and the parent's
     /// certificate the next block carries).
@@ -48,6 +50,15 @@ pub struct CheckCounts {
     pub commit_signatures: u64,
     /// Per-zone conservation checks (zones times blocks).
     pub conservation_checks: u64,
+    /// Consumption readings the sandbox model judged against a permit or
+    /// a zone's permit requirement (`sandbox`).
+    pub permit_checks: u64,
+    /// Permits held to their feeder's mining share (issued or moved).
+    pub permit_shares: u64,
+    /// Curtailment orders whose shares the model derived.
+    pub curtailment_orders: u64,
+    /// Curtailment verdicts the model recomputed.
+    pub curtailment_verdicts: u64,
 }
 
 /// A block that passed every check, with what executing it did.
@@ -58,6 +69,9 @@ pub struct Replayed {
     pub hash: Hash,
     /// Its events.
     pub events: Vec<EventRecord>,
+    /// Its permit and curtailment breaches, as the sandbox model explains
+    /// them.
+    pub breaches: Vec<Breach>,
 }
 
 /// The replay: the auditor's state and what the next block must link to.
@@ -73,6 +87,8 @@ pub struct Replayer {
     /// Per zone, what the events and the holdings say (independent of the
     /// zone records' own counters, which are compared with it).
     supply: BTreeMap<ZoneId, Supply>,
+    /// The auditor's own model of permits and curtailment.
+    sandbox: SandboxCheck,
     /// What was checked.
     pub counts: CheckCounts,
 }
@@ -122,6 +138,7 @@ impl Replayer {
             let zone: Zone = decode(&v).map_err(|e| bad(e.to_string()))?;
             supply.insert(zone.id.clone(), zone.supply.clone());
         }
+        let sandbox = SandboxCheck::new(&state)?;
         Ok(Replayer {
             chain_id: genesis.chain_id(),
             state,
@@ -131,6 +148,7 @@ impl Replayer {
             parent_time: genesis.genesis_time_ms,
             parent_set: None,
             supply,
+            sandbox,
             counts: CheckCounts::default(),
         })
     }
@@ -138,6 +156,11 @@ impl Replayer {
     /// The replayed state.
     pub fn state(&self) -> &AuditState {
         &self.state
+    }
+
+    /// The sandbox model (permits, usage, orders and verdicts).
+    pub fn sandbox(&self) -> &SandboxCheck {
+        &self.sandbox
     }
 
     /// The last replayed height.
@@ -214,6 +237,7 @@ impl Replayer {
                 }
                 Body::Evidence { .. } => self.counts.other_signatures += 2,
                 Body::ProposeAuthoritySet { .. } => self.counts.other_signatures += 1,
+                Body::AckCurtailment { .. } => self.counts.other_signatures += 1,
                 _ => {}
             }
         }
@@ -260,6 +284,16 @@ impl Replayer {
             .map_err(|e| discrepancy(h, "commit certificate", e))?;
         self.counts.certificates += 1;
         self.counts.commit_signatures += cert.signatures.len() as u64;
+        // Last, the sandbox model's independent judgement of the events
+        // the block is now known to commit to.
+        let breaches = self
+            .sandbox
+            .check_block(&block, &outcome.events, &self.state)?;
+        let c = self.sandbox.checked();
+        self.counts.permit_checks = c.permit_checks;
+        self.counts.permit_shares = c.permits_issued;
+        self.counts.curtailment_orders = c.orders;
+        self.counts.curtailment_verdicts = c.verdicts;
         self.counts.blocks += 1;
         self.height = h;
         self.parent_hash = hash;
@@ -269,6 +303,7 @@ impl Replayer {
             block,
             hash,
             events: outcome.events,
+            breaches,
         })
     }
 

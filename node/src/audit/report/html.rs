@@ -3,7 +3,8 @@
 //! The hourly series are read back from the CSV tables in two passes (the
 //! hour range, then sums per bin), so the page has at most [`BINS`] columns
 //! per chart and rendering it needs memory for the bins only. The feeders'
-//! section is the `feeder_html` module's.
+//! section is the `feeder_html` module's, the sandbox's (curtailment
+//! timeline, permits, breaches) the `sandbox_html` module's.
 
 use super::io;
 use super::write::Summary;
@@ -291,18 +292,22 @@ pub fn write_html(dir: &Path, sm: &Summary) -> Result<(), AuditError> {
         .collect();
     body.push_str(&bar_chart("Wh minted by source", &sources));
     body.push_str(&super::feeder_html::section(dir).map_err(io)?);
+    body.push_str(&super::sandbox_html::section(dir).map_err(io)?);
 
     let page = format!(
         r##"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Watt audit report</title>
 <script>window.onerror = function (m) {{ document.documentElement.setAttribute("data-js-error", String(m)); }};</script>
-<style>body{{font-family:sans-serif;margin:2em;max-width:800px}} svg.chart{{display:block;margin:1em 0;border:1px solid #ddd}} code{{font-size:90%}} table.feeder-alerts{{border-collapse:collapse;font-size:85%}} table.feeder-alerts th,table.feeder-alerts td{{border:1px solid #ddd;padding:2px 6px;vertical-align:top}}</style>
+<style>body{{font-family:sans-serif;margin:2em;max-width:800px}} svg.chart{{display:block;margin:1em 0;border:1px solid #ddd}} code{{font-size:90%}} table.feeder-alerts{{border-collapse:collapse;font-size:85%}} table.feeder-alerts th,table.feeder-alerts td{{border:1px solid #ddd;padding:2px 6px;vertical-align:top}} table.sandbox{{border-collapse:collapse;font-size:85%;margin:1em 0}} table.sandbox th,table.sandbox td{{border:1px solid #ddd;padding:2px 6px;vertical-align:top}} table.sandbox .t{{white-space:nowrap}}</style>
 </head><body>
 {body}
 <p>Details: report.json and the CSV tables beside this page.</p>
 <script>document.documentElement.setAttribute("data-charts", String(document.querySelectorAll("svg.chart").length));
 document.documentElement.setAttribute("data-feeder-charts", String(document.querySelectorAll("svg.feeder-chart").length));
-document.documentElement.setAttribute("data-feeder-alerts", String(document.querySelectorAll("table.feeder-alerts tbody tr").length));</script>
+document.documentElement.setAttribute("data-feeder-alerts", String(document.querySelectorAll("table.feeder-alerts tbody tr").length));
+document.documentElement.setAttribute("data-curtailment-bars", String(document.querySelectorAll("svg.curtailment-timeline rect.curtailment-bar").length));
+document.documentElement.setAttribute("data-curtailment-judged", String(document.querySelectorAll("svg.curtailment-timeline rect.curtailment-bar[data-verdict=honoured], svg.curtailment-timeline rect.curtailment-bar[data-verdict=breach]").length));
+document.documentElement.setAttribute("data-sandbox-breaches", String(document.querySelectorAll("table.sandbox-breaches tbody tr").length));</script>
 </body></html>
 "##
     );

@@ -7,13 +7,20 @@
 //! `report.json` copies those rows back in a stream and the HTML page
 //! reads them in bins (the `html` module). Feeders' hours and alerts (the
 //! `feeders` module) stream the same way, and `report.json` groups them per
-//! feeder. See `docs/audit.md` for every field.
+//! feeder. Permit and curtailment breaches stream too (the `sandbox`
+//! module); permits, their monthly usage and curtailment orders come from
+//! the auditor's sandbox model at the end. See `docs/audit.md` for every
+//! field.
 
 mod feeder_html;
 mod feeder_rows;
 mod feeders;
 mod html;
 mod observe;
+mod sandbox;
+mod sandbox_html;
+mod sandbox_rows;
+mod sandbox_text;
 mod table;
 mod write;
 
@@ -142,6 +149,7 @@ pub struct Report {
     validator_set: Hash,
     events: u64,
     feeders: feeders::FeederLog,
+    sandbox: sandbox::SandboxLog,
 }
 
 impl Report {
@@ -247,6 +255,7 @@ impl Report {
             validator_set: Hash::ZERO,
             events: 0,
             feeders: feeders::FeederLog::new(dir).map_err(io)?,
+            sandbox: sandbox::SandboxLog::new(dir).map_err(io)?,
         };
         r.authority_row(Height(0), "genesis", state)?;
         Ok(r)
@@ -406,6 +415,7 @@ impl Report {
     pub fn finish(
         mut self,
         state: &AuditState,
+        model: &crate::audit::sandbox::SandboxCheck,
         head: (Height, Hash, u64),
         counts: &CheckCounts,
     ) -> Result<(), super::AuditError> {
@@ -439,12 +449,21 @@ impl Report {
             retired_total: self.retired_total,
         };
         let feeders = self.feeders.finish(&self.dir, state).map_err(io)?;
-        write::write_all(&self.dir, &summary, state, counts, &spools, &feeders)?;
+        let sandbox = self.sandbox.finish(&self.dir, model, head.2).map_err(io)?;
+        write::write_all(
+            &self.dir,
+            &summary,
+            state,
+            counts,
+            &spools,
+            (&sandbox, &feeders),
+        )?;
         html::write_html(&self.dir, &summary)?;
         for p in spools.all() {
             let _ = std::fs::remove_file(p);
         }
         feeders.remove().map_err(io)?;
+        sandbox.remove().map_err(io)?;
         Ok(())
     }
 }

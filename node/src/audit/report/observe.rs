@@ -429,6 +429,7 @@ impl Report {
             }
         }
         self.feeders.end_block().map_err(io)?;
+        self.sandbox.block(height, time_ms, &b.breaches)?;
         // A validator-set change without an event of its own is still history.
         if let Some(c) = read_value::<ChainState>(state, &StateKey::Chain)
             .ok()

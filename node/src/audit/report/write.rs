@@ -360,7 +360,10 @@ pub fn write_all(
     state: &AuditState,
     counts: &CheckCounts,
     spools: &Spools,
-    feeders: &super::feeders::FeederReport,
+    (sandbox, feeders): (
+        &super::sandbox::SandboxReport,
+        &super::feeders::FeederReport,
+    ),
 ) -> Result<(), AuditError> {
     let f = finals(sm, state);
     write_csvs(dir, &f).map_err(io)?;
@@ -409,6 +412,7 @@ pub fn write_all(
             copy_array(&mut out, spool, "    ")?;
             out.write_all(b",\n")?;
         }
+        sandbox.write_json(&mut out)?;
         feeders.write_json(&mut out)?;
         out.write_all(b"}\n")?;
         out.flush()
