@@ -9,8 +9,8 @@
 use crate::types::*;
 // Only the server side names these; the client side rewrites them.
 use crate::view::{
-    Feeder, FeederAlert, FeederHourBalance, FeederId, GovProposal as Proposal, Meter, Site,
-    Validator, Zone,
+    Curtailment, Feeder, FeederAlert, FeederHourBalance, FeederId, GovProposal as Proposal, Meter,
+    Permit, Site, Validator, Zone, ZoneSandbox,
 };
 #[cfg(feature = "server")]
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
@@ -31,6 +31,10 @@ pub const MAX_EVENT_RANGE: u64 = 10_000;
 pub const MAX_PAGE: u32 = 1_000;
 /// The most hours one `feeders_balance` call returns (31 days).
 pub const MAX_BALANCE_HOURS: u64 = 744;
+/// The most order numbers one `grid_getCurtailments` call looks at below
+/// its `before` (for `past` and `all`; `active` and `upcoming` read the
+/// index of pending orders).
+pub const MAX_CURTAILMENT_SCAN: u64 = 10_000;
 
 /// The node itself.
 #[cfg_attr(feature = "server", rpc(server, client, namespace = "system"))]
@@ -190,8 +194,9 @@ pub trait SitesApi {
     #[method(name = "list")]
     async fn list(&self, from: Option<SiteId>, limit: Option<u32>) -> RpcResult<Vec<Site>>;
 
-    /// Whether the site may run, with its debt, shortfall, eligible
-    /// balance and runway. -32001 for an unknown site.
+    /// Whether the site may run and at what power (`maxPowerW`), why
+    /// (`reason`) and until when (`until`), with its debt, shortfall,
+    /// eligible balance and runway. -32001 for an unknown site.
     #[method(name = "canRun")]
     async fn can_run(&self, id: SiteId, at: Option<BlockId>) -> RpcResult<CanRun>;
 
@@ -211,6 +216,27 @@ pub trait ZonesApi {
     /// Every zone, in id order.
     #[method(name = "list")]
     async fn list(&self, at: Option<BlockId>) -> RpcResult<Vec<Zone>>;
+
+    /// A zone's sandbox settings: whether permits are required and from
+    /// which hour, and its grid operators; null for an unknown zone.
+    #[method(name = "getSandbox")]
+    async fn sandbox(&self, zone: ZoneId, at: Option<BlockId>) -> RpcResult<Option<ZoneSandbox>>;
+}
+
+/// Sandbox permits (docs/protocol.md §18).
+#[cfg_attr(feature = "server", rpc(server, client, namespace = "permits"))]
+#[cfg_attr(not(feature = "server"), rpc(client, namespace = "permits"))]
+pub trait PermitsApi {
+    /// A site's permit with whether it is live at `at` and its usage of
+    /// the latest months (at most 13, newest first); null if the site has
+    /// none.
+    #[method(name = "get")]
+    async fn get(&self, site: SiteId, at: Option<BlockId>) -> RpcResult<Option<Permit>>;
+
+    /// Permits in site order from site `from` (default 1), up to `limit`
+    /// (default and most 1,000), in the latest state.
+    #[method(name = "list")]
+    async fn list(&self, from: Option<SiteId>, limit: Option<u32>) -> RpcResult<Vec<Permit>>;
 }
 
 /// Governance.
@@ -298,7 +324,8 @@ pub trait FeedersApi {
     ) -> RpcResult<Vec<FeederHourBalance>>;
 }
 
-/// Grid integrity: alerts (docs/protocol.md §17.6).
+/// Grid integrity: alerts (docs/protocol.md §17.6) and curtailment
+/// orders (§18).
 #[cfg_attr(feature = "server", rpc(server, client, namespace = "grid"))]
 #[cfg_attr(not(feature = "server"), rpc(client, namespace = "grid"))]
 pub trait GridApi {
@@ -306,6 +333,20 @@ pub trait GridApi {
     /// of all.
     #[method(name = "getAlerts")]
     async fn alerts(&self, zone: Option<ZoneId>) -> RpcResult<Vec<FeederAlert>>;
+
+    /// A curtailment order with its state at `at` and each affected
+    /// site's share, use, acknowledgement and verdict; null if unknown.
+    #[method(name = "getCurtailment")]
+    async fn curtailment(&self, order: u64, at: Option<BlockId>) -> RpcResult<Option<Curtailment>>;
+
+    /// Curtailment orders matching `filter`, newest first, up to `limit`
+    /// (default and most 200), in the latest state.
+    #[method(name = "getCurtailments")]
+    async fn curtailments(
+        &self,
+        filter: Option<CurtailmentFilter>,
+        limit: Option<u32>,
+    ) -> RpcResult<Vec<Curtailment>>;
 
     /// Every grid event as its block is finalised: `unexplainedLoad`,
     /// `feederAlertCleared`, `feederOverload` and `feederBalance` with a

@@ -1,7 +1,9 @@
 //! One builder per transaction body. Each takes typed arguments, checks
 //! what the encoding bounds (text lengths, list lengths, serials) and
 //! returns the [`Body`] to sign with [`crate::client::Signer`]; a mistake
-//! comes back naming the field instead of as a node rejection.
+//! comes back naming the field instead of as a node rejection. The
+//! sandbox's builders (permits, curtailment, acknowledgements) are in
+//! `builders_sandbox.rs`, re-exported here.
 
 use watt_runtime::block::SignedVote;
 use watt_runtime::crypto::{Hash, Keypair, PublicKey};
@@ -443,6 +445,13 @@ pub fn resync_feeder_meter(
         baseline_export: export,
     })
 }
+
+#[path = "builders_sandbox.rs"]
+mod sandbox;
+pub use sandbox::{
+    ack_curtailment, cancel_curtailment, curtail, feeder_target, issue_permit, revoke_permit,
+    set_zone_sandbox, sign_curtailment_ack,
+};
 
 #[cfg(test)]
 #[path = "builders_tests.rs"]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use watt_runtime::block::{Block, Header};
 use watt_runtime::crypto::{Hash, PublicKey};
-use watt_runtime::types::{AccountId, Height, Hour, SiteId, Vintage, Wh, ZoneId};
+use watt_runtime::types::{AccountId, Height, Hour, SiteId, Vintage, Watts, Wh, ZoneId};
 
 /// Bytes as `0x` hex.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -423,7 +423,8 @@ pub struct CanRun {
     pub site: SiteId,
     /// The height read at.
     pub height: Height,
-    /// True only while the status is `active`.
+    /// Whether it may draw at all now: `maxPowerW` above 0 (a curtailed
+    /// site with a share may run, within it).
     pub allowed: bool,
     /// The derived status.
     pub status: SiteStatus,
@@ -438,6 +439,83 @@ pub struct CanRun {
     /// How long the eligible balance lasts at the site's max draw, in
     /// seconds.
     pub runway_seconds: u64,
+    /// The most it may draw now, W (a decimal string): its permit's max
+    /// power (else its max draw), its share while curtailed, 0 when it
+    /// may not run.
+    #[serde(rename = "maxPowerW", with = "crate::view::dec_watts")]
+    pub max_power: Watts,
+    /// Why, the most severe reason first: `revoked`,
+    /// `suspendedByRegulator`, `suspendedAnomaly`, `suspendedPermitBreach`,
+    /// `suspendedCurtailmentBreach`, `suspendedShortfall`, `dark`,
+    /// `noPermit`, `permitExpired`, `outOfSeason`, `quotaUsed`,
+    /// `curtailed` or `active`.
+    pub reason: String,
+    /// Unix seconds at which the answer is known to change (a curtailment
+    /// window's start or end, a permit's month, hour or expiry, the next
+    /// month for a used quota); `null` when only a transaction can change
+    /// it.
+    pub until: Option<u64>,
+}
+
+/// The most orders one `grid_getCurtailments` call returns.
+pub const MAX_CURTAILMENTS: u32 = 200;
+
+/// Which curtailment orders `grid_getCurtailments` lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CurtailmentStates {
+    /// Window on now.
+    Active,
+    /// Window not begun.
+    Upcoming,
+    /// Judged or cancelled.
+    Past,
+    /// Every order.
+    #[default]
+    All,
+}
+
+impl<'de> Deserialize<'de> for CurtailmentStates {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "`state` must be \"active\", \"upcoming\", \"past\" or \"all\"",
+            )
+        })?;
+        Ok(match s.as_str() {
+            "active" => CurtailmentStates::Active,
+            "upcoming" => CurtailmentStates::Upcoming,
+            "past" => CurtailmentStates::Past,
+            "all" => CurtailmentStates::All,
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "`state` {:?} is not \"active\", \"upcoming\", \"past\" or \"all\"",
+                    truncate(other)
+                )))
+            }
+        })
+    }
+}
+
+/// Which curtailment orders `grid_getCurtailments` returns; every field
+/// narrows the list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CurtailmentFilter {
+    /// `active`, `upcoming`, `past` (judged or cancelled) or `all`
+    /// (default).
+    #[serde(default)]
+    pub state: CurtailmentStates,
+    /// Only orders in this zone.
+    #[serde(default)]
+    pub zone: Option<ZoneId>,
+    /// Only orders that affect this site.
+    #[serde(default)]
+    pub site: Option<SiteId>,
+    /// Only orders numbered below this one (the next page: the last
+    /// order of the previous one).
+    #[serde(default)]
+    pub before: Option<u64>,
 }
 
 /// A state value with its proof against a block's state root.
@@ -536,6 +614,25 @@ mod tests {
         assert!(serde_json::from_str::<Bytes>("\"0aff\"").is_err());
         assert!(serde_json::from_str::<Bytes>("\"0xabc\"").is_err());
         assert!(serde_json::from_str::<Bytes>("\"0xzz\"").is_err());
+    }
+
+    #[test]
+    fn a_curtailment_filter_names_the_field_it_refuses() {
+        let parse = |s: &str| serde_json::from_str::<CurtailmentFilter>(s);
+        assert_eq!(parse("{}").unwrap(), CurtailmentFilter::default());
+        assert_eq!(parse("{}").unwrap().state, CurtailmentStates::All);
+        let f = parse(r#"{"state":"past","zone":"RU-BU","site":2,"before":9}"#).unwrap();
+        assert_eq!(f.state, CurtailmentStates::Past);
+        assert_eq!(f.site, Some(SiteId(2)));
+        assert_eq!(f.before, Some(9));
+        let err = parse(r#"{"state":"soon"}"#).unwrap_err().to_string();
+        assert!(err.contains("`state` \"soon\""), "{err}");
+        let err = parse(r#"{"state":3}"#).unwrap_err().to_string();
+        assert!(err.contains("`state` must be"), "{err}");
+        let err = parse(r#"{"colour":"red"}"#).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+        let json = serde_json::to_value(CurtailmentStates::Upcoming).unwrap();
+        assert_eq!(json, "upcoming");
     }
 
     #[test]

@@ -336,13 +336,9 @@ fn site_watch_prints_stop_when_a_site_goes_dark() {
     let stdout = watch.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
-        let mut doc = String::new();
+        // Each status is one JSON object on one line.
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            doc.push_str(&line);
-            // Each status is one pretty-printed JSON object.
-            if line == "}" {
-                let _ = tx.send(std::mem::take(&mut doc));
-            }
+            let _ = tx.send(line);
         }
     });
     let deadline = Instant::now() + Duration::from_secs(30);

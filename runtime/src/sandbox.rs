@@ -257,7 +257,7 @@ mod tests {
     #[test]
     fn a_permit_covers_by_month_hour_and_expiry() {
         // Allowed March to October, 06:00 to 18:00 UTC.
-        let months = 0b0000_1111_1111_1100;
+        let months = 0b0000_0011_1111_1100;
         let hours = (6..18).fold(0u32, |m, h| m | 1 << h);
         let t = PermitTerms {
             max_power: Watts(1000),

@@ -195,6 +195,22 @@ fn calls(addr: &str) -> Vec<(String, String, Value)> {
         json!(["DEV-1/F1", 1]),
     );
     add("grid-alerts", "grid_getAlerts", json!([]));
+    add("zone-sandbox", "zones_getSandbox", json!(["DEV-1"]));
+    add("zone-sandbox-none", "zones_getSandbox", json!(["XX-1"]));
+    add("permit-none", "permits_get", json!([1]));
+    add("permits", "permits_list", json!([]));
+    add("curtailment-none", "grid_getCurtailment", json!([1]));
+    add("curtailments", "grid_getCurtailments", json!([]));
+    add(
+        "curtailments-bad-state",
+        "grid_getCurtailments",
+        json!([{"state": "soon"}]),
+    );
+    add(
+        "curtailments-too-many",
+        "grid_getCurtailments",
+        json!([null, 1_000]),
+    );
     add("unknown-method", "chain_getNothing", json!([]));
     add("bad-params", "chain_getHeader", json!(["yesterday"]));
     out

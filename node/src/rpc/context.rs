@@ -12,7 +12,7 @@ use watt_runtime::block::Header;
 use watt_runtime::crypto::Hash;
 use watt_runtime::encoding::decode;
 use watt_runtime::genesis::Genesis;
-use watt_runtime::state::{ChainState, StateKey, StateReader};
+use watt_runtime::state::{ChainState, StateError, StateKey, StateReader, StoreFailure};
 use watt_runtime::types::Height;
 
 /// A handler's result.
@@ -21,6 +21,11 @@ pub type RpcResult<T> = Result<T, ErrorObjectOwned>;
 /// A store failure, reported as an internal error.
 pub fn store_err(e: impl std::fmt::Display) -> ErrorObjectOwned {
     internal(format!("store: {e}"))
+}
+
+/// A store failure as the runtime's readers report it.
+pub fn store_failure(e: StorageError) -> StateError {
+    StateError::Store(StoreFailure::new(e))
 }
 
 /// A block `at` named: its height, hash, time and state root. Height 0 is
@@ -151,29 +156,30 @@ impl Ctx {
         at: &At,
         key: &StateKey,
     ) -> RpcResult<Option<T>> {
-        let key_bytes = key.encode();
+        self.raw(at, &key.encode())
+            .map_err(store_err)?
+            .map(|b| decode::<T>(&b).map_err(|e| store_err(format!("{key:?}: {e}"))))
+            .transpose()
+    }
+
+    /// The encoded value of a state key after a block.
+    pub fn raw(&self, at: &At, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         // At the head, one read of the flat current state; the head read
         // again after it proves no block was committed in between (heads
         // only grow, and a block's state and head are one atomic write).
         // Otherwise, or if a block landed meanwhile, through the tree.
-        let mut bytes = None;
-        let mut current = false;
-        if self.store.head().map_err(store_err)? == at.height {
-            let v = StateReader::get(&*self.store, &key_bytes).map_err(store_err)?;
-            if self.store.head().map_err(store_err)? == at.height {
-                bytes = v;
-                current = true;
+        if self.at_head(at)? {
+            let v = StateReader::get(&*self.store, key)?;
+            if self.at_head(at)? {
+                return Ok(v);
             }
         }
-        if !current {
-            bytes = self
-                .store
-                .state_at(&key_bytes, at.height)
-                .map_err(store_err)?;
-        }
-        bytes
-            .map(|b| decode::<T>(&b).map_err(|e| store_err(format!("{key:?}: {e}"))))
-            .transpose()
+        self.store.state_at(key, at.height).map_err(store_failure)
+    }
+
+    /// Whether `at` is the head now.
+    pub fn at_head(&self, at: &At) -> Result<bool, StateError> {
+        Ok(self.store.head().map_err(store_failure)? == at.height)
     }
 
     /// The chain singleton after a block.

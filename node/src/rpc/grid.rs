@@ -1,5 +1,6 @@
 //! `feeders_*` and `grid_*`: feeders, their closed hours and alerts, read
-//! from the state (docs/protocol.md §17), and the alert subscription.
+//! from the state (docs/protocol.md §17), and the alert subscription; the
+//! curtailment reads are in [`super::sandbox`].
 
 use super::context::{store_err, Ctx, RpcResult};
 use super::ledger::page_limit;
@@ -10,7 +11,7 @@ use jsonrpsee::core::{async_trait, SubscriptionResult};
 use jsonrpsee::PendingSubscriptionSink;
 use watt_rpc_client::api::{FeedersApiServer, GridApiServer, MAX_BALANCE_HOURS};
 use watt_rpc_client::error::{invalid_params, limit_exceeded, not_found};
-use watt_rpc_client::types::{BlockId, RpcEvent};
+use watt_rpc_client::types::{BlockId, CurtailmentFilter, RpcEvent};
 use watt_rpc_client::view;
 use watt_runtime::encoding::decode;
 use watt_runtime::events::Event;
@@ -180,6 +181,22 @@ impl FeedersApiServer for Rpc {
 impl GridApiServer for Rpc {
     async fn alerts(&self, zone: Option<ZoneId>) -> RpcResult<Vec<view::FeederAlert>> {
         self.ctx.blocking(move |ctx| ctx.open_alerts(zone)).await
+    }
+
+    async fn curtailment(
+        &self,
+        order: u64,
+        at: Option<BlockId>,
+    ) -> RpcResult<Option<view::Curtailment>> {
+        self.get_curtailment(order, at).await
+    }
+
+    async fn curtailments(
+        &self,
+        filter: Option<CurtailmentFilter>,
+        limit: Option<u32>,
+    ) -> RpcResult<Vec<view::Curtailment>> {
+        self.get_curtailments(filter, limit).await
     }
 
     async fn subscribe_alerts(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {

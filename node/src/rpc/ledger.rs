@@ -2,6 +2,7 @@
 //! read at a block.
 
 use super::context::{store_err, At, Ctx, RpcResult};
+use super::state_at::StateAt;
 use super::subs::{next_block, push};
 use super::Rpc;
 use jsonrpsee::core::{async_trait, SubscriptionResult};
@@ -17,6 +18,7 @@ use watt_rpc_client::types::{
 use watt_rpc_client::view;
 use watt_runtime::block::Validator;
 use watt_runtime::encoding::decode;
+use watt_runtime::standing::standing;
 use watt_runtime::state::{
     prefix_end, tag, Account, Meter, Proposal, Site, SiteStatus, StateKey, StateReader, Zone,
 };
@@ -124,7 +126,10 @@ impl Ctx {
             .collect()
     }
 
-    /// What `sites_canRun` answers; `None` for an unknown site.
+    /// What `sites_canRun` answers; `None` for an unknown site. The
+    /// status is the site's own (section 4 of the SPEC); whether and how
+    /// much it may draw is its standing, which adds permits and
+    /// curtailment.
     pub fn can_run(&self, at: &At, id: SiteId) -> RpcResult<Option<CanRun>> {
         let Some(site) = self.state::<Site>(at, &StateKey::Site(id))? else {
             return Ok(None);
@@ -152,6 +157,7 @@ impl Ctx {
             }
             None => 0,
         };
+        let standing = standing(&StateAt::new(self, at), &site, at.time_ms).map_err(store_err)?;
         let runway = if site.max_draw.0 == 0 {
             u64::MAX
         } else {
@@ -161,12 +167,15 @@ impl Ctx {
         Ok(Some(CanRun {
             site: id,
             height: at.height,
-            allowed: status == SiteStatus::Active,
+            allowed: standing.max_power.0 > 0,
             status: status.into(),
             open_debt: site.open_debt,
             shortfall: site.shortfall,
             eligible_balance: Wh(eligible),
             runway_seconds: runway,
+            max_power: standing.max_power,
+            reason: standing.reason.name().to_string(),
+            until: standing.until,
         }))
     }
 }
@@ -381,6 +390,16 @@ impl ZonesApiServer for Rpc {
     async fn list(&self, at: Option<BlockId>) -> RpcResult<Vec<view::Zone>> {
         self.ctx
             .blocking(move |ctx| Ok(views(ctx.zones_at(&ctx.resolve(at)?)?)))
+            .await
+    }
+
+    async fn sandbox(
+        &self,
+        zone: ZoneId,
+        at: Option<BlockId>,
+    ) -> RpcResult<Option<view::ZoneSandbox>> {
+        self.ctx
+            .blocking(move |ctx| ctx.zone_sandbox(&ctx.resolve(at)?, zone))
             .await
     }
 }

@@ -17,7 +17,9 @@ mod grid;
 pub mod guard;
 mod ledger;
 pub mod metrics;
+mod sandbox;
 mod server;
+mod state_at;
 mod subs;
 #[cfg(feature = "test-utils")]
 pub mod testing;
@@ -159,6 +161,7 @@ fn module(rpc: Rpc) -> Result<RpcModule<()>, RpcError> {
     m.merge(StateApiServer::into_rpc(rpc.clone()))?;
     m.merge(FeedersApiServer::into_rpc(rpc.clone()))?;
     m.merge(GridApiServer::into_rpc(rpc.clone()))?;
+    m.merge(PermitsApiServer::into_rpc(rpc.clone()))?;
     m.merge(AuditApiServer::into_rpc(rpc))?;
     Ok(m)
 }

@@ -34,13 +34,17 @@ pub use consensus::{
     CommitCertificate, Header, Proposal, SignedProposal, SignedVote, Vote, VoteKind,
 };
 pub use events::{Event, EventRecord};
+pub(crate) use feeder::dec_watts;
 pub use feeder::{Attachee, BalanceStatus, DeclaredLoad, FeederId, FeederReading, NewFeeder};
 pub use feeder_state::{alert as feeder_alert, Feeder, FeederAlert, FeederHourBalance};
 pub use ledger::{
     Account, Holding, Meter, MeterStatus, PendingKey, Proposal as GovProposal, ProposalKind,
     ProposalStatus, Site, SiteStatus, Supply, ViolationKind, Zone,
 };
-pub use sandbox::{CurtailTarget, CurtailmentAck, PermitTerms, SiteShare};
+pub use sandbox::{
+    month_name, CurtailTarget, CurtailedSite, Curtailment, CurtailmentAck, CurtailmentState,
+    Permit, PermitTerms, PermitUsage, SiteShare, Verdict, ZoneSandbox,
+};
 pub use tx::{
     AuthorityChange, Body, ConsumptionReading, GenerationReading, ProofOfPossession,
     RegulatorChange, Signed, Transaction, UnsignedTx,

@@ -3,6 +3,7 @@
 //! account and device arguments.
 
 use crate::error::WalletError;
+use crate::out;
 use clap::ValueEnum;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use watt_rpc_client::client::{Signer, WattClient};
 use watt_rpc_client::energy::{self, Unit};
 use watt_rpc_client::keystore::{Keystore, PassphraseSource};
 use watt_rpc_client::types::TxLocation;
-use watt_runtime::crypto::{Hash, PublicKey};
+use watt_runtime::crypto::{Hash, Keypair, PublicKey};
 use watt_runtime::tx::{Body, Serial, Transaction};
 use watt_runtime::types::{AccountId, Wh, ZoneId};
 
@@ -122,13 +123,19 @@ impl Ctx {
         text: impl FnOnce() -> String,
     ) -> Result<(), WalletError> {
         match self.output {
-            Output::Json => println!(
-                "{}",
-                serde_json::to_string_pretty(value).map_err(WalletError::Encode)?
-            ),
-            Output::Text => println!("{}", text()),
+            Output::Json => {
+                out::line(&serde_json::to_string_pretty(value).map_err(WalletError::Encode)?)
+            }
+            Output::Text => out::line(&text()),
         }
-        Ok(())
+    }
+
+    /// Prints a line for people, and nothing with `--output json`.
+    pub fn say(&self, text: impl FnOnce() -> String) -> Result<(), WalletError> {
+        match self.output {
+            Output::Json => Ok(()),
+            Output::Text => out::line(&text()),
+        }
     }
 
     /// An amount of energy in the chosen unit.
@@ -136,20 +143,35 @@ impl Ctx {
         energy::format(w, self.unit)
     }
 
-    /// The key `name` unlocked for the node's chain, and the client.
-    async fn signer(&self, name: &str) -> Result<(Signer, WattClient), WalletError> {
+    /// The key `name` unlocked, the node's chain id and the client.
+    pub async fn unlock(&self, name: &str) -> Result<(Keypair, Hash, WattClient), WalletError> {
         let client = self.client()?;
         let key = self.keystore()?.unlock(name, &self.passphrase(false)?)?;
         let chain_id = client.chain_id().await?;
-        Ok((Signer::new(key, chain_id), client))
+        Ok((key, chain_id, client))
     }
 
     /// Signs `body` with the key `from` and its next nonce, and submits it.
     pub async fn send(&self, from: &str, body: Body, wait: Wait) -> Result<(), WalletError> {
-        let (signer, client) = self.signer(from).await?;
+        let (key, chain_id, client) = self.unlock(from).await?;
+        let sent = self
+            .sign_and_submit(&client, Signer::new(key, chain_id), body, wait)
+            .await?;
+        self.print(&sent, || sent.text())
+    }
+
+    /// Signs `body` with `signer` and its next nonce and submits it,
+    /// printing nothing: the caller says what happened.
+    pub async fn sign_and_submit(
+        &self,
+        client: &WattClient,
+        signer: Signer,
+        body: Body,
+        wait: Wait,
+    ) -> Result<Sent, WalletError> {
         let nonce = client.next_nonce(signer.account()).await?;
         let tx = signer.sign(nonce, body);
-        self.submit(&client, &tx, wait).await
+        Self::submit_quietly(client, &tx, wait).await
     }
 
     /// Submits a signed transaction and prints its id (and, when waiting,
@@ -160,32 +182,49 @@ impl Ctx {
         tx: &Transaction,
         wait: Wait,
     ) -> Result<(), WalletError> {
+        let sent = Self::submit_quietly(client, tx, wait).await?;
+        self.print(&sent, || sent.text())
+    }
+
+    /// Submits a signed transaction, waiting as `wait` says.
+    async fn submit_quietly(
+        client: &WattClient,
+        tx: &Transaction,
+        wait: Wait,
+    ) -> Result<Sent, WalletError> {
         let hash = tx.hash();
-        let loc = match wait {
+        let location = match wait {
             Wait::None => {
                 client.submit(tx).await?;
                 None
             }
             Wait::Finalized => Some(client.submit_and_wait(tx, Duration::from_secs(120)).await?),
         };
-        #[derive(Serialize)]
-        struct Sent {
-            hash: Hash,
-            location: Option<TxLocation>,
+        Ok(Sent { hash, location })
+    }
+}
+
+/// A submitted transaction: its id and, when the wallet waited, where it
+/// was finalised.
+#[derive(Clone, Debug, Serialize)]
+pub struct Sent {
+    /// The transaction id.
+    pub hash: Hash,
+    /// Its block and index, once finalised.
+    pub location: Option<TxLocation>,
+}
+
+impl Sent {
+    /// `finalized: ...` with the block, or `submitted: ...`.
+    pub fn text(&self) -> String {
+        let hash = self.hash;
+        match &self.location {
+            Some(l) => format!(
+                "finalized: {hash}\n  block {} (height {}), index {}",
+                l.block_hash, l.height, l.index
+            ),
+            None => format!("submitted: {hash}"),
         }
-        self.print(
-            &Sent {
-                hash,
-                location: loc.clone(),
-            },
-            || match &loc {
-                Some(l) => format!(
-                    "finalized: {hash}\n  block {} (height {}), index {}",
-                    l.block_hash, l.height, l.index
-                ),
-                None => format!("submitted: {hash}"),
-            },
-        )
     }
 }
 

@@ -13,6 +13,7 @@ use crate::grid::GridError;
 use crate::keys::KeyError;
 use crate::meters::MeterError;
 use crate::offline::OfflineError;
+use crate::sandbox::SandboxError;
 use crate::sites::SiteError;
 use std::path::PathBuf;
 use watt_rpc_client::client::Error as RpcError;
@@ -86,6 +87,13 @@ pub enum WalletError {
     /// A value that would not encode as JSON.
     #[error(transparent)]
     Encode(serde_json::Error),
+    /// Stdout is a pipe whose reader has gone (`... | head -1`): `main`
+    /// ends quietly on it.
+    #[error("stdout was closed")]
+    StdoutClosed,
+    /// Stdout could not be written for another reason (a full disk).
+    #[error("writing to stdout: {0}")]
+    Stdout(std::io::Error),
     /// `key ...`.
     #[error(transparent)]
     Key(#[from] KeyError),
@@ -107,6 +115,9 @@ pub enum WalletError {
     /// `grid ...`.
     #[error(transparent)]
     Grid(#[from] GridError),
+    /// `zone ...`, `permit ...`, `grid curtail ...`, `site ack`.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
     /// `sign`, `send`, `submit`.
     #[error(transparent)]
     Offline(#[from] OfflineError),

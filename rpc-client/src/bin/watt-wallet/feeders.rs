@@ -336,13 +336,13 @@ pub async fn run(ctx: &Ctx, cmd: FeederCommand) -> Result<(), WalletError> {
                 }
             };
             let body = builders::attach_to_feeder(device, &feeder, hour).map_err(invalid)?;
-            if ctx.output == crate::ctx::Output::Text {
-                println!(
+            ctx.say(|| {
+                format!(
                     "attaching {device} to {feeder} from {} UTC (hour {})",
                     utc::hour(hour),
                     hour.0
-                );
-            }
+                )
+            })?;
             ctx.send(&from, body, wait).await?;
         }
         FeederCommand::ClearAlert {

@@ -1,9 +1,11 @@
 //! `grid alerts`: the open unexplained-load alerts, once or followed
-//! event by event (docs/protocol.md §17.6).
+//! event by event (docs/protocol.md §17.6). The curtailment commands of
+//! the same group are in `curtail.rs`.
 
 use crate::ctx::{zone, Ctx, Output};
 use crate::error::WalletError;
 use crate::feeders_text::{amount, signed, status_name, unit_name};
+use crate::out;
 use crate::utc;
 use clap::Subcommand;
 use std::collections::HashMap;
@@ -40,6 +42,9 @@ pub enum GridCommand {
         #[arg(long)]
         watch: bool,
     },
+    // curtail, cancel, curtailments, curtailment.
+    #[command(flatten)]
+    Curtailment(crate::curtail::CurtailCommand),
 }
 
 /// Why a `grid` command failed, beyond the keystore and the node.
@@ -56,6 +61,7 @@ pub enum GridError {
 /// Runs a `grid` command; `alerts --watch` runs until interrupted.
 pub async fn run(ctx: &Ctx, cmd: GridCommand) -> Result<(), WalletError> {
     match cmd {
+        GridCommand::Curtailment(cmd) => return crate::curtail::run(ctx, cmd).await,
         GridCommand::Alerts { zone: z, watch } => {
             let z = z.as_deref().map(zone).transpose()?;
             if watch {
@@ -224,6 +230,9 @@ impl<'a> Watcher<'a> {
             .rpc_url
             .replacen("https://", "wss://", 1)
             .replacen("http://", "ws://", 1);
+        // A reader that went away (`| head -1`) ends the watch at once.
+        let closed = out::closed();
+        tokio::pin!(closed);
         let mut delay = Duration::from_millis(200);
         let retry = |what: String, delay: &mut Duration| {
             eprintln!("{what}; retrying in {delay:?}");
@@ -261,8 +270,15 @@ impl<'a> Watcher<'a> {
                     }
                 }
             }
-            while let Some(Ok(e)) = sub.next().await {
-                self.show(e).await?;
+            loop {
+                let next = tokio::select! {
+                    next = sub.next() => next,
+                    () = &mut closed => return Err(WalletError::StdoutClosed),
+                };
+                match next {
+                    Some(Ok(e)) => self.show(e).await?,
+                    _ => break,
+                }
             }
             eprintln!("connection to {ws_url} lost; reconnecting");
         }
@@ -331,13 +347,9 @@ impl<'a> Watcher<'a> {
             }
         }
         match self.ctx.output {
-            Output::Json => println!(
-                "{}",
-                serde_json::to_string(&e).map_err(WalletError::Encode)?
-            ),
-            Output::Text => println!("{}", event_line(self.ctx, &e)),
+            Output::Json => out::line(&serde_json::to_string(&e).map_err(WalletError::Encode)?),
+            Output::Text => out::line(&event_line(self.ctx, &e)),
         }
-        Ok(())
     }
 
     /// A feeder's zone (feeders never change zone, so it is looked up once).

@@ -1,22 +1,31 @@
 //! `watt-wallet`: keys, balances, transfers, retirements, history, site
-//! status, feeders and grid alerts, offline signing and submission, over a
-//! node's JSON-RPC.
+//! status, feeders and grid alerts, the regulator's sandbox (permits and
+//! curtailment), offline signing and submission, over a node's JSON-RPC.
 //!
 //! This file holds the command line and the dispatch; each command group
 //! is a module under `watt-wallet/` with its own error type.
 
 mod credits;
 mod ctx;
+mod curtail;
+mod curtail_text;
 mod error;
 mod feeders;
 mod feeders_text;
 mod gov;
 mod grid;
 mod keys;
+mod masks;
 mod meters;
 mod offline;
+mod out;
+mod permits;
+mod power;
+mod sandbox;
+mod site_watch;
 mod sites;
 mod utc;
+mod zones;
 
 use clap::{Parser, Subcommand};
 use ctx::{Ctx, Output};
@@ -30,7 +39,7 @@ use watt_rpc_client::energy::Unit;
 #[command(
     name = "watt-wallet",
     version,
-    about = "A wallet for Watt energy credits: keys, balances, transfers, retirements, site status, feeders and grid alerts, offline signing"
+    about = "A wallet for Watt energy credits: keys, balances, transfers, retirements, site status, feeders and grid alerts, sandbox permits and curtailment, offline signing"
 )]
 struct Cli {
     /// The node's JSON-RPC URL.
@@ -81,9 +90,17 @@ enum Command {
     /// alerts and resyncs (regulators).
     #[command(subcommand)]
     Feeder(feeders::FeederCommand),
-    /// Grid integrity: unexplained-load alerts, once or followed.
+    /// Grid integrity: unexplained-load alerts, once or followed; and
+    /// curtailment orders (grid operators give and cancel them).
     #[command(subcommand)]
     Grid(grid::GridCommand),
+    /// Sandbox permits: show and list them; issue and revoke them
+    /// (regulators).
+    #[command(subcommand)]
+    Permit(permits::PermitCommand),
+    /// A zone's sandbox: show it; set it (regulators).
+    #[command(subcommand)]
+    Zone(zones::ZoneCommand),
     // sign, send, submit: top-level commands.
     #[command(flatten)]
     Offline(offline::OfflineCommand),
@@ -99,6 +116,8 @@ async fn run(ctx: &Ctx, command: Command) -> Result<(), WalletError> {
         Command::Gov(cmd) => gov::run(ctx, cmd).await,
         Command::Feeder(cmd) => feeders::run(ctx, cmd).await,
         Command::Grid(cmd) => grid::run(ctx, cmd).await,
+        Command::Permit(cmd) => permits::run(ctx, cmd).await,
+        Command::Zone(cmd) => zones::run(ctx, cmd).await,
         Command::Offline(cmd) => offline::run(ctx, cmd).await,
     }
 }
@@ -125,6 +144,9 @@ fn main() -> ExitCode {
     };
     match rt.block_on(run(&ctx, cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of a pipe went away (`site watch 2 | head -1`): what
+        // it wanted it has, so end quietly.
+        Err(WalletError::StdoutClosed) => ExitCode::SUCCESS,
         // Each message already names its cause (see `error`).
         Err(e) => {
             eprintln!("error: {e}");

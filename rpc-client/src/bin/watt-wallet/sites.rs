@@ -1,29 +1,50 @@
-//! `site ...`: a mining site's run status (once, or watched), its
-//! registration and the settlement of its shortfall.
+//! `site ...`: a mining site's run status (once, or watched, in
+//! `site_watch.rs`), its registration, the settlement of its shortfall and
+//! the owner's acknowledgement of a curtailment order.
 
 use crate::ctx::{key, parse_account, serial, zone, Ctx, DeviceArgs, Wait};
 use crate::error::WalletError;
+use crate::sandbox::{invalid, resolve, SandboxError};
+use crate::site_watch::{standing, watch};
+use crate::utc::{self, parse_when, When};
 use clap::Subcommand;
-use std::time::Duration;
-use watt_rpc_client::api::SitesApiClient;
-use watt_rpc_client::jsonrpsee::core::client::{Error as ClientError, Subscription};
-use watt_rpc_client::jsonrpsee::ws_client::WsClientBuilder;
-use watt_rpc_client::types::CanRun;
-use watt_rpc_client::view::SiteStatus;
+use watt_rpc_client::api::{GridApiClient, SitesApiClient};
+use watt_rpc_client::builders;
+use watt_rpc_client::client::Signer;
+use watt_runtime::sandbox::OrderId;
 use watt_runtime::tx::Body;
 use watt_runtime::types::{AccountId, SiteId, Watts};
 
 #[derive(Subcommand, Debug)]
 pub enum SiteCommand {
-    /// Whether the site may run now.
+    /// Whether the site may run now, at what power, why and until when.
     Status {
         /// The site id.
         id: u64,
     },
-    /// Print `run` or `stop` whenever the answer changes (Ctrl-C ends).
+    /// Print `run up to ...`, `limit ...` or `stop` with the reason
+    /// whenever the answer changes (Ctrl-C ends).
     Watch {
         /// The site id.
         id: u64,
+    },
+    /// Acknowledge a curtailment order for a site (its owner signs the
+    /// acknowledgement and the transaction).
+    Ack {
+        /// The site owner's key.
+        #[arg(long)]
+        from: String,
+        /// The order number.
+        order: u64,
+        /// The site.
+        #[arg(long)]
+        site: u64,
+        /// When the order was seen: a UTC time, unix seconds or `+0m`
+        /// (default: the latest block's time).
+        #[arg(long, value_parser = parse_when)]
+        seen_at: Option<When>,
+        #[arg(long, value_enum, default_value = "finalized")]
+        wait: Wait,
     },
     /// Register a mining site (the regulator signs).
     Register {
@@ -77,11 +98,10 @@ pub async fn run(ctx: &Ctx, cmd: SiteCommand) -> Result<(), WalletError> {
                 .await?;
             ctx.print(&s, || {
                 format!(
-                    "site {} at height {}: {} ({})\n  open debt {}  shortfall {}  eligible {}  runway {} s",
+                    "site {} at height {}: {}\n  open debt {}  shortfall {}  eligible {}  runway {} s",
                     s.site,
                     s.height,
-                    if s.allowed { "run" } else { "stop" },
-                    status_name(&s.status),
+                    standing(&s),
                     ctx.energy(s.open_debt),
                     ctx.energy(s.shortfall),
                     ctx.energy(s.eligible_balance),
@@ -115,70 +135,88 @@ pub async fn run(ctx: &Ctx, cmd: SiteCommand) -> Result<(), WalletError> {
             ctx.send(&from, body, wait).await?;
         }
         SiteCommand::Watch { id } => watch(ctx, SiteId(id)).await?,
+        SiteCommand::Ack {
+            from,
+            order,
+            site,
+            seen_at,
+            wait,
+        } => ack(ctx, &from, order, SiteId(site), seen_at, wait).await?,
     }
     Ok(())
 }
 
-/// Prints the site's `run`/`stop` whenever it changes, until interrupted.
-///
-/// The node pushes every change (sites_subscribeStatus); after a dropped
-/// connection the wallet reconnects and the first notification is the
-/// status now.
-async fn watch(ctx: &Ctx, id: SiteId) -> Result<(), WalletError> {
-    let ws_url = ctx
-        .rpc_url
-        .replacen("https://", "wss://", 1)
-        .replacen("http://", "ws://", 1);
-    let mut last: Option<bool> = None;
-    let mut delay = Duration::from_millis(200);
-    loop {
-        let ws = match WsClientBuilder::default().build(&ws_url).await {
-            Ok(ws) => ws,
-            Err(e) => {
-                eprintln!("cannot reach {ws_url}: {e}; retrying in {delay:?}");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-                continue;
-            }
-        };
-        delay = Duration::from_millis(200);
-        let mut sub: Subscription<CanRun> = match SitesApiClient::subscribe_status(&ws, id).await {
-            Ok(sub) => sub,
-            Err(ClientError::Call(e)) => {
-                return Err(SiteError::Refused {
-                    site: id,
-                    reason: watt_rpc_client::error::reason_of(&e)
-                        .unwrap_or_else(|| e.message().to_string()),
-                }
-                .into())
-            }
-            Err(_) => continue,
-        };
-        while let Some(Ok(s)) = sub.next().await {
-            if last != Some(s.allowed) {
-                ctx.print(&s, || {
-                    format!(
-                        "height {}: {} ({})",
-                        s.height,
-                        if s.allowed { "run" } else { "stop" },
-                        status_name(&s.status)
-                    )
-                })?;
-                last = Some(s.allowed);
-            }
+/// `site ack`: checks that the key owns the site and that the order
+/// affects it (a clear error rather than the chain's refusal), then signs
+/// the acknowledgement and relays it.
+async fn ack(
+    ctx: &Ctx,
+    from: &str,
+    order: u64,
+    site: SiteId,
+    seen_at: Option<When>,
+    wait: Wait,
+) -> Result<(), WalletError> {
+    let (key, chain_id, client) = ctx.unlock(from).await?;
+    let signer = AccountId(key.public());
+    let s = client
+        .idempotent(|c| async move { SitesApiClient::get(&c, site, None).await })
+        .await?
+        .ok_or(SandboxError::UnknownSite { site })?;
+    if s.owner != signer {
+        return Err(SandboxError::NotOwner {
+            site,
+            owner: s.owner,
+            signer,
         }
-        // Without the node's word a controller must assume stop.
-        if last != Some(false) {
-            println!("connection lost: stop (reconnecting)");
-        }
-        last = None;
+        .into());
     }
-}
-
-/// A status as the JSON names it (`suspendedShortfall`).
-fn status_name(s: &SiteStatus) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    let o = client
+        .idempotent(|c| async move { GridApiClient::curtailment(&c, order, None).await })
+        .await?
+        .ok_or(SandboxError::UnknownOrder { order })?;
+    if let Some(seen) = o
+        .sites
+        .iter()
+        .find(|r| r.site == site)
+        .and_then(|r| r.acked_at)
+    {
+        return Err(SandboxError::AckedAlready {
+            order,
+            site,
+            seen_at: utc::iso(seen),
+        }
+        .into());
+    }
+    if !o.sites.iter().any(|r| r.site == site) {
+        let affected: Vec<String> = o.sites.iter().map(|r| format!("site {}", r.site)).collect();
+        return Err(SandboxError::NotAffected {
+            order,
+            site,
+            affected: if affected.is_empty() {
+                "no site".into()
+            } else {
+                affected.join(", ")
+            },
+        }
+        .into());
+    }
+    let seen_at = resolve(&client, seen_at.unwrap_or(When::AfterHead(0))).await?;
+    let signed = builders::sign_curtailment_ack(&chain_id, &key, OrderId(order), site, seen_at)
+        .map_err(|e| invalid(e, "--end"))?;
+    ctx.say(|| {
+        format!(
+            "acknowledging order {order} for site {site}, seen at {}",
+            utc::iso(seen_at)
+        )
+    })?;
+    let sent = ctx
+        .sign_and_submit(
+            &client,
+            Signer::new(key, chain_id),
+            builders::ack_curtailment(signed),
+            wait,
+        )
+        .await?;
+    ctx.print(&sent, || sent.text())
 }

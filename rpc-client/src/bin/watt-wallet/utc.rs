@@ -1,5 +1,7 @@
 //! UTC hours and times as people read and write them: `2026-01-01 05:00`
-//! for the hour the ledger numbers 490,877 (unix seconds / 3600).
+//! for the hour the ledger numbers 490,877 (unix seconds / 3600), ISO 8601
+//! (`2026-01-01T05:00Z`) for the sandbox's moments, and times relative to
+//! the latest block (`+10m`).
 
 use watt_runtime::types::{civil_from_days, days_from_civil, Hour};
 
@@ -113,6 +115,64 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
     })
 }
 
+/// ISO 8601 of unix seconds, in UTC, to the minute (and the second when
+/// it is not 0): `2026-12-01T19:00Z`, `2026-12-01T19:00:30Z`.
+pub fn iso(unix_s: u64) -> String {
+    let t = time(unix_s).replacen(' ', "T", 1);
+    match t.strip_suffix(":00") {
+        Some(minute) => format!("{minute}Z"),
+        None => format!("{t}Z"),
+    }
+}
+
+/// A time given on the command line: a moment, or a duration after the
+/// latest block's time (`+30m`), which only the node can turn into one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    /// Unix seconds.
+    At(u64),
+    /// Seconds after the latest block's time.
+    AfterHead(u64),
+}
+
+impl When {
+    /// Unix seconds, counting from the latest block's time `head_s`.
+    pub fn resolve(self, head_s: u64) -> u64 {
+        match self {
+            When::At(t) => t,
+            When::AfterHead(d) => head_s.saturating_add(d),
+        }
+    }
+}
+
+/// A duration: `90s`, `30m`, `2h`, `7d` (a bare number is minutes).
+pub fn parse_duration(s: &str) -> Result<u64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (n, scale) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1),
+        Some((i, 'm')) => (&t[..i], 60),
+        Some((i, 'h')) => (&t[..i], 3600),
+        Some((i, 'd')) => (&t[..i], 86_400),
+        _ => (t.as_str(), 60),
+    };
+    n.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("{s:?}: write a duration such as 90s, 30m, 2h or 7d"))
+}
+
+/// A time argument that may be relative (clap's value parser): unix
+/// seconds, a UTC time (`2026-12-01T18:00Z`), or `+DURATION` after the
+/// latest block's time (`+10m`, `+2h`).
+pub fn parse_when(s: &str) -> Result<When, String> {
+    match s.trim().strip_prefix('+') {
+        Some(d) => parse_duration(d).map(When::AfterHead),
+        None => parse_time(s)
+            .map(When::At)
+            .map_err(|e| format!("{e}, or a time after the latest block's such as +10m")),
+    }
+}
+
 /// A duration in whole hours (clap's value parser): `24h`, `7d`, or a
 /// number of hours.
 pub fn parse_hours(s: &str) -> Result<u64, String> {
@@ -170,6 +230,19 @@ mod tests {
         assert_eq!(parse_time("1767229200"), Ok(1_767_229_200));
         assert_eq!(parse_time("2026-01-01T01:00:00Z"), Ok(1_767_229_200));
         assert!(parse_time("01/01/2026").is_err());
+        assert_eq!(iso(1_767_229_200), "2026-01-01T01:00Z");
+        assert_eq!(iso(1_767_229_230), "2026-01-01T01:00:30Z");
+        assert_eq!(parse_when("+10m"), Ok(When::AfterHead(600)));
+        assert_eq!(parse_when("+2h"), Ok(When::AfterHead(7200)));
+        assert_eq!(parse_when("+90s"), Ok(When::AfterHead(90)));
+        assert_eq!(parse_when("+1d"), Ok(When::AfterHead(86_400)));
+        assert_eq!(parse_when("+5"), Ok(When::AfterHead(300)));
+        assert_eq!(parse_when("2026-01-01T01:00Z"), Ok(When::At(1_767_229_200)));
+        assert_eq!(parse_when("1767229200"), Ok(When::At(1_767_229_200)));
+        assert_eq!(When::AfterHead(60).resolve(1000), 1060);
+        for bad in ["+", "+1w", "+-5m", "soon", "+1.5h"] {
+            assert!(parse_when(bad).is_err(), "{bad:?}");
+        }
         assert_eq!(parse_hours("24h"), Ok(24));
         assert_eq!(parse_hours("7d"), Ok(168));
         assert_eq!(parse_hours("6"), Ok(6));
