@@ -9,14 +9,17 @@
 //! Runs in the `processes` group (.config/nextest.toml).
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use watt_rpc_client::api::GridApiClient;
 use watt_rpc_client::jsonrpsee::ws_client::WsClientBuilder;
 use watt_rpc_client::types::RpcEvent;
 use watt_test_support::{rpc_call_raw, wait_for, watt_command, Chromium};
+
+#[path = "common/dev.rs"]
+mod dev;
+
+use dev::Dev;
 
 /// Follows `grid_subscribeAlerts` on a thread of its own; the events pushed.
 fn follow_alerts(addr: &str) -> Arc<Mutex<Vec<RpcEvent>>> {
@@ -42,77 +45,6 @@ fn follow_alerts(addr: &str) -> Arc<Mutex<Vec<RpcEvent>>> {
         .recv_timeout(Duration::from_secs(10))
         .expect("subscribed to grid alerts");
     pushed
-}
-
-/// A running `watt dev` whose stdout lines are collected.
-struct Dev {
-    child: Child,
-    stdout: Arc<Mutex<Vec<String>>>,
-}
-
-impl Dev {
-    fn start(base: &std::path::Path, args: &[&str]) -> Dev {
-        let mut child = watt_command()
-            .args(["dev", "--rpc-addr", "127.0.0.1:0", "--base-path"])
-            .arg(base)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("watt dev starts");
-        let out = child.stdout.take().expect("piped");
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let sink = stdout.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Dev { child, stdout }
-    }
-
-    fn has(&self, pred: impl Fn(&str) -> bool) -> bool {
-        self.stdout.lock().unwrap().iter().any(|l| pred(l))
-    }
-
-    /// The RPC address it printed (`rpc  http://ADDR ...`).
-    fn rpc_addr(&self) -> Option<String> {
-        self.stdout.lock().unwrap().iter().find_map(|l| {
-            l.trim()
-                .strip_prefix("rpc")
-                .and_then(|r| r.trim().strip_prefix("http://"))
-                .and_then(|r| r.split_whitespace().next())
-                .map(str::to_string)
-        })
-    }
-
-    /// SIGINT, and a clean exit within 20 s.
-    fn stop(mut self) {
-        let _ = sigint(self.child.id());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "watt dev exited with {status}");
-                return;
-            }
-            assert!(Instant::now() < deadline, "watt dev did not stop");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `kill -INT pid` (std cannot send a signal without unsafe code).
-fn sigint(pid: u32) -> std::io::Result<std::process::ExitStatus> {
-    std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
 }
 
 /// The events of these kinds in the last 10,000 heights (one page).

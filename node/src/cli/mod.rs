@@ -47,6 +47,30 @@ enum Command {
         /// Never tap the unregistered load into the ridge feeder.
         #[arg(long, conflicts_with = "tap_at")]
         no_tap: bool,
+        /// When the grid operator's first curtailment window on
+        /// DEV-1/NORTH starts, in hours after the chain's first hour
+        /// (default: the first 18:00 UTC). It orders each window an hour
+        /// ahead; NORTH-MINE keeps to its share and acknowledges, CREEK-MINE
+        /// ignores it, gets a curtailment breach and is suspended until the
+        /// regulator reinstates it three hours after the verdict.
+        #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u64).range(0..=87_600))]
+        curtail_at: Option<u64>,
+        /// Hours between curtailment windows.
+        #[arg(long, value_name = "HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=8760))]
+        curtail_every: u64,
+        /// Each curtailment window's length in minutes (at most a day).
+        #[arg(long, value_name = "MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=1440))]
+        curtail_minutes: u64,
+        /// No curtailment orders.
+        #[arg(long, conflicts_with_all = ["curtail_at", "curtail_every", "curtail_minutes"])]
+        no_curtail: bool,
+        /// Leave one dev site (its name as the terminal shows it, such as
+        /// NORTH-MINE) to a controller outside the process: the simulator
+        /// signs no readings or acknowledgements for it and writes its
+        /// device and owner keys and its last reading to
+        /// <base-path>/external-site.json (mode 0600). Needs --base-path.
+        #[arg(long, value_name = "NAME")]
+        external_site: Option<String>,
         /// How many times faster than the wall clock the chain clock runs.
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         speed: u64,
@@ -122,6 +146,11 @@ pub fn main() -> ExitCode {
             no_sim,
             tap_at,
             no_tap,
+            curtail_at,
+            curtail_every,
+            curtail_minutes,
+            no_curtail,
+            external_site,
             speed,
             rpc,
         } => {
@@ -134,6 +163,12 @@ pub fn main() -> ExitCode {
                     speed,
                     rpc: rpc.config(&rpc_args::RpcFileConfig::default()),
                     tap_at: (!no_tap).then_some(tap_at),
+                    curtail: (!no_curtail).then_some(crate::dev::CurtailOptions {
+                        at_hours: curtail_at,
+                        every_hours: curtail_every,
+                        minutes: curtail_minutes,
+                    }),
+                    external_site,
                 }))
             })
         }

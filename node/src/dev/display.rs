@@ -1,5 +1,6 @@
 //! What `watt dev` prints: one readable line per finalised block, and a
-//! line for every violation, debt and suspension.
+//! line for every violation, debt and suspension, feeder event, permit and
+//! curtailment.
 
 use crate::chain::Committed;
 use std::collections::BTreeMap;
@@ -11,7 +12,11 @@ use watt_runtime::types::{Hour, MeterId, SiteId};
 
 use super::feeders::hhmm;
 
-use super::genesis::{METERS, SITES};
+use super::genesis::{dev_site, METERS};
+
+#[path = "display_sandbox.rs"]
+mod sandbox;
+pub use sandbox::{permit_expired_line, sandbox_line, Printer};
 
 /// Formats Wh with a unit a person reads at a glance.
 pub fn energy(wh: u64) -> String {
@@ -28,19 +33,17 @@ fn meter_name(id: MeterId) -> String {
         .map_or_else(|| format!("meter {id}"), |m| m.0.to_string())
 }
 
-fn site_name(id: SiteId) -> String {
-    SITES
-        .get(id.0.wrapping_sub(1) as usize)
-        .map_or_else(|| format!("site {id}"), |s| s.0.to_string())
+pub(super) fn site_name(id: SiteId) -> String {
+    dev_site(id).map_or_else(|| format!("site {id}"), |s| s.0.to_string())
 }
 
 /// kWh with one decimal.
-fn kwh(wh: i128) -> String {
+pub(super) fn kwh(wh: i128) -> String {
     format!("{:.1}", wh as f64 / 1e3)
 }
 
 /// An hour as `HH:MM` UTC.
-fn at(hour: Hour) -> String {
+pub(super) fn at(hour: Hour) -> String {
     hhmm(hour)
 }
 
@@ -190,7 +193,7 @@ pub fn block_lines(c: &Committed) -> Vec<String> {
             Event::Expired {
                 amount, vintage, ..
             } => notes.push(format!("   expired  {} of {vintage}", energy(amount.0))),
-            e => notes.extend(feeder_line(e)),
+            e => notes.extend(feeder_line(e).or_else(|| sandbox_line(e))),
         }
     }
     let list = |m: &BTreeMap<String, u64>| {

@@ -28,7 +28,7 @@ use watt_runtime::feeder::{
     Attachee, BalanceStatus, DeclaredLoad, FeederId, FeederReading, NewFeeder,
 };
 use watt_runtime::state::{
-    attachment_hour, attachment_prefix, prefix_end, Feeder, FeederHour, StateKey, StateReader,
+    attachment_hour, attachment_prefix, prefix_end, Feeder, FeederHour, Site, StateKey, StateReader,
 };
 use watt_runtime::tx::{Body, Text};
 use watt_runtime::types::{AccountId, Hour, MeterId, SiteId, Watts, Wh, ZoneId};
@@ -144,7 +144,7 @@ impl Grid {
                 continue;
             };
             self.find_attachments(i, &*store);
-            if let Some(body) = self.attach_next(i, inp.now) {
+            if let Some(body) = self.attach_next(i, h, inp.now) {
                 regulator.get_or_insert(body);
             }
             let load = self.load(i, inp.site_w);
@@ -256,10 +256,19 @@ impl Grid {
         }
     }
 
-    /// AttachToFeeder for the next device not attached, from the next hour.
-    fn attach_next(&self, i: usize, now: u64) -> Option<Body> {
+    /// AttachToFeeder for the next device not attached, from the next
+    /// hour (a site the regulator registers once the chain runs waits for
+    /// its registration).
+    fn attach_next(&self, i: usize, h: &NodeHandle, now: u64) -> Option<Body> {
         let fs = &self.feeders[i];
-        let (device, _) = fs.attached.iter().find(|(_, h)| h.is_none())?;
+        let on_chain = |d: &Attachee| match d {
+            Attachee::Site(s) => h.state::<Site>(&StateKey::Site(*s)).is_some(),
+            Attachee::Meter(_) => true,
+        };
+        let (device, _) = fs
+            .attached
+            .iter()
+            .find(|(d, from)| from.is_none() && on_chain(d))?;
         Some(Body::AttachToFeeder {
             device: *device,
             feeder: fs.id.clone(),

@@ -6,7 +6,7 @@ use watt_genesis::{dev_keypair, BuiltGenesis, GenesisBuilder};
 use watt_runtime::crypto::Keypair;
 use watt_runtime::genesis::GenesisError;
 use watt_runtime::types::{
-    AccountId, ChainParams, MatchingWindow, Source, Watts, Wh, ZoneId, ZonePolicy,
+    AccountId, ChainParams, MatchingWindow, SiteId, Source, Watts, Wh, ZoneId, ZonePolicy,
 };
 
 /// The dev zone.
@@ -47,6 +47,31 @@ pub const SITES: [(&str, &str, &str, u64); 2] = [
     ("RIDGE-MINE", "dev-site-ridge", "dev-ridge-miner", 180_000),
 ];
 
+/// The site that joins once the chain runs, as a dev site: the simulated
+/// regulator registers it in the first blocks, so it is site 3 of a dev
+/// chain (it is not in genesis, which stays the one older chains and tests
+/// were made with). Its owner buys what it uses from the valley coop; its
+/// controller ignores curtailment orders.
+pub const JOINING_SITE: (&str, &str, &str, u64) =
+    ("CREEK-MINE", "dev-site-creek", "dev-creek-miner", 50_000);
+
+/// Every dev site, by id on a dev chain: the genesis sites, then the
+/// joining one.
+pub const DEV_SITES: [(&str, &str, &str, u64); 3] = [SITES[0], SITES[1], JOINING_SITE];
+
+/// The dev site with this id, if it is one.
+pub fn dev_site(id: SiteId) -> Option<&'static (&'static str, &'static str, &'static str, u64)> {
+    DEV_SITES.get(usize::try_from(id.0).ok()?.checked_sub(1)?)
+}
+
+/// The dev site named `name` (case-insensitive), with its id.
+pub fn dev_site_named(name: &str) -> Option<SiteId> {
+    DEV_SITES
+        .iter()
+        .position(|s| s.0.eq_ignore_ascii_case(name))
+        .map(|i| SiteId(i as u64 + 1))
+}
+
 /// The validator's consensus key.
 pub fn validator_key() -> Keypair {
     dev_keypair("dev-validator")
@@ -60,6 +85,12 @@ pub fn operator_key() -> Keypair {
 /// The regulator's key.
 pub fn regulator_key() -> Keypair {
     dev_keypair("dev-regulator")
+}
+
+/// The distribution grid operator's key: the regulator names it in the
+/// dev zone's sandbox, and it orders the evening curtailment.
+pub fn grid_operator_key() -> Keypair {
+    dev_keypair("dev-grid-operator")
 }
 
 fn acct(name: &str) -> AccountId {

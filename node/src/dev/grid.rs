@@ -18,7 +18,7 @@
 //! of the entering energy below zero, well inside the alert floor; an hour
 //! with the 300 kW tap comes out about 300 kWh above it.
 
-use super::genesis::{METERS, SITES};
+use super::genesis::{dev_site, METERS};
 use super::sim::{hour_chunks, power_w};
 use std::collections::BTreeMap;
 use watt_runtime::types::{Hour, SiteId, Wh};
@@ -47,9 +47,9 @@ pub struct FeederDef {
     pub sites: &'static [u64],
 }
 
-/// One feeder per mining site: NORTH-MINE with the coop's solar and
-/// geothermal meters on a 500 kW feeder, RIDGE-MINE with the hill farm's
-/// wind on a 630 kW one.
+/// NORTH-MINE and CREEK-MINE with the coop's solar and geothermal meters
+/// on a 500 kW feeder, RIDGE-MINE with the hill farm's wind on a 630 kW
+/// one.
 pub const FEEDERS: [FeederDef; 2] = [
     FeederDef {
         id: "DEV-1/NORTH",
@@ -60,7 +60,7 @@ pub const FEEDERS: [FeederDef; 2] = [
         rated_w: 500_000,
         households_peak_w: 120_000,
         meters: &[1, 3],
-        sites: &[1],
+        sites: &[1, 3],
     },
     FeederDef {
         id: "DEV-1/RIDGE",
@@ -75,6 +75,8 @@ pub const FEEDERS: [FeederDef; 2] = [
     },
 ];
 
+/// The feeder the grid operator curtails each evening.
+pub const NORTH: usize = 0;
 /// The feeder the unregistered load is tapped into.
 pub const RIDGE: usize = 1;
 /// Technical losses the regulator allows, per mille of the energy entering.
@@ -130,9 +132,7 @@ pub fn generation_w(def: &FeederDef, t: u64) -> u64 {
 
 /// A site's draw while its rigs run (three quarters of its max draw).
 pub fn site_running_w(site: SiteId) -> u64 {
-    SITES
-        .get(site.0 as usize - 1)
-        .map_or(0, |(_, _, _, draw)| draw * 3 / 4)
+    dev_site(site).map_or(0, |(_, _, _, draw)| draw * 3 / 4)
 }
 
 /// The loss fraction at a feeder's loading: 2 % idle to 4 % at rated
@@ -269,7 +269,7 @@ mod tests {
     #[test]
     fn honest_hours_balance_with_two_to_four_percent_losses() {
         for def in &FEEDERS {
-            let site = site_running_w(SiteId(def.sites[0]));
+            let site: u64 = def.sites.iter().map(|s| site_running_w(SiteId(*s))).sum();
             // Rigs running, rigs idled by a suspension; periods of 2 and 10
             // minutes.
             for (site_w, step) in [(site, 120), (site / 50, 600), (site, 7)] {
@@ -297,7 +297,7 @@ mod tests {
         let tap = Tap {
             first_hour: Hour::of_seconds(T0 + 6 * 3600),
         };
-        let site = site_running_w(SiteId(def.sites[0]));
+        let site: u64 = def.sites.iter().map(|s| site_running_w(SiteId(*s))).sum();
         for (h, f) in day(def, Some(tap), site, 120).iter().enumerate() {
             let status = f.status(LOSS_PERMILLE, ALERT_FLOOR);
             if (6..9).contains(&h) {
@@ -324,7 +324,11 @@ mod tests {
         // Each feeder's mining permits could cover its sites' max draw, and
         // everything that can flow in an hour stays under its rating.
         for def in &FEEDERS {
-            let draw: u64 = def.sites.iter().map(|s| SITES[*s as usize - 1].3).sum();
+            let draw: u64 = def
+                .sites
+                .iter()
+                .map(|s| dev_site(SiteId(*s)).unwrap().3)
+                .sum();
             assert!(def.rated_w * u64::from(MINING_SHARE_PERMILLE) / 1000 >= draw);
             let tap = if def.id == FEEDERS[RIDGE].id {
                 TAP_W

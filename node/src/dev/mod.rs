@@ -1,11 +1,15 @@
 //! `watt dev`: a single-validator chain with a simulated community, on a
 //! clock that runs `speed` times faster than the wall clock.
 
+pub mod controller;
 pub mod display;
+pub mod external;
 pub mod feeders;
 pub mod genesis;
 pub mod grid;
+pub mod sandbox;
 pub mod sim;
+pub mod sites;
 
 use crate::clock::{Clock, ScaledClock};
 use crate::consensus;
@@ -34,10 +38,75 @@ pub struct DevOptions {
     /// Hours after the chain's first hour at which the unregistered load
     /// is first tapped into the ridge feeder (then daily); `None`: never.
     pub tap_at: Option<u64>,
+    /// The evening curtailment of DEV-1/NORTH; `None`: none.
+    pub curtail: Option<CurtailOptions>,
+    /// The dev site (its name, such as `NORTH-MINE`) left to an outside
+    /// controller: the simulator signs nothing for it and writes its keys
+    /// to `<base-path>/external-site.json`.
+    pub external_site: Option<String>,
+}
+
+/// When the grid operator curtails DEV-1/NORTH.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CurtailOptions {
+    /// The first window's start in hours after the chain's first hour;
+    /// `None`: the first 18:00 UTC at or after it.
+    pub at_hours: Option<u64>,
+    /// Hours between windows.
+    pub every_hours: u64,
+    /// Each window's length in minutes (at most a day).
+    pub minutes: u64,
+}
+
+impl CurtailOptions {
+    /// The windows of a chain whose first hour is `first_hour`.
+    pub fn plan(&self, first_hour: Hour) -> sandbox::CurtailPlan {
+        let first = first_hour.start_seconds();
+        let first_start = match self.at_hours {
+            Some(h) => first.saturating_add(h.saturating_mul(3600)),
+            None => {
+                let evening = first / 86_400 * 86_400 + 18 * 3600;
+                if evening >= first {
+                    evening
+                } else {
+                    evening + 86_400
+                }
+            }
+        };
+        sandbox::CurtailPlan {
+            first_start,
+            every_s: self.every_hours.max(1) * 3600,
+            length_s: self.minutes.clamp(1, 24 * 60) * 60,
+        }
+    }
 }
 
 /// Runs the dev chain until SIGINT or SIGTERM.
 pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
+    let external = match &opts.external_site {
+        None => None,
+        Some(name) => {
+            let names: Vec<&str> = genesis::DEV_SITES.iter().map(|s| s.0).collect();
+            let id = genesis::dev_site_named(name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--external-site {name}: not a dev site (one of {})",
+                    names.join(", ")
+                )
+            })?;
+            let base = opts.base_path.as_ref().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--external-site needs --base-path: the site's keys are written to <base-path>/{}",
+                    external::FILE_NAME
+                )
+            })?;
+            if opts.no_sim {
+                anyhow::bail!(
+                    "--external-site needs the simulated community (it is off with --no-sim)"
+                );
+            }
+            Some((id, external::file_path(base)))
+        }
+    };
     let (base_path, _tmp) = match &opts.base_path {
         Some(p) => (p.clone(), None),
         None => {
@@ -76,13 +145,18 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         opts.speed,
         watt_genesis::format_rfc3339(start_ms)
     );
+    let first_hour = Hour::of_millis(genesis.genesis_time_ms);
     let tap = opts.tap_at.map(|h| grid::Tap {
-        first_hour: Hour(Hour::of_millis(genesis.genesis_time_ms).0 + h),
+        first_hour: Hour(first_hour.0 + h),
     });
+    let curtail = opts.curtail.map(|c| c.plan(first_hour));
     if opts.no_sim {
         println!("  community off (--no-sim)");
     } else {
-        println!("  community 3 meters (solar, wind, geothermal), 2 mining sites");
+        println!(
+            "  community 3 meters (solar, wind, geothermal), 3 mining sites ({} joins in the first blocks)",
+            genesis::JOINING_SITE.0
+        );
         let ids: Vec<&str> = grid::FEEDERS.iter().map(|f| f.id).collect();
         println!(
             "  feeders   {} (head meters, household declared load)",
@@ -98,6 +172,14 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
                 &watt_genesis::format_rfc3339(t.first_hour.0 * 3_600_000)[..16],
             ),
             None => println!("  tap       off (--no-tap)"),
+        }
+        print_sandbox(first_hour, curtail.as_ref());
+        if let Some((id, file)) = &external {
+            println!(
+                "  external  {}: no simulated readings or acknowledgements; its keys go to {}",
+                genesis::dev_site(*id).map_or("?", |s| s.0),
+                file.display()
+            );
         }
     }
     println!();
@@ -131,10 +213,11 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
     let handle = running.handle().clone();
     let mut blocks = handle.subscribe();
     let printer = tokio::spawn(async move {
+        let mut printer = display::Printer::default();
         loop {
             match blocks.recv().await {
                 Ok(c) => {
-                    for line in display::block_lines(&c) {
+                    for line in printer.lines(&c) {
                         println!("{line}");
                     }
                 }
@@ -146,7 +229,18 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
         }
     });
     if !opts.no_sim {
-        if let Some(community) = sim::Community::new(handle.clone(), clock.clone(), tap).await {
+        // An order's least notice: four blocks of chain time.
+        let block_ms = u64::try_from(opts.block_time.as_millis()).unwrap_or(u64::MAX);
+        let notice_s = (block_ms.saturating_mul(opts.speed) * 4 / 1000).max(60);
+        let sim_opts = sim::SimOptions {
+            tap,
+            curtail,
+            first_hour,
+            notice_s,
+            external,
+        };
+        if let Some(community) = sim::Community::new(handle.clone(), clock.clone(), sim_opts).await
+        {
             tokio::spawn(community.run(opts.block_time.max(Duration::from_millis(200))));
         }
     }
@@ -154,6 +248,42 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
     printer.abort();
     result?;
     Ok(())
+}
+
+/// The permits and the curtailment windows.
+fn print_sandbox(first_hour: Hour, curtail: Option<&sandbox::CurtailPlan>) {
+    let permits: Vec<String> = sandbox::PERMITS
+        .iter()
+        .filter_map(|(id, w, hours)| {
+            let name = genesis::dev_site(watt_runtime::types::SiteId(*id))?.0;
+            Some(match hours {
+                Some(h) => format!(
+                    "{name} {} kW until {} UTC",
+                    w / 1000,
+                    feeders::hhmm(Hour(first_hour.0 + h))
+                ),
+                None => format!("{name} {} kW", w / 1000),
+            })
+        })
+        .collect();
+    println!(
+        "  sandbox   permits required in {}: {}",
+        genesis::ZONE,
+        permits.join(", ")
+    );
+    match curtail {
+        Some(p) => println!(
+            "  curtail   {} {}-{} UTC every {} h, mining at most {} kW ({} ignores it), first {}",
+            grid::FEEDERS[grid::NORTH].id,
+            &watt_genesis::format_rfc3339(p.first_start * 1000)[11..16],
+            &watt_genesis::format_rfc3339((p.first_start + p.length_s) * 1000)[11..16],
+            p.every_s / 3600,
+            sandbox::CURTAIL_MAX_W / 1000,
+            genesis::JOINING_SITE.0,
+            &watt_genesis::format_rfc3339(p.first_start * 1000)[..16],
+        ),
+        None => println!("  curtail   off (--no-curtail)"),
+    }
 }
 
 /// The RPC address and a few commands to try.

@@ -1,33 +1,42 @@
-//! The simulated community of `watt dev`: three generation meters and two
-//! mining sites, each signing real readings with its own device key, plus a
-//! producer selling credits to the short site, and a feeder per site with
-//! its head meter, declared household load and regulator
-//! ([`super::feeders`]).
+//! The simulated community of `watt dev`: three generation meters and
+//! three mining sites, each signing real readings with its own device key
+//! ([`super::sites`]), producers selling credits to the sites' owners, a
+//! feeder per part of the grid with its head meter, declared household
+//! load and regulator ([`super::feeders`]), and the regulator's sandbox:
+//! permits and the evening curtailment ([`super::sandbox`]).
 //!
 //! Every tick it reads what the chain has accepted, signs readings for the
 //! chain time that passed (split at hour boundaries), and submits them. Each
 //! signer keeps one transaction in flight, so nonces never run ahead of
-//! what the chain has seen. Site controllers obey `canRun`: a suspended
-//! site idles its rigs.
+//! what the chain has seen; when several things want the same signer, the
+//! first in the tick's order goes and the rest wait for a later tick. Site
+//! controllers follow the site's standing (`sites_canRun`): a suspended
+//! site idles its rigs, a curtailed one keeps to its share (all but
+//! CREEK-MINE's, which ignores orders).
 
 use crate::clock::Clock;
 use crate::service::NodeHandle;
 use crate::storage::BlockReader;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use watt_genesis::dev_keypair;
 use watt_runtime::crypto::{Hash, Keypair};
 use watt_runtime::encoding::BoundedVec;
-use watt_runtime::state::{Account, Meter, Site, SiteStatus, StateKey, Zone};
-use watt_runtime::tx::{
-    Body, ConsumptionReading, GenerationReading, Signed, Transaction, UnsignedTx,
+use watt_runtime::state::{
+    debt_prefix, debt_site_bucket, prefix_end, Account, ChainState, Debt, Meter, Site, StateKey,
+    StateReader, Zone,
 };
+use watt_runtime::tx::{Body, GenerationReading, Signed, Transaction, UnsignedTx};
 use watt_runtime::types::{AccountId, Hour, MeterId, SiteId, Source, Vintage, Wh, ZoneId};
 
+use super::controller;
 use super::feeders::{Grid, GridInputs};
-use super::genesis::{operator_key, METERS, SITES, ZONE};
+use super::genesis::{operator_key, METERS, ZONE};
 use super::grid::Tap;
+use super::sandbox::{CurtailPlan, Sandbox};
+use super::sites::{joining_site, Sites};
 
 /// Most readings one transaction carries.
 const MAX_BATCH: usize = 64;
@@ -43,28 +52,25 @@ struct MeterSim {
     pending: Vec<Signed<GenerationReading>>,
 }
 
-struct SiteSim {
-    id: SiteId,
-    key: Keypair,
-    owner: Keypair,
-    load_w: u64,
-    last_end: u64,
-    counter_mwh: u64,
-    next_seq: u64,
-    pending: Vec<Signed<ConsumptionReading>>,
-    running: bool,
-    /// What it draws this tick, W.
-    draw_w: u64,
-}
-
 /// What the simulator reads from the chain each tick.
 struct Snapshot {
-    meter_seq: HashMap<MeterId, u64>,
-    site_seq: HashMap<SiteId, (u64, SiteStatus)>,
+    /// Each meter's last accepted sequence and end.
+    meters: HashMap<MeterId, (u64, u64)>,
+    /// The dev sites on chain.
+    sites: Vec<Site>,
     nonces: HashMap<AccountId, u64>,
     pending: Vec<Hash>,
     seller_hour_credits: Wh,
     max_age_s: u64,
+    dark_after_s: u64,
+    /// The last block's time, unix seconds (now before the first block).
+    chain_s: u64,
+}
+
+impl Snapshot {
+    fn site(&self, id: SiteId) -> Option<&Site> {
+        self.sites.iter().find(|s| s.id == id)
+    }
 }
 
 pub(super) fn power_w(source: Source, cap: u64, t: u64) -> u64 {
@@ -98,6 +104,21 @@ pub(super) fn hour_chunks(start: u64, end: u64) -> Vec<(u64, u64)> {
     out
 }
 
+/// What the simulation does besides the meters and sites.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    /// When the unregistered load runs on the ridge feeder, if ever.
+    pub tap: Option<Tap>,
+    /// When the evening curtailment windows fall, if ever.
+    pub curtail: Option<CurtailPlan>,
+    /// The chain's first hour.
+    pub first_hour: Hour,
+    /// Chain seconds a few blocks take: the least notice of an order.
+    pub notice_s: u64,
+    /// The site left to an outside controller and where its file goes.
+    pub external: Option<(SiteId, PathBuf)>,
+}
+
 /// The simulated community.
 pub struct Community {
     handle: NodeHandle,
@@ -107,31 +128,34 @@ pub struct Community {
     operator: Keypair,
     seller: Keypair,
     buyer: AccountId,
+    /// The valley coop: owns the solar and geothermal meters and
+    /// NORTH-MINE, and sells the joining site's owner what it uses.
+    coop: Keypair,
+    /// Relays the owners' curtailment acknowledgements.
+    ack_relay: Keypair,
     meters: Vec<MeterSim>,
-    sites: Vec<SiteSim>,
+    sites: Sites,
     in_flight: HashMap<AccountId, Hash>,
     /// Chain time of the previous tick, to know how much a tick spans.
     last_tick_s: u64,
     /// The feeders, their head meters and their regulator.
     grid: Option<Grid>,
+    /// Permits and curtailment.
+    sandbox: Option<Sandbox>,
 }
 
 impl Community {
-    /// The community of the dev genesis, resuming from the chain's state;
-    /// an unregistered load runs on the ridge feeder from `tap` on, if any.
+    /// The community of the dev genesis, resuming from the chain's state.
     pub async fn new(
         handle: NodeHandle,
         clock: Arc<dyn Clock>,
-        tap: Option<Tap>,
+        opts: SimOptions,
     ) -> Option<Community> {
         let chain_id = handle.chain_id();
         let last_tick_s = clock.now_ms() / 1000;
         let zone = ZoneId::new(ZONE).ok()?;
         let meters_state: Vec<Option<Meter>> = (1..=METERS.len() as u64)
             .map(|i| handle.state(&StateKey::Meter(MeterId(i))))
-            .collect();
-        let sites_state: Vec<Option<Site>> = (1..=SITES.len() as u64)
-            .map(|i| handle.state(&StateKey::Site(SiteId(i))))
             .collect();
         let meters = METERS
             .iter()
@@ -151,27 +175,10 @@ impl Community {
                 })
             })
             .collect();
-        let sites = SITES
-            .iter()
-            .zip(sites_state)
-            .enumerate()
-            .filter_map(|(i, ((_, key, owner, draw), st))| {
-                let st = st?;
-                Some(SiteSim {
-                    id: SiteId(i as u64 + 1),
-                    key: dev_keypair(key),
-                    owner: dev_keypair(owner),
-                    load_w: draw * 3 / 4,
-                    last_end: st.last_end,
-                    counter_mwh: st.last_counter.0 * 1000,
-                    next_seq: st.last_sequence + 1,
-                    pending: Vec::new(),
-                    running: true,
-                    draw_w: 0,
-                })
-            })
-            .collect();
-        let grid = Grid::new(&handle, zone.clone(), tap);
+        let mut sites = Sites::new(opts.external);
+        sites.discover(&Sites::on_chain(&handle), &chain_id);
+        let grid = Grid::new(&handle, zone.clone(), opts.tap);
+        let sandbox = Sandbox::new(zone.clone(), opts.first_hour, opts.curtail, opts.notice_s);
         Some(Community {
             handle,
             clock,
@@ -180,11 +187,14 @@ impl Community {
             operator: operator_key(),
             seller: dev_keypair("dev-hill-farm"),
             buyer: AccountId(dev_keypair("dev-ridge-miner").public()),
+            coop: dev_keypair("dev-valley-coop"),
+            ack_relay: dev_keypair("dev-ack-relay"),
             meters,
             sites,
             in_flight: HashMap::new(),
             last_tick_s,
             grid,
+            sandbox,
         })
     }
 
@@ -202,13 +212,15 @@ impl Community {
 
     async fn snapshot(&self) -> Option<Snapshot> {
         let meters: Vec<MeterId> = self.meters.iter().map(|m| m.id).collect();
-        let sites: Vec<SiteId> = self.sites.iter().map(|s| s.id).collect();
         let mut accounts: Vec<AccountId> = vec![
             AccountId(self.operator.public()),
             AccountId(self.seller.public()),
+            AccountId(self.coop.public()),
+            AccountId(self.ack_relay.public()),
         ];
-        accounts.extend(self.sites.iter().map(|s| AccountId(s.owner.public())));
+        accounts.extend(self.sites.sims.iter().map(|s| AccountId(s.owner.public())));
         accounts.extend(self.grid.iter().flat_map(|g| g.accounts()));
+        accounts.extend(self.sandbox.iter().flat_map(|s| s.accounts()));
         let in_flight: Vec<Hash> = self.in_flight.values().copied().collect();
         let zone = self.zone.clone();
         let seller = AccountId(self.seller.public());
@@ -222,7 +234,7 @@ impl Community {
             .and_then(|z| z.policy)
             .unwrap_or_default();
         let store = h.store();
-        let chain_time = store
+        let chain_ms = store
             .head()
             .ok()
             .filter(|head| head.0 > 0)
@@ -234,20 +246,14 @@ impl Community {
             .and_then(|a| a.holdings.get(&Vintage { zone, hour }).copied())
             .unwrap_or_default();
         Some(Snapshot {
-            meter_seq: meters
+            meters: meters
                 .iter()
                 .filter_map(|m| {
                     h.state::<Meter>(&StateKey::Meter(*m))
-                        .map(|st| (*m, st.last_sequence))
+                        .map(|st| (*m, (st.last_sequence, st.last_end)))
                 })
                 .collect(),
-            site_seq: sites
-                .iter()
-                .filter_map(|s| {
-                    h.state::<Site>(&StateKey::Site(*s))
-                        .map(|st| (*s, (st.last_sequence, st.status(&policy, chain_time))))
-                })
-                .collect(),
+            sites: Sites::on_chain(h),
             nonces: accounts
                 .iter()
                 .map(|a| {
@@ -260,6 +266,8 @@ impl Community {
             pending,
             seller_hour_credits,
             max_age_s: policy.reading_max_age_s,
+            dark_after_s: policy.dark_after_s,
+            chain_s: chain_ms / 1000,
         })
     }
 
@@ -270,9 +278,12 @@ impl Community {
         };
         let now = self.clock.now_ms() / 1000;
         self.in_flight.retain(|_, h| snap.pending.contains(h));
+        self.sites.discover(&snap.sites, &self.chain_id);
+        let store = self.handle.store().clone();
+        let state: &dyn StateReader = &*store;
 
         for m in &mut self.meters {
-            let done = snap.meter_seq.get(&m.id).copied().unwrap_or(0);
+            let done = snap.meters.get(&m.id).map_or(0, |(seq, _)| *seq);
             m.pending.retain(|r| r.reading.sequence > done);
             for (a, b) in hour_chunks(m.last_end, now) {
                 let mid = (a + b) / 2;
@@ -290,34 +301,19 @@ impl Community {
                 m.last_end = b;
             }
         }
-        for s in &mut self.sites {
-            let (done, status) = snap
-                .site_seq
-                .get(&s.id)
-                .copied()
-                .unwrap_or((0, SiteStatus::Active));
-            s.pending.retain(|r| r.reading.sequence > done);
-            // The site controller obeys canRun: rigs run only while active.
-            s.running = matches!(status, SiteStatus::Active | SiteStatus::Dark);
-            let load = if s.running { s.load_w } else { s.load_w / 50 };
-            s.draw_w = load;
-            for (a, b) in hour_chunks(s.last_end, now) {
-                s.counter_mwh += load * (b - a) * 1000 / 3600;
-                let r = ConsumptionReading {
-                    site: s.id,
-                    sequence: s.next_seq,
-                    period_start: a,
-                    period_end: b,
-                    counter: Wh(s.counter_mwh / 1000),
-                    flags: 0,
-                };
-                s.pending.push(r.sign(&self.chain_id, &s.key));
-                s.next_seq += 1;
-                s.last_end = b;
+        for s in &mut self.sites.sims {
+            if let Some(site) = snap.site(s.id) {
+                s.advance(state, site, now, &self.chain_id);
+            }
+        }
+        if let Some(x) = &mut self.sites.external {
+            if let Some(site) = snap.site(x.id) {
+                x.observe(site, now, snap.dark_after_s);
             }
         }
 
-        let mut txs = Vec::new();
+        // What each signer would submit, most urgent first.
+        let mut wanted: Vec<(Keypair, Body)> = Vec::new();
         let operator = AccountId(self.operator.public());
         // A reading that will be older than the zone's max age by the next
         // tick cannot be minted any more, and every later one of its meter
@@ -331,62 +327,63 @@ impl Community {
                 .first()
                 .is_some_and(|r| r.reading.period_end + snap.max_age_s < now + tick)
         });
-        if let (Some(i), false) = (stale, self.in_flight.contains_key(&operator)) {
+        if let Some(i) = stale {
             let m = &mut self.meters[i];
-            tracing::warn!(meter = %m.id, "readings are getting too old to mint; resyncing the meter");
-            m.pending.clear();
-            m.next_seq = snap.meter_seq.get(&m.id).copied().unwrap_or(0) + 1;
-            m.last_end = now;
-            let body = Body::ResyncMeter {
-                meter: m.id,
-                baseline_time: now,
-                baseline_counter: Wh(m.counter_mwh / 1000),
-            };
-            let tx = self.signed(&self.operator, &snap, body);
-            if let Some(Ok(hash)) = self.handle.submit(vec![tx]).await.pop() {
-                self.in_flight.insert(operator, hash);
+            if !self.in_flight.contains_key(&operator) {
+                tracing::warn!(meter = %m.id, "readings are getting too old to mint; resyncing the meter");
+                m.pending.clear();
+                m.next_seq = snap.meters.get(&m.id).map_or(0, |(seq, _)| *seq) + 1;
+                m.last_end = now;
+                let body = Body::ResyncMeter {
+                    meter: m.id,
+                    baseline_time: now,
+                    baseline_counter: Wh(m.counter_mwh / 1000),
+                };
+                wanted.push((self.operator.clone(), body));
             }
         }
-        let site_w: Vec<(SiteId, u64)> = self.sites.iter().map(|s| (s.id, s.draw_w)).collect();
+        // The joining site is registered before the feeders attach
+        // anything, so that they attach it in turn.
+        if let Some(sb) = &self.sandbox {
+            wanted.extend(sb.join(&self.handle, snap.chain_s));
+        }
+        let site_w = self.sites.draws();
         let inputs = GridInputs {
             now,
             tick_s: tick,
             max_age_s: snap.max_age_s,
             site_w: &site_w,
         };
-        let grid_txs = match &mut self.grid {
-            Some(g) => g.tick(&self.handle, &inputs),
-            None => Vec::new(),
-        };
-        for (key, body) in grid_txs {
-            if !self.in_flight.contains_key(&AccountId(key.public())) {
-                txs.push(self.signed(&key, &snap, body));
-            }
+        if let Some(g) = &mut self.grid {
+            wanted.extend(g.tick(&self.handle, &inputs));
         }
+        if let Some(sb) = &self.sandbox {
+            wanted.extend(sb.tick(&self.handle, snap.chain_s));
+        }
+        wanted.extend(self.acks(state, &snap));
+        wanted.extend(self.joining_sale(state, &snap));
         let readings: Vec<Signed<GenerationReading>> = self
             .meters
             .iter()
             .flat_map(|m| m.pending.iter().cloned())
             .take(MAX_BATCH)
             .collect();
-        if !readings.is_empty() && !self.in_flight.contains_key(&operator) {
-            if let Ok(readings) = BoundedVec::new(readings) {
-                txs.push(self.signed(&self.operator, &snap, Body::SubmitReadings { readings }));
+        if let Ok(readings) = BoundedVec::new(readings) {
+            if !readings.is_empty() {
+                wanted.push((self.operator.clone(), Body::SubmitReadings { readings }));
             }
         }
-        for s in &self.sites {
-            let owner = AccountId(s.owner.public());
-            if !s.pending.is_empty() && !self.in_flight.contains_key(&owner) {
-                let readings: Vec<_> = s.pending.iter().take(MAX_BATCH).cloned().collect();
-                if let Ok(readings) = BoundedVec::new(readings) {
-                    txs.push(self.signed(&s.owner, &snap, Body::SubmitConsumption { readings }));
+        for s in &self.sites.sims {
+            let readings: Vec<_> = s.pending.iter().take(MAX_BATCH).cloned().collect();
+            if let Ok(readings) = BoundedVec::new(readings) {
+                if !readings.is_empty() {
+                    wanted.push((s.owner.clone(), Body::SubmitConsumption { readings }));
                 }
             }
         }
         // The hill farm sells the ridge miner a little of this hour's wind.
-        let seller = AccountId(self.seller.public());
         let sale = Wh(snap.seller_hour_credits.0 / 4);
-        if sale.0 >= 100 && !self.in_flight.contains_key(&seller) {
+        if sale.0 >= 100 {
             let vintage = Vintage {
                 zone: self.zone.clone(),
                 hour: Hour::of_seconds(now),
@@ -396,8 +393,15 @@ impl Community {
                 amount: sale,
                 vintages: BoundedVec::new(vec![vintage]).ok(),
             };
-            txs.push(self.signed(&self.seller, &snap, body));
+            wanted.push((self.seller.clone(), body));
         }
+
+        let mut signers: HashSet<AccountId> = self.in_flight.keys().copied().collect();
+        let txs: Vec<Transaction> = wanted
+            .into_iter()
+            .filter(|(key, _)| signers.insert(AccountId(key.public())))
+            .map(|(key, body)| self.signed(&key, &snap, body))
+            .collect();
         if txs.is_empty() {
             return true;
         }
@@ -411,6 +415,88 @@ impl Community {
             }
         }
         true
+    }
+
+    /// The next curtailment acknowledgement an obedient site's owner
+    /// signs, relayed by the ack relay (one a tick).
+    fn acks(&self, state: &dyn StateReader, snap: &Snapshot) -> Option<(Keypair, Body)> {
+        self.sites
+            .sims
+            .iter()
+            .filter(|s| s.acknowledges())
+            .filter_map(|s| Some((s, snap.site(s.id)?)))
+            .flat_map(|(s, site)| {
+                controller::acks(state, site, &s.owner, &self.chain_id, snap.chain_s)
+            })
+            .next()
+            .map(|ack| (self.ack_relay.clone(), Body::AckCurtailment { ack }))
+    }
+
+    /// The coop sells the joining site's owner what it used in an hour
+    /// that has ended, once the coop's meters and NORTH-MINE (unless an
+    /// outside controller runs it) have reported the whole hour, so the
+    /// coop's own site never goes short for it.
+    fn joining_sale(&self, state: &dyn StateReader, snap: &Snapshot) -> Option<(Keypair, Body)> {
+        let joining = snap.site(joining_site())?;
+        let coop = AccountId(self.coop.public());
+        let coop_site = SiteId(1);
+        let prefix = debt_prefix(&joining.owner);
+        let rows = state.scan(&prefix, &prefix_end(&prefix)).ok()?;
+        let coop_holdings = self
+            .handle
+            .state::<Account>(&StateKey::Account(coop))
+            .unwrap_or_default();
+        let known = self
+            .handle
+            .state::<Account>(&StateKey::Account(joining.owner))
+            .is_some();
+        let min_new = self
+            .handle
+            .state::<ChainState>(&StateKey::Chain)
+            .map_or(Wh(0), |c| c.params.min_new_account_wh);
+        rows.iter().find_map(|(k, v)| {
+            let (site, bucket) = debt_site_bucket(k)?;
+            let debt: Debt = watt_runtime::encoding::decode(v).ok()?;
+            let end = bucket.end_seconds();
+            if site != joining.id || debt.amount.is_zero() || end > snap.chain_s {
+                return None;
+            }
+            let coop_meters_done = METERS
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.2 == "dev-valley-coop")
+                .all(|(i, _)| {
+                    snap.meters
+                        .get(&MeterId(i as u64 + 1))
+                        .is_some_and(|(_, e)| *e >= end)
+                });
+            let coop_site_done = self
+                .sites
+                .external
+                .as_ref()
+                .is_some_and(|x| x.id == coop_site)
+                || snap.site(coop_site).is_none_or(|s| s.last_end >= end);
+            if !coop_meters_done || !coop_site_done {
+                return None;
+            }
+            let vintage = Vintage {
+                zone: debt.zone.clone(),
+                hour: bucket.start_hour(),
+            };
+            let held = coop_holdings.holdings.get(&vintage).copied()?;
+            let amount = Wh(held.0.min(debt.amount.0));
+            if amount.is_zero() || (!known && amount < min_new) {
+                return None;
+            }
+            Some((
+                self.coop.clone(),
+                Body::Transfer {
+                    to: joining.owner,
+                    amount,
+                    vintages: BoundedVec::new(vec![vintage]).ok(),
+                },
+            ))
+        })
     }
 
     fn signed(&self, key: &Keypair, snap: &Snapshot, body: Body) -> Transaction {

@@ -275,7 +275,12 @@ impl<R: StateReader + ?Sized> Ledger<'_, R> {
                         ));
                     }
                     let secs = r.period_end - r.period_start;
-                    if t.above_power(delta, secs) {
+                    // The power binds the readings that start at or after
+                    // the permit's issue: a site running above a new
+                    // permit's power has until its next reading to come
+                    // down (SPEC section 11; docs/protocol.md §18.3).
+                    let bound = u128::from(r.period_start) * 1000 >= u128::from(p.issued_ms);
+                    if bound && t.above_power(delta, secs) {
                         breaches.push(format!(
                             "{delta} Wh in {secs} s is above the permit's {} W",
                             t.max_power

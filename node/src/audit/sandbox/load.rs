@@ -93,6 +93,7 @@ pub(super) fn from_state(state: &impl StateReader) -> Result<SandboxCheck, State
                 feeder: p.feeder,
                 terms: p.terms,
                 issued: Height(0),
+                issued_ms: p.issued_ms,
                 revoked: p.revoked.map(|r| (Height(0), r.to_string())),
             });
         }

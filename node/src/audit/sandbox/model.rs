@@ -128,6 +128,8 @@ pub(crate) struct PermitModel {
     pub(crate) terms: PermitTerms,
     /// The block that issued it (0: in the starting state).
     pub(crate) issued: Height,
+    /// That block's time, ms: its power binds readings starting from it.
+    pub(crate) issued_ms: u64,
     pub(crate) revoked: Option<(Height, String)>,
 }
 

@@ -174,6 +174,7 @@ impl SandboxCheck {
                 feeder: feeder.clone(),
                 terms: terms.clone(),
                 issued: ctx.height,
+                issued_ms: ctx.now_ms,
                 revoked: None,
             });
         }
@@ -272,7 +273,9 @@ impl SandboxCheck {
                     if let Err(gap) = t.covers(hour) {
                         predicted.push(BreachReason::of_gap(gap));
                     }
-                    if t.above_power(amount, r.period_end - r.period_start) {
+                    // Power binds readings starting at or after the issue.
+                    let bound = u128::from(r.period_start) * 1000 >= u128::from(p.issued_ms);
+                    if bound && t.above_power(amount, r.period_end - r.period_start) {
                         predicted.push(BreachReason::AbovePower);
                     }
                     // Every reading that adds energy beyond the quota,

@@ -833,6 +833,26 @@ fn average_power_above_the_permits_max_breaches_with_no_tolerance() {
 }
 
 #[test]
+fn a_new_permits_power_binds_from_the_next_reading_not_the_one_in_flight() {
+    let mut c = chain();
+    add_feeder(&mut c, F1, 100_000, 500);
+    attach(&mut c, S1, F1);
+    read(&mut c, S1, h(1), 0);
+    // The regulator issues a 1 kW permit while the site draws 3 kW.
+    c.at_s(h(1) + 300);
+    issue(&mut c, S1, terms(1_000));
+    // The reading in flight began before the issue: not judged by its
+    // power (the site could not have known).
+    assert_eq!(violations(&read(&mut c, S1, h(1) + 600, 500)), vec![]);
+    // The next one began after it: the site had a reading's time to obey.
+    let events = read(&mut c, S1, h(1) + 1200, 500);
+    assert_eq!(
+        permit_breaches(&events),
+        vec!["500 Wh in 600 s is above the permit's 1000 W".to_string()]
+    );
+}
+
+#[test]
 fn every_reading_beyond_the_quota_breaches_not_the_one_that_fills_it() {
     let mut c = chain();
     add_feeder(&mut c, F1, 100_000, 500);
