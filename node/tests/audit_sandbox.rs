@@ -10,9 +10,13 @@
 //! event root of a forged block, and by the auditor's own sandbox model
 //! when it is handed events that differ from what the transactions give.
 
+#[path = "common/builder.rs"]
+mod builder;
 mod common;
+
+use builder::{certify, Builder, Built};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use watt_node::audit::replay::Replayer;
 use watt_node::audit::sandbox::SandboxCheck;
 use watt_node::audit::source::{BlockSource, StoreSource};
@@ -20,12 +24,11 @@ use watt_node::audit::{self, AuditError};
 use watt_node::chain::Chain;
 use watt_node::mempool::{Config, Mempool};
 use watt_node::storage::{BlockReader, Store};
-use watt_runtime::block::{Block, CommitCertificate, ValidatorSet, Vote, VoteKind};
-use watt_runtime::crypto::{Hash, Keypair, PublicKey};
+use watt_runtime::block::{Block, CommitCertificate};
+use watt_runtime::crypto::{Keypair, PublicKey};
 use watt_runtime::encoding::{decode, encode, BoundedVec};
 use watt_runtime::events::{event_root, Event, EventRecord};
 use watt_runtime::feeder::{Attachee, FeederId, NewFeeder};
-use watt_runtime::genesis::Genesis;
 use watt_runtime::sandbox::{
     allowed_energy, CurtailTarget, CurtailmentAck, OrderId, PermitTerms, ALL_HOURS, ALL_MONTHS,
 };
@@ -72,79 +75,7 @@ fn fid() -> FeederId {
     FeederId::new(FEEDER).unwrap()
 }
 
-fn certify(
-    set: &ValidatorSet,
-    keys: &[Keypair],
-    chain_id: Hash,
-    height: Height,
-    hash: Hash,
-) -> CommitCertificate {
-    let votes: Vec<_> = keys
-        .iter()
-        .map(|k| {
-            Vote {
-                kind: VoteKind::Precommit,
-                chain_id,
-                height,
-                round: 0,
-                block_hash: Some(hash),
-                validator: k.public(),
-            }
-            .sign(k)
-        })
-        .collect();
-    CommitCertificate::from_precommits(set, height, 0, hash, &votes)
-}
-
-struct Built {
-    dir: tempfile::TempDir,
-    genesis: Genesis,
-    keys: Vec<Keypair>,
-    set: ValidatorSet,
-}
-
-impl Built {
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
-/// The node's chain and a test-kit mirror of it (nonces, sequences, keys).
-struct Builder {
-    chain: Chain,
-    tc: TestChain,
-    keys: HashMap<PublicKey, Keypair>,
-    height: u64,
-}
-
 impl Builder {
-    /// One finalised block at `t_s` with `txs`, applied to both.
-    fn block(&mut self, t_s: u64, txs: Vec<Transaction>) {
-        for r in self.chain.submit(txs.clone()) {
-            r.unwrap();
-        }
-        self.height += 1;
-        let h = Height(self.height);
-        let set = self.chain.next_validators().unwrap();
-        let signers: Vec<Keypair> = set
-            .validators()
-            .iter()
-            .map(|v| self.keys[&v.consensus_key].clone())
-            .collect();
-        let hash = self
-            .chain
-            .build_block(h, t_s * 1000, signers[0].public())
-            .unwrap();
-        let cert = certify(&set, &signers, self.chain.chain_id(), h, hash);
-        let committed = self.chain.commit(&hash, cert).unwrap();
-        assert_eq!(committed.txs, txs.len(), "block {h} includes every tx");
-        self.tc.at_s(t_s);
-        self.tc.apply(txs).unwrap();
-    }
-
     /// One reading of `site` to `end_s`, `delta` Wh, in a transaction of
     /// its own relayed by the owner.
     fn cons(&mut self, site: SiteId, end_s: u64, delta: u64) -> Transaction {

@@ -1,4 +1,4 @@
-//! Standard output. Every line the wallet prints goes through [`line`]:
+//! Standard output. Every line the wallet prints goes through [`line()`]:
 //! `println!` panics when stdout is a pipe whose reader has gone
 //! (`watt-wallet site watch 2 | head -1`), where the wallet should end
 //! quietly instead. [`closed`] lets a command that waits for the node (a
