@@ -129,7 +129,7 @@ fn feeder_bodies() -> Vec<(&'static str, u8, Body)> {
 }
 
 /// Reads a vector's JSON back through its view.
-fn view_of<V: DeserializeOwned>(name: &str, fields: &Value) -> V {
+pub(super) fn view_of<V: DeserializeOwned>(name: &str, fields: &Value) -> V {
     serde_json::from_value(fields.clone())
         .unwrap_or_else(|e| panic!("{name}: the view does not read its own JSON: {e}"))
 }
@@ -397,7 +397,7 @@ fn events(v: &mut Vectors) {
 /// parts in `key`. `fields` spell out every field of the value by hand, in
 /// the JSON convention of docs/rpc.md: an API view of a state value need
 /// not show them all, and an implementation needs them all to encode it.
-fn state_entry(
+pub(super) fn state_entry(
     v: &mut Vectors,
     name: &str,
     ty: &str,

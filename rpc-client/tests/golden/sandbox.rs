@@ -10,8 +10,8 @@
 //! feeder and [`Vectors`] writer), and each vector's JSON is read back
 //! through the RPC's views where there is one.
 
+use super::feeders::{state_entry, view_of};
 use super::*;
-use serde::de::DeserializeOwned;
 use watt_runtime::feeder::FeederId;
 use watt_runtime::sandbox::{
     allowed_energy, honoured, month_of, shares, CurtailTarget, CurtailmentAck, OrderId,
@@ -152,12 +152,6 @@ fn sandbox_bodies() -> Vec<(&'static str, u8, Body)> {
             },
         ),
     ]
-}
-
-/// Reads a vector's JSON back through its view.
-fn view_of<V: DeserializeOwned>(name: &str, fields: &Value) -> V {
-    serde_json::from_value(fields.clone())
-        .unwrap_or_else(|e| panic!("{name}: the view does not read its own JSON: {e}"))
 }
 
 fn transactions(v: &mut Vectors) {
@@ -370,31 +364,6 @@ fn events(v: &mut Vectors) {
     // violation's 9).
     let tags: Vec<u8> = kinds.iter().map(|(t, _)| *t).collect();
     assert_eq!(tags, [9, 44, 45, 46, 47, 48, 49, 50]);
-}
-
-/// A state entry in the form of `feeders.json`'s: the key's parts in
-/// `key`, every field of the value spelled out by hand in the JSON
-/// convention of docs/rpc.md.
-fn state_entry(
-    v: &mut Vectors,
-    name: &str,
-    ty: &str,
-    key: StateKey,
-    parts: Value,
-    fields: Value,
-    value: &[u8],
-) {
-    let k = key.encode();
-    v.items.push(json!({
-        "name": name,
-        "type": ty,
-        "key": parts,
-        "fields": fields,
-        "key_hex": hexs(&k),
-        "key_hash": watt_runtime::state::key_hash(&k).to_string(),
-        "encoded_hex": hexs(value),
-        "value_hash": watt_runtime::state::value_hash(value).to_string(),
-    }));
 }
 
 fn share_json(s: &[(SiteId, Watts)]) -> Value {
