@@ -105,7 +105,7 @@ async fn submit_and_watch_reaches_finality_and_balances_read_at_any_block() {
         .await
         .unwrap()
         .expect("receipt");
-    assert_eq!(receipt.location, fin);
+    assert_eq!(receipt.location.as_ref(), Some(&fin));
     assert!(receipt.events.iter().any(|e| e.kind() == "minted"));
     let lookup = TxApiClient::get(&ws, mint.hash())
         .await
@@ -137,7 +137,7 @@ async fn submit_and_watch_reaches_finality_and_balances_read_at_any_block() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let landed = loop {
         if let Some(r) = TxApiClient::receipt(&ws, hash).await.unwrap() {
-            break r.location.height;
+            break r.location.expect("finalized").height;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -783,6 +783,32 @@ async fn connection_subscription_and_rate_limits_hold() {
         SystemApiClient::version(&ws).await.is_ok(),
         "the limit lifts"
     );
+    n.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_over_plain_http_says_to_use_websocket() {
+    let n = TestNode::start(60, TestNode::loopback()).await;
+    let addr = n.rpc.local_addr;
+    for (method, params) in [
+        ("sites_subscribeStatus", "[1]"),
+        ("chain_subscribeNewHeads", "[]"),
+        ("chain_unsubscribeNewHeads", "[\"0x1\"]"),
+    ] {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
+        let (status, text) = raw_http(addr, post(body.as_bytes(), "")).await;
+        assert_eq!(status, 200, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(v["error"]["code"], codes::METHOD_NOT_SUPPORTED, "{v}");
+        let reason = v["error"]["data"]["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("WebSocket"), "{v}");
+        assert!(reason.contains(method), "{v}");
+    }
+    // The same call over WebSocket is served.
+    let ws = n.ws().await;
+    let mut heads: Subscription<RpcHeader> =
+        ChainApiClient::subscribe_new_heads(&ws).await.unwrap();
+    next(&mut heads).await;
     n.stop().await;
 }
 

@@ -96,7 +96,14 @@ pub struct GuardState {
     pub metrics: Arc<Metrics>,
     /// Method names metrics label by (others count as `unknown`).
     pub known: HashSet<String>,
+    /// The subscribe and unsubscribe methods: WebSocket only.
+    pub subscriptions: HashSet<String>,
 }
+
+/// Marks a call that came over plain HTTP, not a WebSocket: the front
+/// inserts it into the request's extensions.
+#[derive(Clone, Copy, Debug)]
+pub struct PlainHttp;
 
 /// The middleware around the jsonrpsee service.
 #[derive(Clone)]
@@ -109,7 +116,20 @@ pub struct Guard<S> {
 
 impl GuardState {
     /// Why a call is refused before it runs, if it is.
-    fn check(&self, method: &str, ip: Option<IpAddr>, calls: usize) -> Option<ErrorObjectOwned> {
+    fn check(
+        &self,
+        method: &str,
+        ip: Option<IpAddr>,
+        calls: usize,
+        http: bool,
+    ) -> Option<ErrorObjectOwned> {
+        // jsonrpsee answers a subscription over plain HTTP with a bare
+        // internal error; say what to do instead.
+        if http && self.subscriptions.contains(method) {
+            return Some(not_supported(format!(
+                "{method} is a subscription: call it over WebSocket (ws:// on this same address), not plain HTTP"
+            )));
+        }
         if !self.unsafe_allowed && UNSAFE_METHODS.contains(&method) {
             return Some(not_supported(format!(
                 "{method} is unsafe: this node serves it only while its RPC listens on a loopback address, or with --rpc-methods unsafe"
@@ -160,7 +180,8 @@ where
         let inner = self.inner.clone();
         async move {
             let method = state.label(req.method_name()).to_string();
-            let refused = state.check(req.method_name(), ip_of(req.extensions()), 1);
+            let http = req.extensions().get::<PlainHttp>().is_some();
+            let refused = state.check(req.method_name(), ip_of(req.extensions()), 1, http);
             let start = Instant::now();
             let rp = match refused {
                 Some(err) => MethodResponse::error(req.id, err),
@@ -178,6 +199,7 @@ where
         let inner = self.inner.clone();
         async move {
             let ip = ip_of(batch.extensions());
+            let http = batch.extensions().get::<PlainHttp>().is_some();
             // The whole batch is one request to the limiter, weighed by its
             // length.
             if let Some(ip) = ip {
@@ -197,7 +219,7 @@ where
             }
             for entry in batch.iter_mut() {
                 if let Ok(BatchEntry::Call(req)) = entry {
-                    if let Some(err) = state.check(req.method_name(), None, 0) {
+                    if let Some(err) = state.check(req.method_name(), None, 0, http) {
                         *entry = Err(BatchEntryErr::new(req.id.clone(), err));
                     }
                 }

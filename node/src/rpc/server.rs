@@ -66,6 +66,19 @@ pub async fn start(cfg: RpcConfig, node: NodeHandle) -> Result<RpcServer, RpcErr
     let mut names: Vec<String> = module.method_names().map(str::to_string).collect();
     names.sort();
     let known = names.iter().cloned().collect();
+    let subscriptions = names
+        .iter()
+        .filter(|n| {
+            matches!(
+                module.method(n),
+                Some(
+                    jsonrpsee::MethodCallback::Subscription(_)
+                        | jsonrpsee::MethodCallback::Unsubscription(_)
+                )
+            )
+        })
+        .cloned()
+        .collect();
     let _ = ctx.methods.set(names);
 
     let guard_state = Arc::new(GuardState {
@@ -73,6 +86,7 @@ pub async fn start(cfg: RpcConfig, node: NodeHandle) -> Result<RpcServer, RpcErr
         unsafe_allowed,
         metrics: metrics.clone(),
         known,
+        subscriptions,
     });
     let guard = GuardLayer(guard_state.clone());
     let server_cfg = ServerConfig::builder()
@@ -314,6 +328,9 @@ impl Front {
             (&http::Method::GET, "/metrics") => self.metrics().await,
             _ => {
                 req.extensions_mut().insert(ip);
+                if !jsonrpsee::server::ws::is_upgrade_request(&req) {
+                    req.extensions_mut().insert(guard::PlainHttp);
+                }
                 let mut svc = self
                     .builder
                     .clone()
