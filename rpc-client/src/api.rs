@@ -132,6 +132,14 @@ pub trait TxApi {
     #[subscription(name = "submitAndWatch" => "status", unsubscribe = "unwatch", item = TxStatus)]
     async fn submit_and_watch(&self, tx: Bytes) -> SubscriptionResult;
 
+    /// Tries a signed transaction (as `tx_submit` takes it) without
+    /// sending it: verifies its signatures and applies it to the state
+    /// after the finalised head and the signer's pending transactions with
+    /// lower nonces, writing nothing. Returns the events it would emit or
+    /// the rule it breaks.
+    #[method(name = "dryRun")]
+    async fn dry_run(&self, tx: Bytes) -> RpcResult<DryRun>;
+
     /// A transaction, pending or finalised; null if unknown.
     #[method(name = "get")]
     async fn get(&self, hash: Hash) -> RpcResult<Option<TxLookup>>;

@@ -290,18 +290,80 @@ pub struct TxLocation {
     pub index: u32,
 }
 
-/// What a finalised transaction did. Every transaction in a block
-/// succeeded: one that breaks a rule is left out of the block (and reported
-/// `invalid` to its watchers).
+/// What became of a transaction: `finalized` (in a final block, with the
+/// events it emitted; every transaction in a block succeeded) or `dropped`
+/// (left out of the block being built for breaking a ledger rule, and
+/// reported `invalid` to its watchers; the node remembers the last 10,000
+/// such, in memory).
+///
+/// Finalized: `{"txHash", "location", "events"}` (as before `status`
+/// existed: no `status` means finalized). Dropped: `{"txHash",
+/// "status":"dropped", "events":[], "reason", "message", "height"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Receipt {
     /// The transaction id.
     pub tx_hash: Hash,
-    /// Where it landed.
-    pub location: TxLocation,
-    /// The events it emitted, in order.
+    /// `finalized` (left out of the JSON) or `dropped`.
+    #[serde(default, skip_serializing_if = "ReceiptStatus::is_finalized")]
+    pub status: ReceiptStatus,
+    /// Where it landed (only when finalized).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<TxLocation>,
+    /// The events it emitted, in order (none when dropped).
+    #[serde(default)]
     pub events: Vec<Event>,
+    /// The rule it broke, in snake_case, e.g. `insufficient_balance` (only
+    /// when dropped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The rule's message, in words (only when dropped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The height of the block being built when it broke the rule (only
+    /// when dropped; that block was built without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<Height>,
+}
+
+/// A receipt's status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReceiptStatus {
+    /// In a finalised block.
+    #[default]
+    Finalized,
+    /// Left out of a block for breaking a ledger rule.
+    Dropped,
+}
+
+impl ReceiptStatus {
+    /// Whether it is [`ReceiptStatus::Finalized`].
+    pub fn is_finalized(&self) -> bool {
+        *self == ReceiptStatus::Finalized
+    }
+}
+
+/// What `tx_dryRun` found: the events the transaction would emit, or the
+/// rule it breaks. Nothing is written either way.
+///
+/// `{"ok":true,"events":[...]}` or
+/// `{"ok":false,"reason":"insufficient_balance","message":"..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DryRun {
+    /// Whether the transaction would apply.
+    pub ok: bool,
+    /// The events it would emit, in order (only when `ok`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<Event>>,
+    /// The rule it breaks, in snake_case (only when not `ok`), e.g.
+    /// `insufficient_balance`, `bad_nonce`, `bad_signature`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The rule's message, in words (only when not `ok`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// A `tx_submitAndWatch` notification.

@@ -14,7 +14,9 @@ use watt_rpc_client::api::{TxApiServer, MAX_PAGE};
 use watt_rpc_client::error::{
     invalid_params, limit_exceeded, rejected, unavailable, TRANSACTION_REJECTED,
 };
-use watt_rpc_client::types::{Bytes, Receipt, RpcTx, TxLocation, TxLookup, TxState, TxStatus};
+use watt_rpc_client::types::{
+    Bytes, Receipt, ReceiptStatus, RpcTx, TxLocation, TxLookup, TxState, TxStatus,
+};
 use watt_runtime::crypto::Hash;
 use watt_runtime::encoding::decode;
 use watt_runtime::tx::Transaction;
@@ -178,6 +180,24 @@ impl TxApiServer for Rpc {
         Ok(())
     }
 
+    async fn dry_run(&self, tx: Bytes) -> RpcResult<watt_rpc_client::types::DryRun> {
+        let tx: Transaction = decode(&tx.0).map_err(|e| {
+            invalid_params(format!(
+                "transaction ({} bytes) does not decode: {e}",
+                tx.0.len()
+            ))
+        })?;
+        let pending = self
+            .ctx
+            .node
+            .pending_of(tx.signer())
+            .await
+            .ok_or_else(|| unavailable("the node is shutting down"))?;
+        self.ctx
+            .blocking(move |ctx| dry::run(ctx, tx, &pending))
+            .await
+    }
+
     async fn get(&self, hash: Hash) -> RpcResult<Option<TxLookup>> {
         let found = self
             .ctx
@@ -207,7 +227,8 @@ impl TxApiServer for Rpc {
     }
 
     async fn receipt(&self, hash: Hash) -> RpcResult<Option<Receipt>> {
-        self.ctx
+        let finalized = self
+            .ctx
             .blocking(move |ctx| {
                 let Some(location) = ctx.tx_location(&hash)? else {
                     return Ok(None);
@@ -223,11 +244,37 @@ impl TxApiServer for Rpc {
                     .collect();
                 Ok(Some(Receipt {
                     tx_hash: hash,
-                    location,
+                    status: ReceiptStatus::Finalized,
+                    location: Some(location),
                     events,
+                    reason: None,
+                    message: None,
+                    height: None,
                 }))
             })
-            .await
+            .await?;
+        if finalized.is_some() {
+            return Ok(finalized);
+        }
+        // Left out of a block for breaking a rule (unless submitted again
+        // since and pending, or committed meanwhile).
+        let Some(dropped) = self.ctx.node.dropped_tx(&hash) else {
+            return Ok(None);
+        };
+        if self.ctx.node.pending_tx(hash).await.flatten().is_some()
+            || self.ctx.tx_location(&hash)?.is_some()
+        {
+            return Ok(None);
+        }
+        Ok(Some(Receipt {
+            tx_hash: hash,
+            status: ReceiptStatus::Dropped,
+            location: None,
+            events: Vec::new(),
+            reason: Some(dropped.rule),
+            message: Some(dropped.message),
+            height: Some(dropped.height),
+        }))
     }
 
     async fn pending(&self, limit: Option<u32>) -> RpcResult<Vec<RpcTx>> {
@@ -246,4 +293,106 @@ impl TxApiServer for Rpc {
 
 fn reason(e: &ErrorObjectOwned) -> String {
     watt_rpc_client::error::reason_of(e).unwrap_or_else(|| e.message().to_string())
+}
+
+/// `tx_dryRun`: a transaction applied to a block that is never kept.
+mod dry {
+    use super::super::context::{store_err, Ctx, RpcResult};
+    use jsonrpsee::types::ErrorObjectOwned;
+    use watt_rpc_client::error::unavailable;
+    use watt_rpc_client::types::DryRun;
+    use watt_runtime::crypto::PublicKey;
+    use watt_runtime::exec::{BlockContext, BlockExecutor, VerifiedTx};
+    use watt_runtime::state::{read_value, Account, ChainState, StateKey};
+    use watt_runtime::tx::Transaction;
+    use watt_runtime::TxError;
+
+    /// How often a dry run starts again when a block lands under it.
+    const ATTEMPTS: usize = 3;
+
+    /// Verifies `tx` and applies it after the head and the signer's
+    /// `pending` transactions (by nonce) that come before it.
+    pub(super) fn run(ctx: &Ctx, tx: Transaction, pending: &[VerifiedTx]) -> RpcResult<DryRun> {
+        let vtx = match watt_runtime::verify::verify_tx(&*ctx.store, &ctx.chain_id(), tx) {
+            Ok(v) => v,
+            Err(e) => return refusal(e),
+        };
+        for _ in 0..ATTEMPTS {
+            let head = ctx.head()?;
+            let outcome = at_head(ctx, &vtx, pending)?;
+            // The flat state is read key by key: a block committed
+            // meanwhile may have mixed two states.
+            if ctx.head()? == head {
+                return Ok(outcome);
+            }
+        }
+        Err(unavailable(
+            "blocks kept landing during the dry run; try again",
+        ))
+    }
+
+    fn at_head(ctx: &Ctx, vtx: &VerifiedTx, pending: &[VerifiedTx]) -> RpcResult<DryRun> {
+        let store = &*ctx.store;
+        let chain: ChainState = read_value(store, &StateKey::Chain)
+            .map_err(store_err)?
+            .ok_or_else(|| store_err("no chain record"))?;
+        let block = BlockContext {
+            chain_id: ctx.chain_id(),
+            height: chain.height.next(),
+            timestamp_ms: ctx.node.clock().now_ms().max(chain.time_ms + 1),
+            // Execution does not read the proposer.
+            proposer: PublicKey([0; 32]),
+        };
+        let mut exec = BlockExecutor::begin(store, block).map_err(store_err)?;
+        let signer = vtx.tx.signer();
+        let mut next = read_value::<Account>(store, &StateKey::Account(signer))
+            .map_err(store_err)?
+            .map_or(0, |a| a.nonce);
+        let mut index = 0u32;
+        for p in pending {
+            let nonce = p.tx.unsigned.nonce;
+            if nonce < next {
+                continue;
+            }
+            if nonce != next || nonce >= vtx.tx.unsigned.nonce || p.hash == vtx.hash {
+                break;
+            }
+            if exec.try_apply(p).is_err() {
+                break;
+            }
+            index += 1;
+            next += 1;
+        }
+        match exec.try_apply(vtx) {
+            Ok(()) => {}
+            Err(TxError::State(e)) => return Err(store_err(e)),
+            Err(e) => return refusal(e),
+        }
+        let outcome = exec.finish().map_err(store_err)?;
+        let events = outcome
+            .events
+            .into_iter()
+            .filter(|r| r.tx_index == Some(index))
+            .map(|r| r.event.into())
+            .collect();
+        Ok(DryRun {
+            ok: true,
+            events: Some(events),
+            reason: None,
+            message: None,
+        })
+    }
+
+    /// The rule `e` names, as a dry run's answer.
+    fn refusal(e: TxError) -> Result<DryRun, ErrorObjectOwned> {
+        if let TxError::State(s) = e {
+            return Err(store_err(s));
+        }
+        Ok(DryRun {
+            ok: false,
+            events: None,
+            reason: Some(crate::service::dropped::rule_name(&e)),
+            message: Some(e.to_string()),
+        })
+    }
 }

@@ -43,6 +43,8 @@ pub(super) struct Actor {
     pub(super) clock: Arc<dyn Clock>,
     pub(super) timers: mpsc::UnboundedSender<Timeout>,
     pub(super) committed: broadcast::Sender<Arc<Committed>>,
+    /// Transactions blocks left out for breaking a rule, for receipts.
+    pub(super) dropped: Arc<std::sync::Mutex<super::dropped::DroppedLog>>,
     pub(super) next_start: Option<Instant>,
     pub(super) net: Option<NetHandle>,
     pub(super) sync: sync::SyncState,
@@ -159,6 +161,16 @@ impl Actor {
                     .take(limit)
                     .map(|v| v.tx.clone())
                     .collect();
+                let _ = reply.send(txs);
+            }
+            Query::PendingOf { account, reply } => {
+                let mut txs: Vec<_> = pool
+                    .pending()
+                    .into_iter()
+                    .filter(|v| v.tx.signer() == account)
+                    .cloned()
+                    .collect();
+                txs.sort_by_key(|v| v.tx.unsigned.nonce);
                 let _ = reply.send(txs);
             }
             Query::StillPending { hashes, reply } => {
@@ -499,6 +511,17 @@ impl Actor {
     /// Publishes a committed block.
     pub(super) fn committed_block(&mut self, committed: Committed) -> Result<(), NodeError> {
         tracing::info!(height = committed.header.height.0, hash = %committed.hash, txs = committed.txs, "block finalized");
+        let invalid = committed.dropped.iter().filter_map(|(h, why)| match why {
+            crate::mempool::DropReason::InvalidInBlock { height, error } => {
+                Some((*h, super::dropped::DroppedTx::new(*height, error)))
+            }
+            _ => None,
+        });
+        if let Ok(mut log) = self.dropped.lock() {
+            for (hash, d) in invalid {
+                log.record(hash, d);
+            }
+        }
         let _ = self.committed.send(Arc::new(committed));
         Ok(())
     }

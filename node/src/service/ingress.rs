@@ -62,6 +62,13 @@ pub(super) enum Query {
         /// The answer.
         reply: oneshot::Sender<Vec<Transaction>>,
     },
+    /// An account's pending transactions, by nonce.
+    PendingOf {
+        /// The account.
+        account: AccountId,
+        /// The answer.
+        reply: oneshot::Sender<Vec<VerifiedTx>>,
+    },
     /// Which of these transactions are still pending.
     StillPending {
         /// The ids.
@@ -112,12 +119,21 @@ pub struct NodeHandle {
     pub(super) net: Option<NetHandle>,
     pub(super) best_seen: Arc<std::sync::atomic::AtomicU64>,
     pub(super) verifier: mpsc::Sender<verifier::Job>,
+    /// Transactions blocks left out for breaking a rule.
+    pub(super) dropped: Arc<std::sync::Mutex<super::dropped::DroppedLog>>,
 }
 
 impl NodeHandle {
     /// The highest height any peer has announced (0 without a network).
     pub fn best_seen(&self) -> Height {
         Height(self.best_seen.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Why a recent transaction was left out of a block for breaking a
+    /// ledger rule (the last [`super::dropped::MAX_DROPPED`] are kept, in
+    /// memory).
+    pub fn dropped_tx(&self, hash: &Hash) -> Option<super::dropped::DroppedTx> {
+        self.dropped.lock().ok().and_then(|log| log.get(hash))
     }
 
     /// The chain id.
@@ -212,6 +228,11 @@ impl NodeHandle {
     /// Pending transactions in arrival order, at most `limit`.
     pub async fn pending_txs(&self, limit: usize) -> Option<Vec<Transaction>> {
         self.ask(|reply| Query::PendingTxs { limit, reply }).await
+    }
+
+    /// An account's pending transactions (verified), by nonce.
+    pub async fn pending_of(&self, account: AccountId) -> Option<Vec<VerifiedTx>> {
+        self.ask(|reply| Query::PendingOf { account, reply }).await
     }
 
     /// Which of these transactions are still pending.

@@ -37,6 +37,7 @@ pub const MAX_BLOCK_TIME: Duration = Duration::from_secs(5);
 const GOSSIP_EVERY: Duration = Duration::from_millis(20);
 
 mod actor;
+pub mod dropped;
 mod ingress;
 mod intake;
 pub mod record;
@@ -191,6 +192,7 @@ impl Node {
         let net_for_handle = net.clone();
         let sync = sync::SyncState::default();
         let best_seen = sync.best.clone();
+        let dropped = Arc::new(std::sync::Mutex::new(dropped::DroppedLog::default()));
         let actor = Actor {
             chain,
             core,
@@ -200,6 +202,7 @@ impl Node {
             clock: cfg.clock.clone(),
             timers,
             committed: committed.clone(),
+            dropped: dropped.clone(),
             next_start: Some(Instant::now()),
             net,
             sync,
@@ -230,6 +233,7 @@ impl Node {
                 net: net_for_handle,
                 best_seen,
                 verifier,
+                dropped,
             },
             task,
         })
