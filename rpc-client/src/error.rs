@@ -1,5 +1,8 @@
-//! Error codes: JSON-RPC 2.0's own and EIP-1474's, with the domain reason in
-//! `error.data` as `{"reason": "..."}`.
+//! Error codes: JSON-RPC 2.0's own and EIP-1474's. One convention for
+//! every error the node answers: the message in the JSON-RPC
+//! specification's capitalised style ("Invalid params", "Resource not
+//! found"), and `error.data` an object with at least `reason`, a sentence
+//! for people: `{"reason": "..."}`.
 
 use jsonrpsee::types::ErrorObjectOwned;
 use serde::{Deserialize, Serialize};
@@ -12,8 +15,8 @@ pub const INVALID_REQUEST: i32 = -32600;
 pub const METHOD_NOT_FOUND: i32 = -32601;
 /// Malformed parameters: bad hex, a truncated transaction, an `at` that
 /// does not parse, a filter naming an unknown event kind, a bad cursor.
-/// (Parameters that do not fit the method's types at all get jsonrpsee's
-/// own -32602 with a plain-string `data`.)
+/// (Parameters that do not fit the method's types at all get the same code
+/// and message from jsonrpsee, its text as `data.reason`.)
 pub const INVALID_PARAMS: i32 = -32602;
 /// The node failed; the request may be retried.
 pub const INTERNAL_ERROR: i32 = -32603;
@@ -34,6 +37,17 @@ pub const METHOD_NOT_SUPPORTED: i32 = -32004;
 /// EIP-1474: a limit was exceeded: a range or page too large, the rate
 /// limit.
 pub const LIMIT_EXCEEDED: i32 = -32005;
+/// jsonrpsee: more subscriptions on one WebSocket than the node allows.
+pub const TOO_MANY_SUBSCRIPTIONS: i32 = -32006;
+/// jsonrpsee: a request larger than the node accepts.
+pub const REQUEST_TOO_BIG: i32 = -32007;
+/// jsonrpsee: an answer larger than the node sends.
+pub const RESPONSE_TOO_BIG: i32 = -32008;
+/// jsonrpsee: a batch of more calls than the node accepts.
+pub const BATCH_TOO_BIG: i32 = -32010;
+/// jsonrpsee: a batch whose answers together are larger than the node
+/// sends.
+pub const BATCH_RESPONSE_TOO_BIG: i32 = -32011;
 
 /// What `error.data` holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,42 +69,48 @@ pub fn error(code: i32, message: &str, reason: impl Into<String>) -> ErrorObject
 
 /// Malformed parameters.
 pub fn invalid_params(reason: impl Into<String>) -> ErrorObjectOwned {
-    error(INVALID_PARAMS, "invalid params", reason)
+    error(INVALID_PARAMS, "Invalid params", reason)
 }
 
 /// A transaction refused.
 pub fn rejected(reason: impl Into<String>) -> ErrorObjectOwned {
-    error(TRANSACTION_REJECTED, "transaction rejected", reason)
+    error(TRANSACTION_REJECTED, "Transaction rejected", reason)
 }
 
 /// A resource that does not exist.
 pub fn not_found(reason: impl Into<String>) -> ErrorObjectOwned {
-    error(RESOURCE_NOT_FOUND, "resource not found", reason)
+    error(RESOURCE_NOT_FOUND, "Resource not found", reason)
 }
 
 /// A resource not available now.
 pub fn unavailable(reason: impl Into<String>) -> ErrorObjectOwned {
-    error(RESOURCE_UNAVAILABLE, "resource unavailable", reason)
+    error(RESOURCE_UNAVAILABLE, "Resource unavailable", reason)
 }
 
 /// A limit exceeded.
 pub fn limit_exceeded(reason: impl Into<String>) -> ErrorObjectOwned {
-    error(LIMIT_EXCEEDED, "limit exceeded", reason)
+    error(LIMIT_EXCEEDED, "Limit exceeded", reason)
 }
 
 /// An unsafe method refused.
 pub fn not_supported(reason: impl Into<String>) -> ErrorObjectOwned {
-    error(METHOD_NOT_SUPPORTED, "method not supported", reason)
+    error(METHOD_NOT_SUPPORTED, "Method not supported", reason)
 }
 
 /// The node failed.
 pub fn internal(reason: impl Into<String>) -> ErrorObjectOwned {
-    error(INTERNAL_ERROR, "internal error", reason)
+    error(INTERNAL_ERROR, "Internal error", reason)
 }
 
-/// The domain reason of an error object, if it carries one.
+/// The reason of an error object, if it carries one: `data.reason`, or,
+/// from a node that predates the one convention, a plain-string `data`.
 pub fn reason_of(err: &ErrorObjectOwned) -> Option<String> {
-    err.data()
-        .and_then(|d| serde_json::from_str::<ErrorData>(d.get()).ok())
-        .map(|d| d.reason)
+    match serde_json::from_str::<serde_json::Value>(err.data()?.get()).ok()? {
+        serde_json::Value::Object(mut fields) => match fields.remove("reason")? {
+            serde_json::Value::String(reason) => Some(reason),
+            _ => None,
+        },
+        serde_json::Value::String(reason) => Some(reason),
+        _ => None,
+    }
 }

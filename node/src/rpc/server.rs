@@ -87,6 +87,7 @@ pub async fn start(cfg: RpcConfig, node: NodeHandle) -> Result<RpcServer, RpcErr
         metrics: metrics.clone(),
         known,
         subscriptions,
+        max_response_bytes: cfg.max_response_bytes as usize,
     });
     let guard = GuardLayer(guard_state.clone());
     let server_cfg = ServerConfig::builder()
@@ -328,7 +329,8 @@ impl Front {
             (&http::Method::GET, "/metrics") => self.metrics().await,
             _ => {
                 req.extensions_mut().insert(ip);
-                if !jsonrpsee::server::ws::is_upgrade_request(&req) {
+                let plain_http = !jsonrpsee::server::ws::is_upgrade_request(&req);
+                if plain_http {
                     req.extensions_mut().insert(guard::PlainHttp);
                 }
                 let mut svc = self
@@ -336,6 +338,7 @@ impl Front {
                     .clone()
                     .build(self.methods.clone(), self.stop.clone());
                 match svc.call(req).await {
+                    Ok(rp) if plain_http => normalise_http_error(rp).await,
                     Ok(rp) => rp,
                     Err(e) => respond(500, "text/plain", format!("{e}\n")),
                 }
@@ -417,6 +420,145 @@ impl Front {
             m.render(),
         )
     }
+}
+
+/// Bodies above this are not looked at for an error to put in the one
+/// form: jsonrpsee's own error answers are a few hundred bytes.
+const MAX_ERROR_BODY: u64 = 64 * 1024;
+
+/// Puts the errors jsonrpsee answers over plain HTTP before the middleware
+/// sees a call (a body that is not JSON, not a request, too big, a batch
+/// too long) in the one form of docs/rpc.md section 2, as
+/// [`guard::normalise_error`] does for the rest. Other answers pass as
+/// they are.
+async fn normalise_http_error(rp: HttpResponse) -> HttpResponse {
+    use hyper::body::Body as _;
+    let is_json = rp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
+    let small = rp
+        .body()
+        .size_hint()
+        .exact()
+        .is_some_and(|n| n <= MAX_ERROR_BODY);
+    if !is_json || !small {
+        return rp;
+    }
+    let status = rp.status().as_u16();
+    let (mut parts, body) = rp.into_parts();
+    let Ok(bytes) = body_bytes(body).await else {
+        return respond(
+            500,
+            "application/json; charset=utf-8",
+            serde_json::json!({
+                "jsonrpc": "2.0",
+                "id": null,
+                "error": {
+                    "code": watt_rpc_client::error::INTERNAL_ERROR,
+                    "message": "Internal error",
+                    "data": {"reason": "the node could not write its answer; see its log"},
+                },
+            })
+            .to_string(),
+        );
+    };
+    let body = match normalised_body(&bytes, status) {
+        Some(fixed) => {
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            fixed
+        }
+        None => bytes,
+    };
+    http::Response::from_parts(parts, HttpBody::from(body))
+}
+
+/// A JSON-RPC answer's body with its errors in the one form, if any
+/// needed it.
+fn normalised_body(bytes: &[u8], status: u16) -> Option<Vec<u8>> {
+    if !bytes.windows(7).any(|w| w == b"\"error\"") {
+        return None;
+    }
+    let mut v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let fix = |answer: &mut serde_json::Value| -> bool {
+        let Some(err) = answer.get_mut("error") else {
+            return false;
+        };
+        // The reasons only the HTTP front knows.
+        let code = err.get("code").and_then(serde_json::Value::as_i64);
+        let no_data = err.get("data").is_none_or(serde_json::Value::is_null);
+        let known = match (status, code) {
+            (400, Some(c)) if c == i64::from(watt_rpc_client::error::PARSE_ERROR) => {
+                Some("the body is empty or does not start with `{` or `[`")
+            }
+            (500, Some(c)) if c == i64::from(watt_rpc_client::error::INTERNAL_ERROR) => {
+                Some("the node could not read the request's body")
+            }
+            _ => None,
+        };
+        if let (Some(reason), true, Some(obj)) = (known, no_data, err.as_object_mut()) {
+            obj.insert("data".into(), serde_json::json!({ "reason": reason }));
+        }
+        guard::normalise_error(err, None) || (known.is_some() && no_data)
+    };
+    let changed = match &mut v {
+        serde_json::Value::Array(answers) => {
+            // Every answer, not only up to the first that changed.
+            let mut changed = false;
+            for answer in answers.iter_mut() {
+                changed |= fix(answer);
+            }
+            changed
+        }
+        answer => fix(answer),
+    };
+    if !changed {
+        return None;
+    }
+    let body = match &v {
+        serde_json::Value::Array(answers) => {
+            let answers: Vec<String> = answers.iter().map(answer_json).collect();
+            format!("[{}]", answers.join(","))
+        }
+        answer => answer_json(answer),
+    };
+    Some(body.into_bytes())
+}
+
+/// An answer as JSON, its fields in jsonrpsee's order (`jsonrpc`, `id`,
+/// `error`, as every other answer has them) rather than sorted.
+fn answer_json(answer: &serde_json::Value) -> String {
+    let field = |name: &str| answer.get(name).unwrap_or(&serde_json::Value::Null);
+    match answer.as_object() {
+        Some(fields) if fields.len() == 3 && fields.contains_key("error") => {
+            let err = field("error");
+            let part = |name: &str| err.get(name).unwrap_or(&serde_json::Value::Null);
+            format!(
+                "{{\"jsonrpc\":{},\"id\":{},\"error\":{{\"code\":{},\"message\":{},\"data\":{}}}}}",
+                field("jsonrpc"),
+                field("id"),
+                part("code"),
+                part("message"),
+                part("data"),
+            )
+        }
+        _ => answer.to_string(),
+    }
+}
+
+/// The whole of a body held in memory.
+async fn body_bytes(mut body: HttpBody) -> Result<Vec<u8>, jsonrpsee::core::BoxError> {
+    use hyper::body::Body as _;
+    let mut out = Vec::new();
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        if let Ok(data) = frame?.into_data() {
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out)
 }
 
 fn add_cors(rp: &mut HttpResponse, origin: &str) {
