@@ -84,13 +84,13 @@ def check_transactions(file: str = "transactions.json") -> set[str]:
         name = f"{file}:{v['name']}"
         try:
             expect(f"{name} signer account", watt.account(u["signer"]), v["signer_public_key"])
-            unsigned = watt.unsigned_tx(u["chain_id"], u["signer"], u["nonce"], u["body"])
+            unsigned = watt.unsigned_tx(u["chainId"], u["signer"], u["nonce"], u["body"])
             sh = watt.tagged_hash(watt.TAG_TX, unsigned)
             check_signed(file, v, unsigned, sh, lambda s: unsigned + s, watt.TAG_TX_ID)
             expect(f"{name} fields.signature", v["fields"]["signature"], v["signature"])
             # The high-level path a wallet uses must give the same bytes.
             key = watt.Key(watt.hex_bytes(v["signer_seed"], 32))
-            tx = watt.sign_tx(key, u["chain_id"], u["nonce"], u["body"])
+            tx = watt.sign_tx(key, u["chainId"], u["nonce"], u["body"])
             expect(f"{name} sign_tx().encoded", tx.encoded, v["encoded_hex"])
             expect(f"{name} sign_tx().hash", tx.hash, v["hash"])
             bodies.add(kind)
@@ -116,7 +116,8 @@ def check_readings() -> None:
             expect(f"{name} sign_reading()", watt.sign_reading(key, chain_id, f["reading"], cons),
                    {"reading": f["reading"], "signature": v["signature"]})
         elif v["type"] == "ProofOfPossession":
-            payload = watt.proof_of_possession_payload(f["operator"], f["consensus_key"])
+            payload = watt.proof_of_possession_payload(f["operator"],
+                                                       watt._f(f, "consensus_key"))
             sh = watt.signing_hash(watt.TAG_PROOF_OF_POSSESSION, chain_id, payload)
             check_signed("readings.json", v, payload, sh,
                          lambda s: watt.proof_of_possession({"signature": watt.to_hex(s)}))

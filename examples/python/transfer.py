@@ -88,11 +88,17 @@ def submit(rpc: watt.Rpc, key: watt.Key, chain_id: bytes, body: dict,
 
 def wait_for_receipt(rpc: watt.Rpc, tx: watt.SignedTx, timeout: float) -> dict | None:
     """The receipt, or None if the transaction left the mempool without
-    being included (a block made it invalid, or it broke a ledger rule)."""
+    being included (a block made it invalid, or it broke a ledger rule: then
+    the node answers a receipt with ``"status": "dropped"``, the ``rule`` in
+    camelCase, e.g. ``insufficientBalance``, and the ``reason`` in words)."""
     tx_id = watt.to_hex(tx.hash)
     deadline = time.monotonic() + timeout
     while True:
         receipt = rpc.receipt(tx_id)
+        if receipt is not None and receipt.get("status") == "dropped":
+            log(f"  dropped at height {receipt.get('height')}: rule {receipt.get('rule')}, "
+                f"{receipt.get('reason')}")
+            return None
         if receipt is not None:
             return receipt
         if rpc.get_tx(tx_id) is None and rpc.receipt(tx_id) is None:

@@ -21,8 +21,13 @@ Contents
   * a tiny JSON-RPC 2.0 client over urllib                   rpc-client/src/api.rs
 
 Bodies are plain dicts in the same JSON shape the node and the golden
-vectors use, e.g. ``{"type": "transfer", "to": "watt1...", "amount": "500",
-"vintages": None}``. Amounts may be ints or decimal strings.
+vectors use (docs/rpc.md): camelCase field names everywhere (``periodStart``,
+``deviceKey``, ``baselineTime``, ``chainId``, ``miningCapW``), energy in Wh
+and power in W as decimal strings (``"amount": "500"``, ``"capacity":
+"250000"``), heights, hours, ids, nonces and times as numbers,
+e.g. ``{"type": "transfer", "to": "watt1...", "amount": "500", "vintages":
+None}``. The encoders also take ints where the JSON has decimal strings, and
+snake_case names (``period_start``) where the camelCase one is absent.
 
 Dependencies: PyNaCl (ed25519) and blake3 (see requirements.txt).
 """
@@ -288,16 +293,22 @@ matching_window = _named({"hour": 0, "day": 1, "month": 2, "year": 3})
 vote_kind = _named({"prevote": 0, "precommit": 1})
 
 
-def _f(d: dict, name: str) -> Any:
-    """A field by its snake_case name, or its camelCase name (the JSON of
-    consensus objects uses camelCase)."""
-    if name in d:
-        return d[name]
+def _camel(name: str) -> str:
+    """``period_start`` -> ``periodStart``."""
     parts = name.split("_")
-    camel = parts[0] + "".join(p.title() for p in parts[1:])
+    return parts[0] + "".join(p.title() for p in parts[1:])
+
+
+def _f(d: dict, name: str) -> Any:
+    """A field by its camelCase JSON name (``periodStart``), the one form the
+    node and the golden vectors use. ``name`` is given in snake_case; a dict
+    written with the snake_case names is accepted too."""
+    camel = _camel(name)
     if camel in d:
         return d[camel]
-    raise KeyError(f"missing field {name!r} (or {camel!r}) in {sorted(d)}")
+    if name in d:
+        return d[name]
+    raise KeyError(f"missing field {camel!r} in {sorted(d)}")
 
 
 def zone_policy(p: dict) -> bytes:
@@ -391,8 +402,8 @@ def verify(public: bytes, message32: bytes, sig: bytes) -> bool:
 
 def _reading(id_field: str) -> Callable[[dict], bytes]:
     def enc(r: dict) -> bytes:
-        return (u64(r[id_field]) + u64(r["sequence"]) + u64(r["period_start"])
-                + u64(r["period_end"]) + u64(r["counter"]) + u8(r["flags"]))
+        return (u64(r[id_field]) + u64(r["sequence"]) + u64(_f(r, "period_start"))
+                + u64(_f(r, "period_end")) + u64(r["counter"]) + u8(r["flags"]))
     return enc
 
 
@@ -433,8 +444,8 @@ def sign_proof_of_possession(consensus: Key, chain_id: bytes, operator: Any) -> 
 
 # ---------------------------------------------------------------------------
 # Feeders (sections 5 and 6; docs/protocol.md section 17). Their JSON
-# follows the convention of docs/rpc.md: camelCase fields, u64 amounts as
-# decimal strings; the encoders below also take the snake_case names.
+# follows the convention of docs/rpc.md: camelCase fields, Wh and W as
+# decimal strings.
 # ---------------------------------------------------------------------------
 
 FEEDER_ID_MAX = 24
@@ -514,8 +525,7 @@ def sign_declared_load(declared: Key, chain_id: bytes, load: dict) -> dict:
 # ---------------------------------------------------------------------------
 # The sandbox (sections 5, 6, 9, 10; docs/protocol.md section 18): permits,
 # curtailment orders and the owner's signed acknowledgement. JSON is
-# camelCase (watts and Wh as decimal strings); the encoders also take the
-# snake_case names.
+# camelCase (watts and Wh as decimal strings).
 # ---------------------------------------------------------------------------
 
 MAX_GRID_OPERATORS = 16
@@ -524,8 +534,8 @@ ALL_HOURS = 0x00FF_FFFF
 
 
 def permit_terms(d: dict) -> bytes:
-    """PermitTerms: max_power (W), months (u16 mask, bit 0 = January),
-    hours (u32 mask, bit 0 = 00:00 UTC), monthly_quota (Wh), expires (unix
+    """PermitTerms: maxPower (W), months (u16 mask, bit 0 = January),
+    hours (u32 mask, bit 0 = 00:00 UTC), monthlyQuota (Wh), expires (unix
     seconds on a whole hour)."""
     return (u64(_f(d, "max_power")) + u16(d["months"]) + u32(d["hours"])
             + u64(_f(d, "monthly_quota")) + u64(d["expires"]))
@@ -540,7 +550,7 @@ def curtail_target(d: dict) -> bytes:
 
 
 def curtailment_ack(a: dict) -> bytes:
-    """CurtailmentAck, what a site's owner signs: order, site, seen_at."""
+    """CurtailmentAck, what a site's owner signs: order, site, seenAt."""
     return u64(a["order"]) + u64(a["site"]) + u64(_f(a, "seen_at"))
 
 
@@ -596,10 +606,19 @@ def validator_set(vs: list) -> bytes:
     return vec(vs, validator, 256)
 
 
+def _signers(v: Any) -> bytes:
+    """A commit certificate's signer bitmap (encoding.md section 7): ``0x``
+    hex in JSON (``"0x0d"``); bytes or a list of byte values are accepted
+    too."""
+    if isinstance(v, str):
+        return hex_bytes(v)
+    return bytes(v)
+
+
 def commit_certificate(c: dict) -> bytes:
     return (u64(_f(c, "height")) + u32(_f(c, "round")) + hash32(_f(c, "block_hash"))
             + hash32(_f(c, "validator_set_hash"))
-            + byte_string(bytes(_f(c, "signers")))
+            + byte_string(_signers(_f(c, "signers")))
             + vec(_f(c, "signatures"), signature))
 
 
@@ -608,20 +627,22 @@ def commit_certificate(c: dict) -> bytes:
 # ---------------------------------------------------------------------------
 
 def genesis_meter(m: dict) -> bytes:
-    return (text(m["serial"], 64) + public_key(m["device_key"]) + account(m["owner"])
+    return (text(m["serial"], 64) + public_key(_f(m, "device_key")) + account(m["owner"])
             + account(m["operator"]) + source(m["source"]) + u64(m["capacity"])
-            + zone_id(m["zone"]) + u64(m["baseline_time"]) + u64(m["baseline_counter"]))
+            + zone_id(m["zone"]) + u64(_f(m, "baseline_time"))
+            + u64(_f(m, "baseline_counter")))
 
 
 def genesis_site(s: dict) -> bytes:
-    return (text(s["serial"], 64) + public_key(s["device_key"]) + account(s["owner"])
-            + zone_id(s["zone"]) + u64(s["max_draw"]) + u64(s["baseline_time"])
-            + u64(s["baseline_counter"]))
+    return (text(s["serial"], 64) + public_key(_f(s, "device_key")) + account(s["owner"])
+            + zone_id(s["zone"]) + u64(_f(s, "max_draw")) + u64(_f(s, "baseline_time"))
+            + u64(_f(s, "baseline_counter")))
 
 
 def genesis(g: dict) -> bytes:
     cont = g.get("continues")
-    return (text(g["chain_name"], 64) + u64(g["genesis_time_ms"]) + chain_params(g["params"])
+    return (text(_f(g, "chain_name"), 64) + u64(_f(g, "genesis_time_ms"))
+            + chain_params(g["params"])
             + validator_set(g["authorities"]) + vec(g["regulators"], account)
             + vec(g["zones"], lambda zp: zone_id(zp[0]) + zone_policy(zp[1]))
             + vec(g["meters"], genesis_meter) + vec(g["sites"], genesis_site)
@@ -782,7 +803,7 @@ def feeder_site_state_key(feeder: str, site: Any) -> bytes:
 
 
 def zone_sandbox_value(z: dict) -> bytes:
-    """The ZoneSandbox state value: permits_from (an hour or None), the
+    """The ZoneSandbox state value: permitsFrom (an hour or None), the
     grid operators."""
     return option(_f(z, "permits_from"), u64) + vec(_f(z, "grid_operators"), account)
 
@@ -931,12 +952,12 @@ def event_root(encoded_records: Iterable[bytes]) -> bytes:
 def _authority_change(c: dict) -> bytes:
     kind = c["kind"]
     if kind == "add":
-        return enum(0, account(c["operator"]) + public_key(c["consensus_key"])
+        return enum(0, account(c["operator"]) + public_key(_f(c, "consensus_key"))
                     + text(c["name"], 64) + proof_of_possession(c["proof"]))
     if kind == "remove":
         return enum(1, account(c["operator"]))
     if kind == "rotate":
-        return enum(2, account(c["operator"]) + public_key(c["consensus_key"])
+        return enum(2, account(c["operator"]) + public_key(_f(c, "consensus_key"))
                     + proof_of_possession(c["proof"]))
     raise ValueError(f"unknown authority change {kind!r}")
 
@@ -957,28 +978,29 @@ BODIES: dict[str, tuple[int, Callable[[dict], bytes]]] = {
     "transfer": (0, lambda b: account(b["to"]) + u64(b["amount"]) + vintages(b.get("vintages"))),
     "retire": (1, lambda b: u64(b["amount"]) + text(b["beneficiary"], 256)
                + text(b["purpose"], 256) + vintages(b.get("vintages"))),
-    "registerMeter": (2, lambda b: text(b["serial"], 64) + public_key(b["device_key"])
+    "registerMeter": (2, lambda b: text(b["serial"], 64) + public_key(_f(b, "device_key"))
                       + account(b["owner"]) + source(b["source"]) + u64(b["capacity"])
-                      + zone_id(b["zone"]) + u64(b["baseline_time"]) + u64(b["baseline_counter"])),
+                      + zone_id(b["zone"]) + u64(_f(b, "baseline_time"))
+                      + u64(_f(b, "baseline_counter"))),
     "approveMeter": (3, lambda b: u64(b["meter"])),
     "submitReadings": (4, lambda b: vec(b["readings"], signed_generation_reading, 1024)),
-    "replaceMeterKey": (5, lambda b: u64(b["meter"]) + public_key(b["new_device_key"])
-                        + u64(b["baseline_time"]) + u64(b["baseline_counter"])),
-    "resyncMeter": (6, lambda b: u64(b["meter"]) + u64(b["baseline_time"])
-                    + u64(b["baseline_counter"])),
-    "transferMeterOperator": (7, lambda b: u64(b["meter"]) + account(b["new_operator"])),
+    "replaceMeterKey": (5, lambda b: u64(b["meter"]) + public_key(_f(b, "new_device_key"))
+                        + u64(_f(b, "baseline_time")) + u64(_f(b, "baseline_counter"))),
+    "resyncMeter": (6, lambda b: u64(b["meter"]) + u64(_f(b, "baseline_time"))
+                    + u64(_f(b, "baseline_counter"))),
+    "transferMeterOperator": (7, lambda b: u64(b["meter"]) + account(_f(b, "new_operator"))),
     "revokeMeter": (8, lambda b: u64(b["meter"]) + text(b["reason"], 256)),
-    "registerSite": (9, lambda b: text(b["serial"], 64) + public_key(b["device_key"])
-                     + account(b["owner"]) + zone_id(b["zone"]) + u64(b["max_draw"])
-                     + u64(b["baseline_time"]) + u64(b["baseline_counter"])),
+    "registerSite": (9, lambda b: text(b["serial"], 64) + public_key(_f(b, "device_key"))
+                     + account(b["owner"]) + zone_id(b["zone"]) + u64(_f(b, "max_draw"))
+                     + u64(_f(b, "baseline_time")) + u64(_f(b, "baseline_counter"))),
     "submitConsumption": (10, lambda b: vec(b["readings"], signed_consumption_reading, 1024)),
     "settleShortfall": (11, lambda b: u64(b["site"]) + vintages(b.get("vintages"))),
     "setZonePolicy": (12, lambda b: zone_id(b["zone"]) + zone_policy(b["policy"])),
     "suspendSite": (13, _site_reason),
     "reinstateSite": (14, _site_reason),
     "revokeSite": (15, _site_reason),
-    "replaceSiteKey": (16, lambda b: u64(b["site"]) + public_key(b["new_device_key"])
-                       + u64(b["baseline_time"]) + u64(b["baseline_counter"])),
+    "replaceSiteKey": (16, lambda b: u64(b["site"]) + public_key(_f(b, "new_device_key"))
+                       + u64(_f(b, "baseline_time")) + u64(_f(b, "baseline_counter"))),
     "withdrawCredits": (17, lambda b: account(b["account"]) + vintage(b["vintage"])
                         + u64(b["amount"]) + text(b["reason"], 256)),
     "proposeAuthoritySet": (18, lambda b: _authority_change(b["change"])),
@@ -986,7 +1008,7 @@ BODIES: dict[str, tuple[int, Callable[[dict], bytes]]] = {
     "proposeChainParams": (20, lambda b: chain_params(b["params"])),
     "vote": (21, lambda b: u64(b["proposal"]) + boolean(b["approve"])),
     "evidence": (22, lambda b: signed_vote(b["first"]) + signed_vote(b["second"])),
-    # Feeders (camelCase fields; _f also takes the snake_case names).
+    # Feeders.
     "registerFeeder": (23, lambda b: new_feeder(b["feeder"])),
     "attachToFeeder": (24, lambda b: attachee(b["device"]) + feeder_id(b["feeder"])
                        + u64(_f(b, "from_hour"))),
@@ -995,7 +1017,7 @@ BODIES: dict[str, tuple[int, Callable[[dict], bytes]]] = {
     "clearFeederAlert": (27, lambda b: feeder_id(b["feeder"]) + text(b["reason"], 256)),
     "resyncFeederMeter": (28, lambda b: feeder_id(b["feeder"]) + u64(_f(b, "baseline_time"))
                           + u64(_f(b, "baseline_import")) + u64(_f(b, "baseline_export"))),
-    # The sandbox (camelCase fields; _f also takes the snake_case names).
+    # The sandbox.
     "setZoneSandbox": (29, lambda b: zone_id(b["zone"]) + boolean(_f(b, "permits_required"))
                        + vec(_f(b, "grid_operators"), account, MAX_GRID_OPERATORS)),
     "issuePermit": (30, lambda b: u64(b["site"]) + permit_terms(b["terms"])),

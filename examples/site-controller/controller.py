@@ -153,8 +153,10 @@ class Controller:
             power = s.fleet.power_under(s.limit_at(a))
             s.fleet.counted_wh += power * (b - a) // 3600
             s.sequence += 1
-            reading = {"site": s.site, "sequence": s.sequence, "period_start": a,
-                       "period_end": b, "counter": s.counter_base + s.fleet.counted_wh,
+            # The JSON form of docs/rpc.md: camelCase names, Wh (the
+            # counter) as a decimal string, ids, sequences and times as numbers.
+            reading = {"site": s.site, "sequence": s.sequence, "periodStart": a,
+                       "periodEnd": b, "counter": str(s.counter_base + s.fleet.counted_wh),
                        "flags": 0}
             readings.append(watt.sign_reading(s.device, self.chain_id, reading, consumption=True))
         s.last_end = now

@@ -634,7 +634,10 @@ async fn bad_transactions_get_their_errors_and_change_nothing() {
         last = next(&mut w).await;
     }
     match last {
-        TxStatus::Invalid { reason } => assert!(reason.contains("invalid in block"), "{reason}"),
+        TxStatus::Invalid { rule, reason } => {
+            assert!(reason.contains("invalid in block"), "{reason}");
+            assert!(rule.is_some_and(|r| !r.is_empty() && !r.contains('_')));
+        }
         other => panic!("expected invalid, got {other:?}"),
     }
 

@@ -81,7 +81,7 @@ async fn dry_runs_name_the_rule_or_the_events_and_send_nothing() {
         .await
         .unwrap();
     assert!(!r.ok);
-    assert_eq!(r.reason.as_deref(), Some("bad_signature"));
+    assert_eq!(r.rule.as_deref(), Some("badSignature"));
 
     // Mint 5,000 Wh to the coop.
     n.wait_chain_time(GENESIS_MS + 600_000).await;
@@ -113,8 +113,8 @@ async fn dry_runs_name_the_rule_or_the_events_and_send_nothing() {
         .await
         .unwrap();
     assert!(!r.ok, "{r:?}");
-    assert_eq!(r.reason.as_deref(), Some("insufficient_balance"));
-    let message = r.message.expect("a message");
+    assert_eq!(r.rule.as_deref(), Some("insufficientBalance"));
+    let message = r.reason.expect("a reason in words");
     assert!(message.contains("10000"), "{message}");
     assert!(r.events.is_none());
     // The JSON as documented.
@@ -124,7 +124,7 @@ async fn dry_runs_name_the_rule_or_the_events_and_send_nothing() {
         .unwrap();
     assert_eq!(
         raw,
-        serde_json::json!({"ok": false, "reason": "insufficient_balance", "message": message})
+        serde_json::json!({"ok": false, "rule": "insufficientBalance", "reason": message})
     );
 
     // Within it: the transferred event, and nothing changed.
@@ -133,7 +133,7 @@ async fn dry_runs_name_the_rule_or_the_events_and_send_nothing() {
         .await
         .unwrap();
     assert!(r.ok, "{r:?}");
-    assert!(r.reason.is_none() && r.message.is_none());
+    assert!(r.rule.is_none() && r.reason.is_none());
     let events = r.events.expect("events");
     assert!(
         events.iter().any(|e| e.kind() == "transferred"),
@@ -170,7 +170,7 @@ async fn dry_runs_name_the_rule_or_the_events_and_send_nothing() {
     let r = TxApiClient::dry_run(&http, Bytes(encode(&n.tx(&coop, 1, transfer(4_500)))))
         .await
         .unwrap();
-    assert_eq!(r.reason.as_deref(), Some("insufficient_balance"), "{r:?}");
+    assert_eq!(r.rule.as_deref(), Some("insufficientBalance"), "{r:?}");
     let r = TxApiClient::dry_run(&http, Bytes(encode(&n.tx(&coop, 1, transfer(4_000)))))
         .await
         .unwrap();
@@ -180,6 +180,6 @@ async fn dry_runs_name_the_rule_or_the_events_and_send_nothing() {
     let r = TxApiClient::dry_run(&http, Bytes(encode(&n.tx(&coop, 0, transfer(1)))))
         .await
         .unwrap();
-    assert_eq!(r.reason.as_deref(), Some("bad_nonce"), "{r:?}");
+    assert_eq!(r.rule.as_deref(), Some("badNonce"), "{r:?}");
     n.stop().await;
 }

@@ -92,11 +92,11 @@ async fn a_transaction_dropped_at_block_building_has_a_receipt_over_http() {
     assert_eq!(ok.status, ReceiptStatus::Finalized);
     let landed = ok.location.clone().expect("a location").height;
     assert!(ok.events.iter().any(|e| e.kind() == "transferred"));
-    assert_eq!((ok.reason, ok.height), (None, None));
+    assert_eq!((ok.rule, ok.reason, ok.height), (None, None, None));
 
     let dropped = receipt(&n, second.hash()).await;
     assert_eq!(dropped.status, ReceiptStatus::Dropped);
-    assert_eq!(dropped.reason.as_deref(), Some("insufficient_balance"));
+    assert_eq!(dropped.rule.as_deref(), Some("insufficientBalance"));
     let height = dropped.height.expect("the block being built");
     assert!(
         height >= landed,
@@ -104,7 +104,7 @@ async fn a_transaction_dropped_at_block_building_has_a_receipt_over_http() {
     );
     assert!(height <= n.head().next());
     assert!(dropped.location.is_none() && dropped.events.is_empty());
-    assert!(dropped.message.is_some_and(|m| !m.is_empty()));
+    assert!(dropped.reason.is_some_and(|m| !m.is_empty()));
     // Nothing of it is on chain, and it is not pending.
     assert!(TxApiClient::get(&http, second.hash())
         .await
@@ -121,10 +121,10 @@ async fn a_transaction_dropped_at_block_building_has_a_receipt_over_http() {
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["events", "height", "message", "reason", "status", "txHash"]
+        ["events", "height", "reason", "rule", "status", "txHash"]
     );
     assert_eq!(raw["status"], "dropped");
-    assert_eq!(raw["reason"], "insufficient_balance");
+    assert_eq!(raw["rule"], "insufficientBalance");
     assert_eq!(raw["height"], serde_json::json!(height.0));
     assert_eq!(raw["txHash"], serde_json::json!(second.hash()));
     // A finalized receipt keeps its shape: no status means finalized.

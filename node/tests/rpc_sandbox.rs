@@ -87,7 +87,7 @@ async fn send(ws: &WsClient, tx: Transaction) -> TxLocation {
             .expect("status decodes");
         match s {
             TxStatus::Finalized(loc) => return loc,
-            TxStatus::Invalid { reason } | TxStatus::Dropped { reason } => {
+            TxStatus::Invalid { reason, .. } | TxStatus::Dropped { reason, .. } => {
                 panic!("{name}: {reason}")
             }
             _ => {}

@@ -229,7 +229,7 @@ impl WattClient {
             while let Some(status) = sub.next().await {
                 match status.ok()? {
                     TxStatus::Finalized(loc) => return Some(Ok(loc)),
-                    TxStatus::Invalid { reason } | TxStatus::Dropped { reason } => {
+                    TxStatus::Invalid { reason, .. } | TxStatus::Dropped { reason, .. } => {
                         return Some(Err(Error::Dropped { hash, reason }))
                     }
                     TxStatus::Ready { .. } | TxStatus::Included(_) => {}

@@ -298,7 +298,7 @@ pub struct TxLocation {
 ///
 /// Finalized: `{"txHash", "location", "events"}` (as before `status`
 /// existed: no `status` means finalized). Dropped: `{"txHash",
-/// "status":"dropped", "events":[], "reason", "message", "height"}`.
+/// "status":"dropped", "events":[], "rule", "reason", "height"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Receipt {
@@ -313,13 +313,13 @@ pub struct Receipt {
     /// The events it emitted, in order (none when dropped).
     #[serde(default)]
     pub events: Vec<Event>,
-    /// The rule it broke, in snake_case, e.g. `insufficient_balance` (only
+    /// The rule it broke, in camelCase, e.g. `insufficientBalance` (only
     /// when dropped).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The rule's message, in words (only when dropped).
+    pub rule: Option<String>,
+    /// Why, in words (only when dropped).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub reason: Option<String>,
     /// The height of the block being built when it broke the rule (only
     /// when dropped; that block was built without it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -348,7 +348,7 @@ impl ReceiptStatus {
 /// rule it breaks. Nothing is written either way.
 ///
 /// `{"ok":true,"events":[...]}` or
-/// `{"ok":false,"reason":"insufficient_balance","message":"..."}`.
+/// `{"ok":false,"rule":"insufficientBalance","reason":"..."}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DryRun {
@@ -357,13 +357,13 @@ pub struct DryRun {
     /// The events it would emit, in order (only when `ok`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<Event>>,
-    /// The rule it breaks, in snake_case (only when not `ok`), e.g.
-    /// `insufficient_balance`, `bad_nonce`, `bad_signature`.
+    /// The rule it breaks, in camelCase (only when not `ok`), e.g.
+    /// `insufficientBalance`, `badNonce`, `badSignature`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Why, in words (only when not `ok`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The rule's message, in words (only when not `ok`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
 }
 
 /// A `tx_submitAndWatch` notification.
@@ -381,12 +381,20 @@ pub enum TxStatus {
     Finalized(TxLocation),
     /// Refused; the watch ends.
     Invalid {
-        /// Why.
+        /// The rule it broke at block building, in camelCase (`null` when
+        /// refused at admission).
+        #[serde(default)]
+        rule: Option<String>,
+        /// Why, in words.
         reason: String,
     },
     /// Dropped from the mempool without being included; the watch ends.
     Dropped {
-        /// Why.
+        /// `evicted` (the pool was full) or `stale` (a block used its nonce
+        /// or changed the device key it was signed against).
+        #[serde(default)]
+        rule: Option<String>,
+        /// Why, in words.
         reason: String,
     },
 }
@@ -504,7 +512,7 @@ pub struct CanRun {
     /// The most it may draw now, W (a decimal string): its permit's max
     /// power (else its max draw), its share while curtailed, 0 when it
     /// may not run.
-    #[serde(rename = "maxPowerW", with = "crate::view::dec_watts")]
+    #[serde(rename = "maxPowerW")]
     pub max_power: Watts,
     /// Why, the most severe reason first: `revoked`,
     /// `suspendedByRegulator`, `suspendedAnomaly`, `suspendedPermitBreach`,
@@ -700,10 +708,12 @@ mod tests {
     #[test]
     fn tx_status_is_tagged() {
         let s = TxStatus::Invalid {
-            reason: "bad signature".into(),
+            rule: Some("insufficientBalance".into()),
+            reason: "needs 1500 Wh, has 1000".into(),
         };
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["status"], "invalid");
+        assert_eq!(json["rule"], "insufficientBalance");
         assert!(s.is_final());
         assert!(!TxStatus::Ready {
             hash: Hash::default()

@@ -483,7 +483,7 @@ fn readings_and_proofs() {
         "proof-of-possession",
         "ProofOfPossession",
         9,
-        &json!({"operator": acct(8), "consensus_key": key(9).public()}),
+        &json!({"operator": acct(8), "consensusKey": key(9).public()}),
         &encode(&(acct(8), key(9).public())),
         msg,
         &pop.signature.0,

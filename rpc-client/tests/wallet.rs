@@ -96,7 +96,7 @@ fn offline_sign_then_submit_and_transfers_reach_finality() {
     let chain_id = rpc(&node, "system_chainId", Value::Null);
     let chain_id = chain_id.as_str().unwrap().to_string();
     let genesis = rpc(&node, "chain_getGenesis", Value::Null);
-    let t0 = genesis["genesis"]["genesis_time_ms"].as_u64().unwrap() / 1000;
+    let t0 = genesis["genesis"]["genesisTimeMs"].as_u64().unwrap() / 1000;
 
     // Mint 5,000 Wh to the coop: a solar reading, relayed by the operator
     // with `send` (any body, as JSON).

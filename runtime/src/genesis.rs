@@ -28,10 +28,12 @@ pub const MAX_GENESIS_ITEMS: usize = 65_536;
 
 /// A meter active from genesis.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GenesisMeter {
     /// Serial number.
     pub serial: Serial,
     /// Device key.
+    #[serde(alias = "device_key")]
     pub device_key: PublicKey,
     /// The producer credited.
     pub owner: AccountId,
@@ -44,47 +46,60 @@ pub struct GenesisMeter {
     /// Zone.
     pub zone: ZoneId,
     /// Baseline time, unix seconds.
+    #[serde(alias = "baseline_time")]
     pub baseline_time: u64,
     /// Counter at the baseline time.
+    #[serde(alias = "baseline_counter")]
     pub baseline_counter: Wh,
 }
 
 /// A mining site registered from genesis.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GenesisSite {
     /// Serial number of its meter.
     pub serial: Serial,
     /// Device key of its meter.
+    #[serde(alias = "device_key")]
     pub device_key: PublicKey,
     /// The account whose credits it burns.
     pub owner: AccountId,
     /// Zone.
     pub zone: ZoneId,
     /// Max draw.
+    #[serde(alias = "max_draw")]
     pub max_draw: Watts,
     /// Baseline time, unix seconds.
+    #[serde(alias = "baseline_time")]
     pub baseline_time: u64,
     /// Counter at the baseline time.
+    #[serde(alias = "baseline_counter")]
     pub baseline_counter: Wh,
 }
 
 /// Where a chain continues another one (after a recovery fork).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Continuation {
     /// The old chain's id.
+    #[serde(alias = "chain_id")]
     pub chain_id: Hash,
     /// The old chain's last finalised height.
     pub height: Height,
     /// The old chain's state root at that height.
+    #[serde(alias = "state_root")]
     pub state_root: Hash,
 }
 
 /// The genesis document.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Genesis {
     /// A human-readable chain name.
+    #[serde(alias = "chain_name")]
     pub chain_name: BoundedString<64>,
     /// Genesis time, unix milliseconds; the first block must be later.
+    #[serde(alias = "genesis_time_ms")]
     pub genesis_time_ms: u64,
     /// Chain parameters.
     pub params: ChainParams,

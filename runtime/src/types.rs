@@ -53,46 +53,64 @@ unit!(
     serde_as_string
 );
 
-impl Serialize for Wh {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Wh {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = Wh;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an amount in Wh: a decimal string or a non-negative integer")
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Wh, E> {
-                Ok(Wh(v))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Wh, E> {
-                u64::try_from(v)
-                    .map(Wh)
-                    .map_err(|_| E::custom(format!("amount {v} is negative")))
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Wh, E> {
-                if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(E::custom(format!(
-                        "amount {v:?} is not a decimal number of Wh"
-                    )));
-                }
-                v.parse::<u64>()
-                    .map(Wh)
-                    .map_err(|_| E::custom(format!("amount {v} is above 2^64 - 1 Wh")))
+/// Serde for a `u64` quantity as a decimal string (`"1500"`), accepting a
+/// non-negative integer on input too: JavaScript's numbers lose precision
+/// above 2^53.
+macro_rules! decimal_serde {
+    ($name:ident, $noun:literal, $unit:literal) => {
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(&self.0)
             }
         }
-        d.deserialize_any(Visitor)
-    }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Visitor;
+                impl serde::de::Visitor<'_> for Visitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        write!(
+                            f,
+                            "{} in {}: a decimal string or a non-negative integer",
+                            $noun, $unit
+                        )
+                    }
+                    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<$name, E> {
+                        Ok($name(v))
+                    }
+                    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<$name, E> {
+                        u64::try_from(v)
+                            .map($name)
+                            .map_err(|_| E::custom(format!("{} {v} is negative", $noun)))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$name, E> {
+                        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+                            return Err(E::custom(format!(
+                                "{} {v:?} is not a decimal number of {}",
+                                $noun, $unit
+                            )));
+                        }
+                        v.parse::<u64>().map($name).map_err(|_| {
+                            E::custom(format!("{} {v} is above 2^64 - 1 {}", $noun, $unit))
+                        })
+                    }
+                }
+                d.deserialize_any(Visitor)
+            }
+        }
+    };
 }
+
+decimal_serde!(Wh, "amount", "Wh");
+
 unit!(
-    /// Power in watts.
-    Watts
+    /// Power in watts. In JSON a decimal string (`"100000"`), like `Wh`; a
+    /// number is accepted on input.
+    Watts,
+    serde_as_string
 );
+decimal_serde!(Watts, "power", "W");
 unit!(
     /// An hour index: unix seconds / 3600.
     Hour
@@ -384,7 +402,7 @@ impl fmt::Display for Vintage {
     Serialize,
     Deserialize,
 )]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "camelCase")]
 #[borsh(use_discriminant = true)]
 #[repr(u8)]
 pub enum Source {
@@ -399,6 +417,7 @@ pub enum Source {
     /// Biomass.
     Biomass = 4,
     /// Another renewable source (tidal, wave, ...).
+    #[serde(alias = "other-renewable")]
     OtherRenewable = 5,
 }
 
@@ -413,7 +432,8 @@ impl Source {
         Source::OtherRenewable,
     ];
 
-    /// The kebab-case name used in JSON and TOML.
+    /// The name people read (CLI, TOML, audit CSVs): kebab-case. The JSON
+    /// API writes camelCase (`otherRenewable`) and reads either.
     pub fn name(self) -> &'static str {
         match self {
             Source::Solar => "solar",
@@ -428,22 +448,29 @@ impl Source {
 
 /// A zone's rules.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ZonePolicy {
     /// The calendar bucket within which credits must match consumption.
+    #[serde(alias = "matching_window")]
     pub matching_window: MatchingWindow,
     /// The total max draw of live mining sites the zone allows (sandbox cap).
+    #[serde(alias = "mining_cap_w")]
     pub mining_cap_w: Watts,
     /// Hours after its generation hour at which a vintage expires.
+    #[serde(alias = "credit_lifetime_hours")]
     pub credit_lifetime_hours: u64,
     /// The oldest a generation reading's period end may be, in seconds
     /// before block time.
+    #[serde(alias = "reading_max_age_s")]
     pub reading_max_age_s: u64,
     /// Allowed excess over nameplate capacity (or max draw), in whole percent.
+    #[serde(alias = "plausibility_tolerance_pct")]
     pub plausibility_tolerance_pct: u32,
     /// What settling a shortfall costs, per mille of the shortfall (>= 1000).
+    #[serde(alias = "shortfall_penalty_permille")]
     pub shortfall_penalty_permille: u32,
     /// Seconds without a consumption reading after which a site is dark.
+    #[serde(alias = "dark_after_s")]
     pub dark_after_s: u64,
 }
 
@@ -464,22 +491,29 @@ impl Default for ZonePolicy {
 /// Chain-wide parameters. They live in genesis and change only by a
 /// governance proposal, so every validator judges a block alike.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ChainParams {
     /// Allowed clock skew for readings and block timestamps, in seconds.
+    #[serde(alias = "max_clock_skew_s")]
     pub max_clock_skew_s: u64,
     /// Blocks after which an undecided proposal expires.
+    #[serde(alias = "proposal_expiry_blocks")]
     pub proposal_expiry_blocks: u64,
     /// Most transactions in one block.
+    #[serde(alias = "max_block_txs")]
     pub max_block_txs: u32,
     /// Most encoded transaction bytes in one block.
+    #[serde(alias = "max_block_bytes")]
     pub max_block_bytes: u32,
     /// Most readings in one SubmitReadings or SubmitConsumption.
+    #[serde(alias = "max_readings_per_tx")]
     pub max_readings_per_tx: u32,
     /// Least amount a transfer creating a new account must carry.
+    #[serde(alias = "min_new_account_wh")]
     pub min_new_account_wh: Wh,
     /// Seconds after a bucket's end during which an open debt can still be
     /// settled before it becomes a shortfall.
+    #[serde(alias = "settlement_grace_s")]
     pub settlement_grace_s: u64,
 }
 

@@ -147,12 +147,9 @@ fn a_network_that_lost_half_its_validators_recovers_by_fork() {
     // block at that height.
     let genesis = nodes[0].call("chain_getGenesis", json!([])).unwrap();
     let continues = &genesis["genesis"]["continues"];
-    assert_eq!(continues["chain_id"], json!(old_chain), "{genesis}");
+    assert_eq!(continues["chainId"], json!(old_chain), "{genesis}");
     assert_eq!(continues["height"], json!(old_height), "{genesis}");
-    assert_eq!(
-        continues["state_root"], old_header["stateRoot"],
-        "{genesis}"
-    );
+    assert_eq!(continues["stateRoot"], old_header["stateRoot"], "{genesis}");
     assert_ne!(genesis["chainId"], json!(old_chain));
 
     // The old state carried over: the regulator's nonce; its proposal was

@@ -45,6 +45,16 @@ impl DropReason {
     pub fn is_invalid(&self) -> bool {
         matches!(self, DropReason::InvalidInBlock { .. })
     }
+
+    /// Its name in the JSON API: the broken rule's (camelCase, see
+    /// [`crate::service::dropped::rule_name`]), `evicted` or `stale`.
+    pub fn rule(&self) -> String {
+        match self {
+            DropReason::Evicted => "evicted".into(),
+            DropReason::Stale { .. } => "stale".into(),
+            DropReason::InvalidInBlock { error, .. } => crate::service::dropped::rule_name(error),
+        }
+    }
 }
 
 /// Mempool limits.

@@ -141,7 +141,13 @@ impl TxApiServer for Rpc {
             }
             Err(e) => {
                 let mut sink = pending.accept().await?;
-                push(&mut sink, &TxStatus::Invalid { reason: reason(&e) })?;
+                push(
+                    &mut sink,
+                    &TxStatus::Invalid {
+                        rule: None,
+                        reason: reason(&e),
+                    },
+                )?;
                 return Ok(());
             }
         };
@@ -167,11 +173,11 @@ impl TxApiServer for Rpc {
                 break;
             }
             if let Some((_, why)) = c.dropped.iter().find(|(h, _)| *h == hash) {
-                let reason = why.to_string();
+                let (rule, reason) = (Some(why.rule()), why.to_string());
                 let status = if why.is_invalid() {
-                    TxStatus::Invalid { reason }
+                    TxStatus::Invalid { rule, reason }
                 } else {
-                    TxStatus::Dropped { reason }
+                    TxStatus::Dropped { rule, reason }
                 };
                 push(&mut sink, &status)?;
                 break;
@@ -247,8 +253,8 @@ impl TxApiServer for Rpc {
                     status: ReceiptStatus::Finalized,
                     location: Some(location),
                     events,
+                    rule: None,
                     reason: None,
-                    message: None,
                     height: None,
                 }))
             })
@@ -271,8 +277,8 @@ impl TxApiServer for Rpc {
             status: ReceiptStatus::Dropped,
             location: None,
             events: Vec::new(),
-            reason: Some(dropped.rule),
-            message: Some(dropped.message),
+            rule: Some(dropped.rule),
+            reason: Some(dropped.message),
             height: Some(dropped.height),
         }))
     }
@@ -378,8 +384,8 @@ mod dry {
         Ok(DryRun {
             ok: true,
             events: Some(events),
+            rule: None,
             reason: None,
-            message: None,
         })
     }
 
@@ -391,8 +397,8 @@ mod dry {
         Ok(DryRun {
             ok: false,
             events: None,
-            reason: Some(crate::service::dropped::rule_name(&e)),
-            message: Some(e.to_string()),
+            rule: Some(crate::service::dropped::rule_name(&e)),
+            reason: Some(e.to_string()),
         })
     }
 }

@@ -37,26 +37,20 @@ impl DroppedTx {
     }
 }
 
-/// A rule's name in snake_case, from its [`TxError`] variant
-/// (`InsufficientBalance { .. }` is `insufficient_balance`).
+/// A rule's name in camelCase, from its [`TxError`] variant
+/// (`InsufficientBalance { .. }` is `insufficientBalance`).
 pub fn rule_name(error: &TxError) -> String {
     let debug = format!("{error:?}");
     let variant = debug
         .split(|c: char| !c.is_ascii_alphanumeric())
         .next()
         .unwrap_or_default();
-    let mut out = String::with_capacity(variant.len() + 4);
-    for (i, c) in variant.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
+    // camelCase, like every enum tag in the JSON API.
+    let mut chars = variant.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_lowercase().to_string() + chars.as_str(),
+        None => String::new(),
     }
-    out
 }
 
 /// The last [`MAX_DROPPED`] dropped transactions.
@@ -103,8 +97,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rule_names_are_snake_case() {
-        assert_eq!(rule_name(&TxError::ZeroAmount), "zero_amount");
+    fn rule_names_are_camel_case() {
+        assert_eq!(rule_name(&TxError::ZeroAmount), "zeroAmount");
+        assert_eq!(
+            rule_name(&TxError::InsufficientBalance {
+                available: watt_runtime::types::Wh(1),
+                needed: watt_runtime::types::Wh(2),
+            }),
+            "insufficientBalance"
+        );
     }
 
     #[test]

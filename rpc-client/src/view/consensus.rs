@@ -1,5 +1,6 @@
 //! Consensus objects: headers, proposals, votes and commit certificates.
 
+use crate::types::Bytes;
 use serde::{Deserialize, Serialize};
 use watt_runtime::block as ledger;
 use watt_runtime::crypto::{Hash, PublicKey, Signature};
@@ -87,6 +88,7 @@ impl From<ledger::Proposal> for Proposal {
 
 /// A proposal with the proposer's signature.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignedProposal {
     /// The proposal.
     pub proposal: Proposal,
@@ -155,6 +157,7 @@ impl From<ledger::Vote> for Vote {
 
 /// A vote with the validator's signature.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignedVote {
     /// The vote.
     pub vote: Vote,
@@ -185,8 +188,8 @@ pub struct CommitCertificate {
     /// The hash of the validator set of `height`.
     pub validator_set_hash: Hash,
     /// Bit i (of byte i / 8, least significant bit first) is set iff
-    /// validator i (in key order) signed; `ceil(n / 8)` bytes.
-    pub signers: Vec<u8>,
+    /// validator i (in key order) signed; `ceil(n / 8)` bytes, as `0x` hex.
+    pub signers: Bytes,
     /// The signers' precommit signatures, in validator order.
     pub signatures: Vec<Signature>,
 }
@@ -198,7 +201,7 @@ impl From<ledger::CommitCertificate> for CommitCertificate {
             round: v.round,
             block_hash: v.block_hash,
             validator_set_hash: v.validator_set_hash,
-            signers: v.signers.into_inner(),
+            signers: Bytes(v.signers.into_inner()),
             signatures: v.signatures.into_inner(),
         }
     }

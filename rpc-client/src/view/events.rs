@@ -17,7 +17,11 @@ mod from_ledger;
 
 /// Something that happened to the ledger.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum Event {
     /// Credits minted from a generation reading.
     Minted {
@@ -322,7 +326,6 @@ pub enum Event {
         /// Its zone.
         zone: ZoneId,
         /// Its rated capacity, W (a decimal string).
-        #[serde(with = "super::feeder::dec_watts")]
         rated_capacity: Watts,
         /// The first hour it balances.
         first_hour: Hour,
@@ -351,8 +354,7 @@ pub enum Event {
     FeederCounterWentDown {
         /// The feeder.
         feeder: FeederId,
-        /// The reading's sequence (a decimal string).
-        #[serde(with = "super::feeder::dec_u64")]
+        /// The reading's sequence.
         sequence: u64,
         /// Which counter, "import" or "export".
         counter: String,
@@ -492,7 +494,7 @@ pub enum Event {
         end: u64,
         /// The most all affected sites together may draw, W (a decimal
         /// string).
-        #[serde(rename = "maxMiningW", with = "super::feeder::dec_watts")]
+        #[serde(rename = "maxMiningW")]
         max_mining: Watts,
         /// Each affected site's share, in site order.
         shares: Vec<SiteShare>,
@@ -525,7 +527,7 @@ pub enum Event {
         /// The site.
         site: SiteId,
         /// Its share, W (a decimal string).
-        #[serde(rename = "shareW", with = "super::feeder::dec_watts")]
+        #[serde(rename = "shareW")]
         share: Watts,
         /// The judged window's start.
         start: u64,

@@ -53,7 +53,6 @@ pub struct NewFeeder {
     /// The zone it lies in.
     pub zone: ZoneId,
     /// Rated capacity, W (a decimal string).
-    #[serde(with = "dec_watts")]
     pub rated_capacity: Watts,
     /// Technical losses allowed, per mille of the energy entering the feeder.
     pub loss_permille: u16,
@@ -150,8 +149,7 @@ impl From<Attachee> for ledger::Attachee {
 pub struct FeederReading {
     /// The feeder.
     pub feeder: FeederId,
-    /// The head meter's sequence number (a decimal string).
-    #[serde(with = "dec_u64")]
+    /// The head meter's sequence number.
     pub sequence: u64,
     /// Period start, unix seconds (inclusive).
     pub period_start: u64,
@@ -282,57 +280,6 @@ fn decimal_ok(s: &str, signed: bool) -> bool {
         _ => s,
     };
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// A `u64` as a decimal string; a non-negative number is accepted on input.
-pub(crate) mod dec_u64 {
-    use serde::de::{Error, Visitor};
-    use std::fmt;
-
-    /// Writes the decimal string.
-    pub fn serialize<S: serde::Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(v)
-    }
-
-    /// Reads a decimal string (or a number).
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = u64;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a decimal string or a non-negative integer")
-            }
-            fn visit_u64<E: Error>(self, v: u64) -> Result<u64, E> {
-                Ok(v)
-            }
-            fn visit_i64<E: Error>(self, v: i64) -> Result<u64, E> {
-                u64::try_from(v).map_err(|_| E::custom(format!("{v} is negative")))
-            }
-            fn visit_str<E: Error>(self, v: &str) -> Result<u64, E> {
-                if !super::decimal_ok(v, false) {
-                    return Err(E::custom(format!("{v:?} is not a decimal number")));
-                }
-                v.parse()
-                    .map_err(|_| E::custom(format!("{v} is above 2^64 - 1")))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// Watts as a decimal string (through [`dec_u64`]).
-pub(crate) mod dec_watts {
-    use watt_runtime::types::Watts;
-
-    /// Writes the decimal string.
-    pub fn serialize<S: serde::Serializer>(v: &Watts, s: S) -> Result<S::Ok, S::Error> {
-        super::dec_u64::serialize(&v.0, s)
-    }
-
-    /// Reads a decimal string (or a number).
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Watts, D::Error> {
-        super::dec_u64::deserialize(d).map(Watts)
-    }
 }
 
 /// An `i128` as a decimal string with `-` when negative; an integer is

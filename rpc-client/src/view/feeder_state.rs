@@ -3,7 +3,7 @@
 //! convention of `docs/rpc.md` (camelCase, `u64` amounts as decimal
 //! strings, keys as `0x` hex, hours and unix seconds as numbers).
 
-use super::feeder::{dec_i128, dec_u64, dec_watts, BalanceStatus, FeederId};
+use super::feeder::{dec_i128, BalanceStatus, FeederId};
 use serde::{Deserialize, Serialize};
 use watt_runtime::crypto::PublicKey;
 use watt_runtime::state as ledger;
@@ -34,7 +34,6 @@ pub struct Feeder {
     /// Its zone.
     pub zone: ZoneId,
     /// Rated capacity, W.
-    #[serde(with = "dec_watts")]
     pub rated_capacity: Watts,
     /// Technical losses allowed, per mille of the energy entering.
     pub loss_permille: u16,
@@ -49,7 +48,6 @@ pub struct Feeder {
     /// The declared-load key, if any.
     pub declared_key: Option<PublicKey>,
     /// The head meter's last sequence.
-    #[serde(with = "dec_u64")]
     pub head_sequence: u64,
     /// Where its last period ended, unix seconds.
     pub head_last_end: u64,

@@ -168,7 +168,7 @@ fn feeder_bodies_follow_the_json_convention() {
     assert_eq!(json(bodies[3].clone())["fromHour"], 490_897);
     let readings = json(bodies[4].clone());
     let r = &readings["readings"][1]["reading"];
-    assert_eq!(r["sequence"], "2");
+    assert_eq!(r["sequence"], 2);
     assert_eq!(r["periodEnd"], 1_767_227_400u64);
     assert_eq!(r["import"], "2500");
     assert_eq!(r["flags"], 2);
@@ -311,7 +311,7 @@ fn feeder_event_kinds_are_the_runtime_kinds_and_keys_are_camel_case() {
     assert_eq!(registered["ratedCapacity"], "2000000");
     assert_eq!(registered["firstHour"], 490_897);
     let went_down = serde_json::to_value(Event::from(feeder_events().remove(3))).unwrap();
-    assert_eq!(went_down["sequence"], "42");
+    assert_eq!(went_down["sequence"], 42);
 }
 
 #[test]

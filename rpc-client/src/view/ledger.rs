@@ -249,6 +249,7 @@ impl From<ledger::SiteStatus> for SiteStatus {
 /// Per-zone credit accounting. Conservation:
 /// `minted = held + burned + retired + withdrawn + expired`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Supply {
     /// Minted from generation readings.
     pub minted: Wh,
@@ -311,7 +312,11 @@ impl From<ledger::Zone> for Zone {
 
 /// What a proposal would change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum ProposalKind {
     /// The authority set.
     Authorities {
@@ -405,6 +410,7 @@ impl From<ledger::Proposal> for Proposal {
 
 /// An account: its nonce and holdings.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Account {
     /// The nonce the account's next transaction must carry.
     pub nonce: u64,
@@ -414,6 +420,7 @@ pub struct Account {
 
 /// Credits of one vintage.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Holding {
     /// The vintage.
     pub vintage: Vintage,

@@ -5,17 +5,18 @@
 //! change the JSON a wallet reads. So what travels is defined here, and the
 //! runtime carries no JSON names except for the genesis document (whose
 //! types, [`ChainParams`], [`ZonePolicy`], [`Source`] and [`Validator`], are
-//! a published file format and appear here as they are). Leaf values keep
-//! their one JSON form everywhere: hashes, keys and signatures as `0x` hex,
-//! accounts as `watt1...`, Wh amounts as decimal strings.
+//! a published file format and appear here as they are: camelCase, with the
+//! snake_case names of genesis files written before step 6 still read).
+//! Leaf values keep their one JSON form everywhere: hashes, keys and
+//! signatures as `0x` hex, accounts as `watt1...`, Wh and W as decimal
+//! strings.
 //!
-//! These views reproduce the JSON the API has always served, byte for
-//! byte (`tests/tests/rpc_compat.rs` and the golden vectors hold them to
-//! it). That JSON predates the convention in `docs/rpc.md`: fields inside a
-//! transaction body or an event are snake_case, and some counters are JSON
-//! numbers. Views added from now on follow the convention (camelCase
-//! everywhere, bodies included; Wh and u64 amounts as decimal strings;
-//! hashes and bytes as `0x` hex); Wave 2 step 6 moves these to it.
+//! Every view follows the one JSON convention of `docs/rpc.md` (Wave 2
+//! step 6): camelCase field names, bodies and events included; enum tags in
+//! camelCase; energy and power as decimal strings; heights, hours, ids,
+//! sequences, nonces and times as numbers; hashes, keys and bytes as `0x`
+//! hex. `tests/tests/rpc_compat.rs` and the golden vectors hold the JSON to
+//! it byte for byte.
 //!
 //! [`ChainParams`]: watt_runtime::types::ChainParams
 //! [`ZonePolicy`]: watt_runtime::types::ZonePolicy
@@ -34,7 +35,6 @@ pub use consensus::{
     CommitCertificate, Header, Proposal, SignedProposal, SignedVote, Vote, VoteKind,
 };
 pub use events::{Event, EventRecord};
-pub(crate) use feeder::dec_watts;
 pub use feeder::{Attachee, BalanceStatus, DeclaredLoad, FeederId, FeederReading, NewFeeder};
 pub use feeder_state::{alert as feeder_alert, Feeder, FeederAlert, FeederHourBalance};
 pub use ledger::{

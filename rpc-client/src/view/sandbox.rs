@@ -7,7 +7,7 @@
 //! field names, watts and Wh as decimal strings, order numbers, hours,
 //! masks and unix seconds as numbers.
 
-use super::feeder::{dec_watts, feeder_id, FeederId};
+use super::feeder::{feeder_id, FeederId};
 use super::ViewError;
 use serde::{Deserialize, Serialize};
 use watt_runtime::sandbox as ledger;
@@ -20,7 +20,6 @@ use watt_runtime::types::{AccountId, Hour, SiteId, Watts, Wh, ZoneId};
 pub struct PermitTerms {
     /// The most the site may draw on average over a reading's period, W
     /// (a decimal string).
-    #[serde(with = "dec_watts")]
     pub max_power: Watts,
     /// Allowed months, bit 0 = January (12 bits).
     pub months: u16,
@@ -128,7 +127,7 @@ pub struct SiteShare {
     /// The site.
     pub site: SiteId,
     /// Its share of the order's max mining power, W (a decimal string).
-    #[serde(rename = "shareW", with = "dec_watts")]
+    #[serde(rename = "shareW")]
     pub share: Watts,
 }
 
@@ -301,7 +300,7 @@ pub struct CurtailedSite {
     /// The site.
     pub site: SiteId,
     /// Its share of the order's max mining power, W (a decimal string).
-    #[serde(rename = "shareW", with = "dec_watts")]
+    #[serde(rename = "shareW")]
     pub share: Watts,
     /// Its consumption in the window so far, pro rata by seconds, Wh.
     pub used: Wh,
@@ -343,7 +342,7 @@ pub struct Curtailment {
     pub end: u64,
     /// The most all affected sites together may draw, W (a decimal
     /// string).
-    #[serde(rename = "maxMiningW", with = "dec_watts")]
+    #[serde(rename = "maxMiningW")]
     pub max_mining: Watts,
     /// When it was cancelled (block time, unix seconds); `null` if not.
     pub cancelled_at: Option<u64>,

@@ -13,6 +13,7 @@ pub use body::Body;
 
 /// A signed transaction, as it travels and is stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Transaction {
     /// Everything but the signature.
     pub unsigned: UnsignedTx,
@@ -31,6 +32,7 @@ impl From<ledger::Transaction> for Transaction {
 
 /// The part of a transaction its signer signs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnsignedTx {
     /// The chain id (genesis hash).
     pub chain_id: Hash,
@@ -55,6 +57,7 @@ impl From<ledger::UnsignedTx> for UnsignedTx {
 
 /// An interval reading of a generation meter, as the meter signs it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GenerationReading {
     /// The meter that measured.
     pub meter: MeterId,
@@ -85,6 +88,7 @@ impl From<ledger::GenerationReading> for GenerationReading {
 
 /// An interval reading of a mining site's consumption meter.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConsumptionReading {
     /// The site that consumed.
     pub site: SiteId,
@@ -115,6 +119,7 @@ impl From<ledger::ConsumptionReading> for ConsumptionReading {
 
 /// A reading with the device's signature.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Signed<R> {
     /// The reading.
     pub reading: R,
@@ -135,6 +140,7 @@ impl<L, R: From<L>> From<ledger::Signed<L>> for Signed<R> {
 /// account: the consensus key's signature over
 /// `Domain::ProofOfPossession` signing hash of `operator || consensus_key`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProofOfPossession {
     /// Signature by the consensus key.
     pub signature: Signature,
@@ -150,7 +156,11 @@ impl From<ledger::ProofOfPossession> for ProofOfPossession {
 
 /// A change to the authority (validator) set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum AuthorityChange {
     /// Add an authority with its operator account and consensus key.
     Add {
@@ -209,7 +219,11 @@ impl From<ledger::AuthorityChange> for AuthorityChange {
 
 /// A change to the regulator set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum RegulatorChange {
     /// Add a regulator account.
     Add {

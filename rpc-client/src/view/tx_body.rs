@@ -18,7 +18,11 @@ mod to_ledger;
 
 /// What a transaction does. The enum's variant order is its encoding tag.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "type")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "type"
+)]
 pub enum Body {
     /// 0: move credits to another account.
     Transfer {
@@ -302,7 +306,7 @@ pub enum Body {
         end: u64,
         /// The most all affected sites together may draw, W (a decimal
         /// string).
-        #[serde(rename = "maxMiningW", with = "crate::view::feeder::dec_watts")]
+        #[serde(rename = "maxMiningW")]
         max_mining: Watts,
     },
     /// 33: a grid operator of the order's zone cancels it.
