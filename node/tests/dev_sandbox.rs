@@ -264,7 +264,7 @@ fn watt_dev_hands_a_site_to_an_outside_controller() {
     let owner = watt_runtime::types::AccountId(key("ownerSecret").public()).to_string();
     assert_eq!(owner, site["owner"].as_str().unwrap());
     assert_eq!(v["owner"], site["owner"]);
-    assert_eq!(v["maxDrawW"], site["maxDraw"].to_string());
+    assert_eq!(v["maxDrawW"], site["maxDraw"]);
     // Where the chain's record of it stood: nothing signed for it yet.
     assert_eq!(v["lastSequence"], 0);
     assert_eq!(v["lastEnd"], site["lastEnd"]);
