@@ -7,7 +7,9 @@ use crate::error::{RESOURCE_NOT_FOUND, TRANSACTION_REJECTED};
 use crate::jsonrpsee::core::client::{Error as ClientError, Subscription};
 use crate::jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use crate::jsonrpsee::ws_client::WsClientBuilder;
-use crate::types::{BlockId, Bytes, RpcHeader, TxLocation, TxState, TxStatus};
+use crate::types::{
+    BlockId, Bytes, DryRun, Receipt, ReceiptStatus, RpcHeader, TxLocation, TxState, TxStatus,
+};
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -254,6 +256,26 @@ impl WattClient {
         }
     }
 
+    /// Tries a signed transaction on the node's pending state
+    /// (`tx_dryRun`): the events it would emit, or the rule it breaks.
+    /// Nothing is sent, so it is retried like a read.
+    pub async fn dry_run(&self, tx: &Transaction) -> Result<DryRun, Error> {
+        let bytes = Bytes(encode(tx));
+        self.idempotent(|c| {
+            let bytes = bytes.clone();
+            async move { TxApiClient::dry_run(&c, bytes).await }
+        })
+        .await
+    }
+
+    /// A transaction's receipt (`tx_getReceipt`): finalised with its
+    /// events, or dropped with the rule it broke; `None` if the node knows
+    /// neither.
+    pub async fn receipt(&self, hash: Hash) -> Result<Option<Receipt>, Error> {
+        self.idempotent(|c| async move { TxApiClient::receipt(&c, hash).await })
+            .await
+    }
+
     /// Waits until a submitted transaction is finalised.
     pub async fn wait_finalized(&self, hash: Hash, timeout: Duration) -> Result<TxLocation, Error> {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -269,10 +291,18 @@ impl WattClient {
                 }
                 Some(_) => {}
                 None => {
-                    return Err(Error::Dropped {
-                        hash,
-                        reason: "it left the mempool; check its nonce and the signer's balance and roles, then sign it again".into(),
-                    })
+                    // A rule broken at block building leaves a receipt
+                    // naming it.
+                    let reason = match self.receipt(hash).await? {
+                        Some(Receipt {
+                            status: ReceiptStatus::Dropped,
+                            rule: Some(rule),
+                            reason: Some(reason),
+                            ..
+                        }) => format!("it broke `{rule}`: {reason}"),
+                        _ => "it left the mempool; check its nonce and the signer's balance and roles, then sign it again".into(),
+                    };
+                    return Err(Error::Dropped { hash, reason });
                 }
             }
             if tokio::time::Instant::now() >= deadline {

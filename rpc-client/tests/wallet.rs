@@ -304,6 +304,89 @@ fn offline_sign_then_submit_and_transfers_reach_finality() {
     let site = w.json(&["site", "status", "1"]);
     assert_eq!(site["site"], 1);
     assert!(site["allowed"].is_boolean());
+    // --dry-run tries without sending: a transfer beyond the balance (2,900
+    // Wh left) names the rule, one within it lists its events, and neither
+    // moves a credit or the nonce.
+    let nonce_before = w.json(&["nonce", "dev-valley-coop"])["nonce"].clone();
+    assert!(nonce_before.is_u64());
+    let to_bob = |amount: &str| {
+        vec![
+            "transfer",
+            "--from",
+            "dev-valley-coop",
+            "--to",
+            bob.as_str(),
+            "--amount",
+        ]
+        .into_iter()
+        .chain([amount])
+        .map(str::to_string)
+        .collect::<Vec<String>>()
+    };
+    let dry = |amount: &str| {
+        let mut args = vec!["--dry-run".to_string()];
+        args.extend(to_bob(amount));
+        args
+    };
+    let args = dry("1MWh");
+    let out = w.run(
+        "correct horse",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("would break `insufficientBalance`") && err.contains("nothing was sent"),
+        "{err}"
+    );
+    let args = dry("100");
+    let tried = w.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        tried.contains("would apply") && tried.contains("transferred"),
+        "{tried}"
+    );
+    assert_eq!(w.json(&["nonce", "dev-valley-coop"])["nonce"], nonce_before);
+    assert_eq!(w.json(&["balance", &bob])["total"], "2000");
+
+    // Receipts: the finalised transfer's names its block and events; a
+    // transfer that passes admission but not the balance rule when its
+    // block is built is dropped with the rule and the block; an unknown id
+    // is an error.
+    let receipt = w.ok(&["receipt", t["hash"].as_str().unwrap()]);
+    assert!(
+        receipt.starts_with("finalized: ") && receipt.contains("events: transferred"),
+        "{receipt}"
+    );
+    let mut first = to_bob("2000");
+    first.extend(["--wait", "none"].map(str::to_string));
+    w.ok(&first.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut second = to_bob("2000");
+    second.extend(["--wait", "none", "--output", "json"].map(str::to_string));
+    let sent: Value =
+        serde_json::from_str(&w.ok(&second.iter().map(String::as_str).collect::<Vec<_>>()))
+            .unwrap();
+    let hash = sent["hash"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let dropped = loop {
+        let out = w.run("correct horse", &["receipt", &hash]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if text.starts_with("dropped: ") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no dropped receipt: {text}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        dropped.contains("broke `insufficientBalance` when block "),
+        "{dropped}"
+    );
+    let unknown = w.run(
+        "correct horse",
+        &["receipt", &format!("0x{}", "ab".repeat(32))],
+    );
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("knows no transaction"));
+
     // A node that is not there: a clear error.
     let gone = Wallet::new("http://127.0.0.1:9");
     let out = gone.run("x", &["balance", &coop]);

@@ -12,6 +12,7 @@ use watt_rpc_client::client::{Signer, WattClient};
 use watt_rpc_client::energy::{self, Unit};
 use watt_rpc_client::keystore::{Keystore, PassphraseSource};
 use watt_rpc_client::types::TxLocation;
+use watt_rpc_client::view::Event;
 use watt_runtime::crypto::{Hash, Keypair, PublicKey};
 use watt_runtime::tx::{Body, Serial, Transaction};
 use watt_runtime::types::{AccountId, Wh, ZoneId};
@@ -66,6 +67,9 @@ pub struct Ctx {
     pub output: Output,
     /// The unit energy is shown in.
     pub unit: Unit,
+    /// Try transactions on the node's pending state instead of sending
+    /// them (`--dry-run`).
+    pub dry_run: bool,
 }
 
 impl Ctx {
@@ -171,7 +175,7 @@ impl Ctx {
     ) -> Result<Sent, WalletError> {
         let nonce = client.next_nonce(signer.account()).await?;
         let tx = signer.sign(nonce, body);
-        Self::submit_quietly(client, &tx, wait).await
+        self.submit_quietly(client, &tx, wait).await
     }
 
     /// Submits a signed transaction and prints its id (and, when waiting,
@@ -182,17 +186,33 @@ impl Ctx {
         tx: &Transaction,
         wait: Wait,
     ) -> Result<(), WalletError> {
-        let sent = Self::submit_quietly(client, tx, wait).await?;
+        let sent = self.submit_quietly(client, tx, wait).await?;
         self.print(&sent, || sent.text())
     }
 
-    /// Submits a signed transaction, waiting as `wait` says.
+    /// Submits a signed transaction, waiting as `wait` says; with
+    /// `--dry-run`, tries it instead and fails naming the rule it breaks.
     async fn submit_quietly(
+        &self,
         client: &WattClient,
         tx: &Transaction,
         wait: Wait,
     ) -> Result<Sent, WalletError> {
         let hash = tx.hash();
+        if self.dry_run {
+            let tried = client.dry_run(tx).await?;
+            if !tried.ok {
+                return Err(WalletError::WouldBreak {
+                    rule: tried.rule.unwrap_or_default(),
+                    reason: tried.reason.unwrap_or_default(),
+                });
+            }
+            return Ok(Sent {
+                hash,
+                location: None,
+                dry_run: Some(tried.events.unwrap_or_default()),
+            });
+        }
         let location = match wait {
             Wait::None => {
                 client.submit(tx).await?;
@@ -200,24 +220,42 @@ impl Ctx {
             }
             Wait::Finalized => Some(client.submit_and_wait(tx, Duration::from_secs(120)).await?),
         };
-        Ok(Sent { hash, location })
+        Ok(Sent {
+            hash,
+            location,
+            dry_run: None,
+        })
     }
 }
 
 /// A submitted transaction: its id and, when the wallet waited, where it
-/// was finalised.
+/// was finalised; or, with `--dry-run`, the events it would emit.
 #[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Sent {
     /// The transaction id.
     pub hash: Hash,
     /// Its block and index, once finalised.
     pub location: Option<TxLocation>,
+    /// With `--dry-run`: the events it would emit (it was not sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<Vec<Event>>,
 }
 
 impl Sent {
-    /// `finalized: ...` with the block, or `submitted: ...`.
+    /// `finalized: ...` with the block, `submitted: ...`, or what a dry
+    /// run found.
     pub fn text(&self) -> String {
         let hash = self.hash;
+        if let Some(events) = &self.dry_run {
+            let kinds: Vec<String> = events.iter().map(event_kind).collect();
+            let kinds = if kinds.is_empty() {
+                "none".to_string()
+            } else {
+                kinds.join(", ")
+            };
+            return format!("dry run: {hash} would apply; nothing was sent\n  events: {kinds}");
+        }
         match &self.location {
             Some(l) => format!(
                 "finalized: {hash}\n  block {} (height {}), index {}",
@@ -226,6 +264,14 @@ impl Sent {
             None => format!("submitted: {hash}"),
         }
     }
+}
+
+/// An event's `kind`, as the JSON names it.
+pub fn event_kind(e: &Event) -> String {
+    serde_json::to_value(e)
+        .ok()
+        .and_then(|v| v.get("kind")?.as_str().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 /// `--serial`.

@@ -24,6 +24,14 @@ use watt_runtime::types::{AccountParseError, ZoneIdError};
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
+    /// `--dry-run` found that the transaction breaks a rule.
+    #[error("dry run: the transaction would break `{rule}`: {reason}; nothing was sent")]
+    WouldBreak {
+        /// The rule's name (camelCase).
+        rule: String,
+        /// Why, in words.
+        reason: String,
+    },
     /// No keystore directory was given and there is no home to default to.
     #[error("no HOME: give the keystore directory with --keystore or WATT_KEYSTORE")]
     NoHome,

@@ -65,6 +65,11 @@ struct Cli {
     /// Show energy in `auto`, `wh`, `kwh` or `mwh`.
     #[arg(long, default_value = "auto", global = true)]
     unit: Unit,
+    /// Do not send: try each transaction on the node's pending state
+    /// (tx_dryRun) and print the events it would emit, or fail naming the
+    /// rule it breaks.
+    #[arg(long, global = true)]
+    dry_run: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -131,6 +136,7 @@ fn main() -> ExitCode {
         passphrase_file: cli.passphrase_file,
         output: cli.output,
         unit: cli.unit,
+        dry_run: cli.dry_run,
     };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,13 +1,15 @@
-//! `sign`, `send`, `submit`: sign any transaction body (offline, or with
-//! the node's chain id and nonce), and submit a signed transaction file.
+//! `sign`, `send`, `submit`, `receipt`: sign any transaction body
+//! (offline, or with the node's chain id and nonce), submit a signed
+//! transaction file, and read what became of a transaction.
 
-use crate::ctx::{Ctx, Wait};
+use crate::ctx::{event_kind, Ctx, Wait};
 use crate::error::WalletError;
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use watt_rpc_client::api::TxApiClient;
 use watt_rpc_client::client::Signer;
-use watt_rpc_client::types::Bytes;
+use watt_rpc_client::types::{Bytes, ReceiptStatus, TxState};
 use watt_rpc_client::view::{self, ViewError};
 use watt_runtime::crypto::Hash;
 use watt_runtime::encoding::{decode, encode, DecodeError};
@@ -54,6 +56,13 @@ pub enum OfflineCommand {
         #[arg(long, value_enum, default_value = "finalized")]
         wait: Wait,
     },
+    /// What became of a transaction: finalised (block and events), still
+    /// pending, or dropped at block building (the rule it broke and the
+    /// block). Drops are remembered for the node's last 10,000.
+    Receipt {
+        /// The transaction id (0x, 32 bytes).
+        hash: String,
+    },
 }
 
 /// Why `sign`, `send` or `submit` failed, beyond the keystore and the node.
@@ -80,6 +89,14 @@ pub enum OfflineError {
         path: PathBuf,
         /// Why it does not decode.
         source: DecodeError,
+    },
+    /// No block, mempool entry or recent drop has this transaction.
+    #[error(
+        "the node knows no transaction {hash}: not in a block, not pending, not among its last 10,000 drops"
+    )]
+    Unknown {
+        /// The transaction id.
+        hash: Hash,
     },
     /// A transaction file whose `hash` or `tx` disagrees with `encoded`.
     #[error(
@@ -143,8 +160,54 @@ pub async fn run(ctx: &Ctx, cmd: OfflineCommand) -> Result<(), WalletError> {
             let client = ctx.client()?;
             ctx.submit(&client, &tx, wait).await?;
         }
+        OfflineCommand::Receipt { hash } => {
+            let hash = Hash::from_hex(&hash).map_err(|source| WalletError::NotHex32 {
+                field: "hash",
+                source,
+            })?;
+            receipt(ctx, hash).await?;
+        }
     }
     Ok(())
+}
+
+/// Prints a transaction's receipt, or that it is pending; fails when the
+/// node knows nothing of it.
+async fn receipt(ctx: &Ctx, hash: Hash) -> Result<(), WalletError> {
+    let client = ctx.client()?;
+    if let Some(r) = client.receipt(hash).await? {
+        return ctx.print(&r, || match (&r.location, r.status) {
+            (Some(l), ReceiptStatus::Finalized) => {
+                let kinds: Vec<String> = r.events.iter().map(event_kind).collect();
+                format!(
+                    "finalized: {hash}\n  block {} (height {}), index {}\n  events: {}",
+                    l.block_hash,
+                    l.height,
+                    l.index,
+                    if kinds.is_empty() {
+                        "none".into()
+                    } else {
+                        kinds.join(", ")
+                    }
+                )
+            }
+            _ => format!(
+                "dropped: {hash}\n  broke `{}` when block {} was built: {}",
+                r.rule.as_deref().unwrap_or("?"),
+                r.height.map_or("?".into(), |h| h.to_string()),
+                r.reason.as_deref().unwrap_or("")
+            ),
+        });
+    }
+    let found = client
+        .idempotent(|c| async move { TxApiClient::get(&c, hash).await })
+        .await?;
+    match found {
+        Some(t) if t.status == TxState::Pending => ctx.print(&t, || {
+            format!("pending: {hash}\n  in the node's mempool, not in a block yet")
+        }),
+        _ => Err(OfflineError::Unknown { hash }.into()),
+    }
 }
 
 /// `--body`: a transaction body as JSON.
