@@ -45,6 +45,21 @@ fn an_unknown_policy_field_is_refused_under_either_spelling() {
     assert!(err.contains("darkAfterMinutes"), "{err}");
 }
 
+/// Two spellings of one field could let two tools read two different
+/// chains from one file: the file is refused instead.
+#[test]
+fn a_field_given_in_both_spellings_is_refused() {
+    let both = OLD_FILE.replace(
+        "\"dark_after_s\": 600",
+        "\"dark_after_s\": 600, \"darkAfterS\": 60",
+    );
+    assert_ne!(both, OLD_FILE);
+    let err = serde_json::from_str::<Genesis>(&both)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("duplicate field"), "{err}");
+}
+
 #[test]
 fn a_power_may_be_a_number_or_a_decimal_string_but_not_negative_or_fractional() {
     let as_string = OLD_FILE.replace("\"capacity\": 300000", "\"capacity\": \"300000\"");
