@@ -10,6 +10,8 @@
 #[path = "common/builder.rs"]
 mod builder;
 mod common;
+#[path = "common/page.rs"]
+mod page;
 
 use builder::{certify, Builder, Built};
 use std::collections::HashMap;
@@ -493,10 +495,11 @@ fn a_feeder_balance_edited_in_the_stored_events_is_not_believed() {
     assert_eq!(read(&r, "feeder_hours.csv"), expected_hours_csv());
 }
 
-/// Opens the page in headless Chromium: no script error, the feeder's
-/// chart and its alert row in the DOM, the reason as text.
+/// Opens the page in headless Chromium (no script, no console output,
+/// the counts as in the DOM): the feeder's chart and its alert row, the
+/// reason as text.
 fn html_renders_in_chromium(page: &Path) {
-    let dom = Chromium::new().open(page);
+    let dom = page::open_report(&Chromium::new(), page);
     let html = &dom.html;
     let attr = |name: &str| dom.count(name);
     assert_eq!(attr("data-feeder-charts"), 1);

@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use watt_test_support::watt_command as watt;
 use watt_test_support::Chromium;
 
+#[path = "common/page.rs"]
+mod page;
+
 /// A running `watt` with its output lines collected.
 struct Proc {
     child: Child,
@@ -305,6 +308,22 @@ fn audit_of_a_dev_chain_agrees_with_the_node_from_every_source() {
         );
     }
 
+    // The page: the summary's verdict and period, sites by name, dates on
+    // the axes, energy with units.
+    let html = std::fs::read_to_string(r_dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("Verified: every block, signature and rule checked"),
+        "the verdict"
+    );
+    assert!(html.contains("<strong>Period:</strong> "), "the period");
+    for s in r["sites"].as_array().unwrap() {
+        let name = format!("{} (site {})", s["serial"].as_str().unwrap(), s["site"]);
+        assert!(html.contains(&name), "{name}");
+    }
+    assert!(!html.contains(">hour "), "no hour indexes on the axes");
+    assert!(html.contains("class=\"tick\""), "axis ticks");
+    assert!(html.contains("Wh</text>"), "energy ticks with a unit");
+
     // A discrepancy exits non-zero and names it.
     let mut bytes = std::fs::read(&file).unwrap();
     bytes.truncate(bytes.len() - 7);
@@ -362,12 +381,19 @@ fn audit_of_a_dev_chain_agrees_with_the_node_from_every_source() {
     html_renders_in_chromium(&r_dir.join("report.html"), feeder_charts);
 }
 
-/// Opens the page in headless Chromium: no script error, every chart in
-/// the DOM (`feeder_charts` of them for feeders), and chart colours in the
+/// Opens the page in headless Chromium: no script, no console output,
+/// the page's counts as in the DOM, every chart there (`feeder_charts` of
+/// them for feeders), the summary first, and chart colours in the
 /// screenshot.
 fn html_renders_in_chromium(page: &Path, feeder_charts: usize) {
     let chromium = Chromium::new();
-    let dom = chromium.open(page);
+    let dom = page::open_report(&chromium, page);
+    let summary = dom
+        .html
+        .find("<section id=\"summary\">")
+        .expect("the summary");
+    let first_chart = dom.html.find("<svg").expect("a chart");
+    assert!(summary < first_chart, "the summary comes first");
     let charts = dom.count("data-charts");
     assert!(charts >= 4, "{charts} charts");
     assert_eq!(

@@ -13,6 +13,8 @@
 #[path = "common/builder.rs"]
 mod builder;
 mod common;
+#[path = "common/page.rs"]
+mod page;
 
 use builder::{certify, Builder, Built};
 use std::collections::HashMap;
@@ -589,7 +591,7 @@ fn the_audit_reproduces_every_permit_breach_and_verdict_and_reports_them() {
 
     // Headless Chromium: the timeline renders one bar per order and site,
     // four of them judged, and the breaches table.
-    let dom = Chromium::new().open(&r.join("report.html"));
+    let dom = page::open_report(&Chromium::new(), &r.join("report.html"));
     assert_eq!(dom.count("data-curtailment-bars"), 11);
     assert_eq!(dom.count("data-curtailment-judged"), 4);
     assert_eq!(dom.count("data-sandbox-breaches"), 8);
@@ -839,4 +841,104 @@ fn a_forged_verdict_fails_the_audit_at_its_height() {
         "a failed audit leaves no report"
     );
     assert!(!r.join("curtailments.csv").exists());
+}
+
+/// Chain text is text in `report.html`: a retirement whose purpose and
+/// beneficiary are markup and a site whose serial is are escaped in the
+/// page (data in the CSV and JSON), and in headless Chromium, under the
+/// page's Content-Security-Policy, no element comes of them, no script
+/// runs, nothing is logged, and the purpose reads as text. The summary
+/// says what was verified, over which UTC dates, and names the sites.
+#[test]
+fn chain_text_in_the_report_is_text_and_no_script_runs() {
+    const PURPOSE: &str = "<img src=x onerror=alert(1)>";
+    const BENEFICIARY: &str = "</script><script>alert(1)</script>";
+    const SERIAL: &str = "RIDGE-MINE<b onmouseover=alert(1)>";
+    let dir = tempfile::tempdir().unwrap();
+    let tc = TestChain::builder().build();
+    let genesis = tc.genesis.clone();
+    let chain = Chain::new(
+        Store::open(&dir.path().join("data"), &genesis).unwrap(),
+        Mempool::new(Config::default()),
+    )
+    .unwrap();
+    let keys: HashMap<PublicKey, Keypair> = (1..=4)
+        .map(|i| (consensus_key(i).public(), consensus_key(i)))
+        .collect();
+    let mut b = Builder {
+        chain,
+        tc,
+        keys,
+        height: 0,
+    };
+    let device_key = b.tc.device("ridge");
+    let site = b.reg(Body::RegisterSite {
+        serial: serial(SERIAL),
+        device_key,
+        owner: account("carol"),
+        zone: zone(),
+        max_draw: Watts(4_000),
+        baseline_time: T0,
+        baseline_counter: Wh(0),
+    });
+    b.block(T0 + 30, vec![site]);
+    for k in 1..=4u64 {
+        let t_s = T0 + 60 * k;
+        let mut txs = vec![
+            b.tc.readings_tx(vec![b.tc.gen(watt_runtime::types::MeterId(1), t_s, 100)]),
+            b.tc.consumption_tx(vec![b.tc.cons(S1, t_s, 50)]),
+        ];
+        if k == 3 {
+            txs.push(b.tc.tx(
+                &key("alice"),
+                Body::Retire {
+                    amount: Wh(40),
+                    beneficiary: text(BENEFICIARY),
+                    purpose: text(PURPOSE),
+                    vintages: None,
+                },
+            ));
+        }
+        b.block(t_s + 5, txs);
+    }
+    drop(b);
+    let r = dir.path().join("r");
+    audit::run(common::audit_opts(&dir.path().join("data"), &r)).unwrap();
+
+    // The data keep the text as it is.
+    let report: serde_json::Value = serde_json::from_str(&read(&r, "report.json")).unwrap();
+    assert_eq!(report["retirements"][0]["purpose"], PURPOSE);
+    assert_eq!(report["retirements"][0]["beneficiary"], BENEFICIARY);
+    assert!(read(&r, "retirements.csv").contains(PURPOSE));
+    assert!(read(&r, "sites.csv").contains(SERIAL));
+
+    // The page escapes it.
+    let html = read(&r, "report.html");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(html.contains("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("RIDGE-MINE&lt;b onmouseover=alert(1)&gt; (site 2)"));
+    for raw in [PURPOSE, BENEFICIARY, SERIAL, "<script", "<img", "<b "] {
+        assert!(!html.contains(raw), "{raw} in the page");
+    }
+    // The summary: the verdict, the period in UTC dates, units, names.
+    assert!(html.contains("Verified against the genesis the source carries"));
+    let day = {
+        let (y, m, d) = watt_runtime::types::civil_from_days((T0 / 86_400) as i64);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    assert!(
+        html.contains(&format!("<strong>Period:</strong> {day} (UTC)")),
+        "the period"
+    );
+    assert!(html.contains("SN-site1 (site 1)"));
+    assert!(html.contains("<th>unbacked</th>"));
+    assert!(html.contains(" Wh</td>"), "energy with its unit");
+    assert!(!html.contains(">hour "), "no hour indexes on the axes");
+
+    // Chromium: nothing runs, nothing is logged, the purpose is text.
+    let dom = page::open_report(&Chromium::new(), &r.join("report.html"));
+    assert!(dom
+        .html
+        .contains("<td class=\"purpose\">&lt;img src=x onerror=alert(1)&gt;</td>"));
+    assert!(!dom.html.contains("<b onmouseover"));
 }

@@ -5,7 +5,9 @@
 //! `feeder_alerts.csv`. Feeder ids and reasons are chain text: they go into
 //! the page escaped, as text.
 
-use super::html::{esc, Axis, BINS, BLUE, GREEN, ORANGE, PAD, RED, W};
+use super::html::{
+    energy_signed, energy_ticks, esc, utc_hour, Axis, Part, BINS, BLUE, GREEN, ORANGE, PAD, RED, W,
+};
 use super::table::read_csv;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -15,9 +17,9 @@ use std::path::Path;
 const MAX_CHARTS: usize = 100;
 /// At most this many alerts are listed in the page's table.
 const MAX_ROWS: usize = 500;
-const FH: f64 = 230.0;
+const FH: f64 = 250.0;
 const TOP: f64 = 44.0;
-const BOTTOM: f64 = FH - 24.0;
+const BOTTOM: f64 = FH - 40.0;
 const PURPLE: &str = "#7a4fd0";
 const GREY: &str = "#999999";
 
@@ -27,12 +29,6 @@ fn num(s: Option<&String>) -> u64 {
 
 fn signed(s: Option<&String>) -> i128 {
     s.and_then(|s| s.parse().ok()).unwrap_or(0)
-}
-
-/// A Unix hour as a UTC date and hour.
-fn utc(hour: u64) -> String {
-    let (y, m, d) = watt_runtime::types::civil_from_days((hour / 24) as i64);
-    format!("{y:04}-{m:02}-{d:02} {:02}:00", hour % 24)
 }
 
 /// One feeder's bins.
@@ -78,26 +74,27 @@ fn feeder_chart(feeder: &str, axis: Axis, s: &Series) -> String {
     let all = || s.values.iter().flat_map(|v| v.iter().copied());
     let lo = all().min().unwrap_or(0).min(0);
     let hi = all().max().unwrap_or(0).max(lo + 1);
-    let cw = (W - 2.0 * PAD) / n as f64;
+    let right = W - 16.0;
+    let cw = (right - PAD) / n as f64;
     let x = |i: usize| PAD + cw * (i as f64 + 0.5);
     let y = |v: i128| BOTTOM - (BOTTOM - TOP) * (v - lo) as f64 / (hi - lo) as f64;
     let hour = |bin: usize| axis.first + bin as u64 * axis.per_bin;
-    let t = esc(&format!("feeder {feeder}: Wh per hour"));
+    let t = esc(&format!("feeder {feeder}: energy per hour"));
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r##"<svg class="chart feeder-chart" data-feeder="{f}" xmlns="http://www.w3.org/2000/svg" width="{W}" height="{FH}" viewBox="0 0 {W} {FH}" role="img" aria-label="{t}"><rect x="0" y="0" width="{W}" height="{FH}" fill="#ffffff"/><text x="{PAD}" y="14" font-size="12">{t}</text>"##,
+        r##"<svg class="chart feeder-chart" data-feeder="{f}" xmlns="http://www.w3.org/2000/svg" width="{W}" height="{FH}" viewBox="0 0 {W} {FH}" role="img" aria-label="{t}"><rect x="0" y="0" width="{W}" height="{FH}" fill="#ffffff"/><text x="8" y="16" font-size="13" font-weight="bold">{t}</text>"##,
         f = esc(feeder),
     );
     for (a, b) in runs(&s.alert) {
         let _ = write!(
             svg,
-            r##"<rect class="alert-hours" x="{:.1}" y="{TOP}" width="{:.1}" height="{:.1}" fill="{RED}" fill-opacity="0.15"><title>alert: hours {} to {}</title></rect>"##,
+            r##"<rect class="alert-hours" x="{:.1}" y="{TOP}" width="{:.1}" height="{:.1}" fill="{RED}" fill-opacity="0.15"><title>alert: {} to {} UTC</title></rect>"##,
             PAD + cw * a as f64,
             cw * (b - a + 1) as f64,
             BOTTOM - TOP,
-            hour(a),
-            hour(b) + axis.per_bin - 1
+            utc_hour(hour(a)),
+            utc_hour(hour(b) + axis.per_bin - 1)
         );
     }
     for (a, b) in runs(&s.unmetered) {
@@ -111,10 +108,10 @@ fn feeder_chart(feeder: &str, axis: Axis, s: &Series) -> String {
     }
     let _ = write!(
         svg,
-        r##"<line x1="{PAD}" y1="{BOTTOM}" x2="{r}" y2="{BOTTOM}" stroke="#888"/><line x1="{PAD}" y1="{TOP}" x2="{PAD}" y2="{BOTTOM}" stroke="#888"/><line x1="{PAD}" y1="{z:.1}" x2="{r}" y2="{z:.1}" stroke="#bbb" stroke-dasharray="3,3"/><text x="2" y="{ty}" font-size="10">{hi}</text><text x="2" y="{z:.1}" font-size="10">0</text><text x="2" y="{BOTTOM}" font-size="10">{lo}</text>"##,
-        r = W - PAD,
+        r##"{}<line x1="{PAD}" y1="{BOTTOM}" x2="{right}" y2="{BOTTOM}" stroke="#888"/><line x1="{PAD}" y1="{TOP}" x2="{PAD}" y2="{BOTTOM}" stroke="#888"/><line x1="{PAD}" y1="{z:.1}" x2="{right}" y2="{z:.1}" stroke="#bbb" stroke-dasharray="3,3"/>{}"##,
+        energy_ticks(lo, hi, TOP, BOTTOM, right),
+        axis.svg(PAD, right, BOTTOM),
         z = y(0),
-        ty = TOP + 8.0,
     );
     for ((name, colour), values) in NAMES.iter().zip(&s.values) {
         let points: Vec<String> = values
@@ -141,15 +138,24 @@ fn feeder_chart(feeder: &str, axis: Axis, s: &Series) -> String {
         );
         lx += 24.0 + 7.0 * name.len() as f64;
     }
-    let _ = write!(
-        svg,
-        r##"<text x="{PAD}" y="{ly}" font-size="10">hour {}</text><text x="{}" y="{ly}" font-size="10" text-anchor="end">hour {} ({} h per column)</text></svg>"##,
-        axis.first,
-        W - PAD,
-        axis.last,
-        axis.per_bin,
-        ly = FH - 3.0,
-    );
+    // Hover: every column's values.
+    for i in 0..n {
+        let values: Vec<String> = NAMES
+            .iter()
+            .zip(&s.values)
+            .map(|((name, _), v)| format!("{name}: {}", energy_signed(v[i])))
+            .collect();
+        let _ = write!(
+            svg,
+            r##"<rect class="hover" x="{:.1}" y="{TOP}" width="{cw:.1}" height="{:.1}" fill="#000" fill-opacity="0"><title>{}: {}{}</title></rect>"##,
+            PAD + cw * i as f64,
+            BOTTOM - TOP,
+            axis.span(i),
+            values.join(", "),
+            if s.alert[i] { " (alert)" } else { "" }
+        );
+    }
+    svg.push_str("</svg>");
     svg
 }
 
@@ -167,7 +173,7 @@ struct Episode {
 impl Episode {
     fn row(&self) -> String {
         let hour = |h: &str| match h.parse::<u64>() {
-            Ok(n) => format!("{n}<br><small>{}</small>", utc(n)),
+            Ok(n) => format!("{} UTC<br><small>hour {n}</small>", utc_hour(n)),
             Err(_) => esc(h),
         };
         let (state, reason) = match &self.cleared {
@@ -181,7 +187,10 @@ impl Episode {
             hour(&self.from),
             hour(&self.through),
             esc(&self.hours),
-            esc(&self.unexplained),
+            match self.unexplained.parse::<i128>() {
+                Ok(v) => format!("<span title=\"{v} Wh\">{}</span>", energy_signed(v)),
+                Err(_) => esc(&self.unexplained),
+            },
         )
     }
 }
@@ -257,8 +266,8 @@ fn alert_episodes(
 }
 
 /// The page's feeders section; empty for a chain without feeder hours or
-/// alerts.
-pub fn section(dir: &Path) -> std::io::Result<String> {
+/// alerts. Its counts: the feeder charts and the alerts table's rows.
+pub fn section(dir: &Path) -> std::io::Result<Part> {
     let hours_csv = dir.join("feeder_hours.csv");
     // Pass 1: the hour range and the feeders.
     let (mut first, mut last) = (u64::MAX, 0u64);
@@ -278,8 +287,16 @@ pub fn section(dir: &Path) -> std::io::Result<String> {
             alerted.insert(f.to_string());
         }
     })?;
+    let mut part = Part {
+        attrs: vec![
+            ("data-feeder-charts", 0),
+            ("data-feeder-alerts", episodes.len()),
+        ],
+        total: count,
+        ..Part::default()
+    };
     if feeders.is_empty() && count == 0 {
-        return Ok(String::new());
+        return Ok(part);
     }
     let mut body = String::from("<h2>Feeders: hourly balance and alerts</h2>");
     if first != u64::MAX {
@@ -344,15 +361,17 @@ pub fn section(dir: &Path) -> std::io::Result<String> {
         for f in &chosen {
             if let Some(s) = series.get(f) {
                 body.push_str(&feeder_chart(f, axis, s));
+                part.attrs[0].1 += 1;
             }
         }
     }
-    body.push_str("<h3>Unexplained-load alerts</h3>");
+    body.push_str("<h3 id=\"feeder-alerts\">Unexplained-load alerts</h3>");
     if episodes.is_empty() {
         body.push_str("<p>None.</p>");
-        return Ok(body);
+        part.html = body;
+        return Ok(part);
     }
-    body.push_str("<table class=\"feeder-alerts\"><thead><tr><th>feeder</th><th>opened at height</th><th>from hour</th><th>through hour</th><th>hours</th><th>unexplained Wh</th><th>state</th><th>reason</th></tr></thead><tbody>");
+    body.push_str("<table class=\"feeder-alerts\"><thead><tr><th>feeder</th><th>opened at height</th><th>from (UTC)</th><th>through (UTC)</th><th>hours</th><th>unexplained</th><th>state</th><th>reason</th></tr></thead><tbody>");
     for e in &episodes {
         body.push_str(&e.row());
     }
@@ -364,5 +383,6 @@ pub fn section(dir: &Path) -> std::io::Result<String> {
             count - episodes.len()
         );
     }
-    Ok(body)
+    part.html = body;
+    Ok(part)
 }

@@ -129,6 +129,8 @@ pub struct Report {
     dir: PathBuf,
     tables: Tables,
     genesis_time_ms: u64,
+    /// The first replayed block's time.
+    first_block_ms: Option<u64>,
     chain_name: String,
     chain_id: Hash,
     trusted_source_genesis: bool,
@@ -238,6 +240,7 @@ impl Report {
             dir: dir.to_path_buf(),
             tables,
             genesis_time_ms: genesis.genesis_time_ms,
+            first_block_ms: None,
             chain_name: genesis.chain_name.to_string(),
             chain_id: genesis.chain_id(),
             trusted_source_genesis,
@@ -439,6 +442,7 @@ impl Report {
             chain_id: self.chain_id,
             trusted_source_genesis: self.trusted_source_genesis,
             genesis_time_ms: self.genesis_time_ms,
+            first_block_ms: self.first_block_ms,
             head,
             events: self.events,
             zones: self.zones,
@@ -450,7 +454,7 @@ impl Report {
         };
         let feeders = self.feeders.finish(&self.dir, state).map_err(io)?;
         let sandbox = self.sandbox.finish(&self.dir, model, head.2).map_err(io)?;
-        write::write_all(
+        let finals = write::write_all(
             &self.dir,
             &summary,
             state,
@@ -458,7 +462,7 @@ impl Report {
             &spools,
             (&sandbox, &feeders),
         )?;
-        html::write_html(&self.dir, &summary)?;
+        html::write_html(&self.dir, &summary, &finals, counts)?;
         for p in spools.all() {
             let _ = std::fs::remove_file(p);
         }

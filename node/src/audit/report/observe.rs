@@ -125,6 +125,7 @@ impl Report {
         let height = b.block.header.height;
         let time_ms = b.block.header.timestamp_ms;
         let hour = time_ms / 3_600_000;
+        self.first_block_ms.get_or_insert(time_ms);
         if self.hour != Some(hour) {
             self.flush_hour()?;
             self.hour = Some(hour);

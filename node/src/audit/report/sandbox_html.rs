@@ -5,7 +5,7 @@
 //! read back from the CSV tables. Feeder ids, reasons and breach details
 //! are chain text: they go into the page escaped, as text.
 
-use super::html::{esc, BLUE, GREEN, PAD, RED, W};
+use super::html::{esc, site_label, Names, Part, BLUE, GREEN, PAD, RED, W};
 use super::table::read_csv;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -98,7 +98,7 @@ fn ticks(t0: u64, t1: u64) -> Vec<u64> {
 }
 
 /// The timeline of `rows` (at most [`MAX_BARS`]).
-fn timeline(rows: &[Row]) -> String {
+fn timeline(rows: &[Row], names: &Names) -> String {
     // The axis spans every window and acknowledgement.
     let t0 = rows
         .iter()
@@ -161,7 +161,10 @@ fn timeline(rows: &[Row]) -> String {
         let label = if r.site.is_empty() {
             format!("order {}: no site", r.order)
         } else {
-            format!("order {} · site {}", r.order, r.site)
+            match names.get(&r.site) {
+                Some(serial) => format!("order {} · {serial}", r.order),
+                None => format!("order {} · site {}", r.order, r.site),
+            }
         };
         let _ = write!(
             svg,
@@ -180,7 +183,7 @@ fn timeline(rows: &[Row]) -> String {
         let (a, b) = r.judged.unwrap_or((r.start, r.end));
         let _ = write!(
             svg,
-            r##"<rect class="curtailment-bar" data-order="{}" data-site="{}" data-verdict="{}" x="{:.1}" y="{:.1}" width="{:.1}" height="10" fill="{}"{}><title>order {}, site {}: share {} W, used {} Wh{}, {}</title></rect>"##,
+            r##"<rect class="curtailment-bar" data-order="{}" data-site="{}" data-verdict="{}" x="{:.1}" y="{:.1}" width="{:.1}" height="10" fill="{}"{}><title>order {}, {}: share {} W, used {} Wh{}, {}</title></rect>"##,
             esc(&r.order),
             esc(&r.site),
             esc(&r.verdict),
@@ -194,7 +197,7 @@ fn timeline(rows: &[Row]) -> String {
                 ""
             },
             esc(&r.order),
-            esc(&r.site),
+            site_label(names, &r.site),
             esc(&r.share),
             esc(&r.used),
             if r.allowed.is_empty() {
@@ -250,8 +253,10 @@ fn more(body: &mut String, total: usize, file: &str, what: &str) {
 }
 
 /// The page's sandbox section; empty for a chain without permits,
-/// orders or breaches.
-pub fn section(dir: &Path) -> std::io::Result<String> {
+/// orders or breaches. Sites are named by `names` (id to serial). Its
+/// counts: the timeline's bars, those judged, and the breaches table's
+/// rows.
+pub fn section(dir: &Path, names: &Names) -> std::io::Result<Part> {
     let mut orders: Vec<Row> = Vec::new();
     let mut order_rows = 0usize;
     read_csv(&dir.join("curtailments.csv"), |c| {
@@ -289,7 +294,7 @@ pub fn section(dir: &Path) -> std::io::Result<String> {
                 reason => format!("{} ({})", esc(col(c, 3)), esc(reason)),
             };
             permits.push(vec![
-                esc(col(c, 0)),
+                site_label(names, col(c, 0)),
                 esc(col(c, 1)),
                 esc(col(c, 2)),
                 status,
@@ -320,7 +325,7 @@ pub fn section(dir: &Path) -> std::io::Result<String> {
             };
             breaches.push(vec![
                 esc(col(c, 0)),
-                esc(col(c, 2)),
+                site_label(names, col(c, 2)),
                 esc(col(c, 3)),
                 esc(col(c, 4)),
                 at,
@@ -329,16 +334,30 @@ pub fn section(dir: &Path) -> std::io::Result<String> {
             ]);
         }
     })?;
+    let shown = orders.len().min(MAX_BARS);
+    let bars = orders[..shown].iter().filter(|r| !r.site.is_empty());
+    let mut part = Part {
+        attrs: vec![
+            ("data-curtailment-bars", bars.clone().count()),
+            (
+                "data-curtailment-judged",
+                bars.filter(|r| r.verdict == "honoured" || r.verdict == "breach")
+                    .count(),
+            ),
+            ("data-sandbox-breaches", breaches.len()),
+        ],
+        total: breach_rows,
+        ..Part::default()
+    };
     if order_rows == 0 && permit_rows == 0 && breach_rows == 0 {
-        return Ok(String::new());
+        return Ok(part);
     }
     let mut body = String::from("<h2>Sandbox: permits and curtailment</h2><p>Recomputed by the auditor's own model of permits and orders from the chain's transactions; every breach and verdict below matched the chain's events.</p>");
     body.push_str("<h3>Curtailment timeline</h3>");
     if orders.is_empty() {
         body.push_str("<p>No curtailment orders.</p>");
     } else {
-        let shown = orders.len().min(MAX_BARS);
-        body.push_str(&timeline(&orders[..shown]));
+        body.push_str(&timeline(&orders[..shown], names));
         if order_rows > shown {
             let _ = write!(
                 body,
@@ -358,7 +377,7 @@ pub fn section(dir: &Path) -> std::io::Result<String> {
                         esc(&r.end_utc.replace('T', " "))
                     ),
                     esc(&r.state),
-                    esc(&r.site),
+                    site_label(names, &r.site),
                     esc(&r.share),
                     esc(&r.used),
                     esc(&r.allowed),
@@ -414,7 +433,7 @@ pub fn section(dir: &Path) -> std::io::Result<String> {
         ));
         more(&mut body, permit_rows, "permits.csv", "sites");
     }
-    body.push_str("<h3>Permit and curtailment breaches</h3>");
+    body.push_str("<h3 id=\"sandbox-breaches\">Permit and curtailment breaches</h3>");
     if breaches.is_empty() {
         body.push_str("<p>None.</p>");
     } else {
@@ -433,5 +452,6 @@ pub fn section(dir: &Path) -> std::io::Result<String> {
         ));
         more(&mut body, breach_rows, "breaches.csv", "breaches");
     }
-    Ok(body)
+    part.html = body;
+    Ok(part)
 }

@@ -24,6 +24,8 @@ pub struct Summary {
     /// taken on trust.
     pub(super) trusted_source_genesis: bool,
     pub(super) genesis_time_ms: u64,
+    /// The first replayed block's time (none for a chain of genesis only).
+    pub(super) first_block_ms: Option<u64>,
     pub(super) head: (Height, Hash, u64),
     pub(super) events: u64,
     pub(super) zones: BTreeMap<ZoneId, ZoneFlows>,
@@ -63,17 +65,17 @@ impl Spools {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ZoneRow {
-    zone: ZoneId,
-    minted: Wh,
-    held: Wh,
-    burned: Wh,
-    retired: Wh,
-    withdrawn: Wh,
-    expired: Wh,
-    consumed: Wh,
-    conserved: bool,
-    live_max_draw_w: u64,
+pub(super) struct ZoneRow {
+    pub(super) zone: ZoneId,
+    pub(super) minted: Wh,
+    pub(super) held: Wh,
+    pub(super) burned: Wh,
+    pub(super) retired: Wh,
+    pub(super) withdrawn: Wh,
+    pub(super) expired: Wh,
+    pub(super) consumed: Wh,
+    pub(super) conserved: bool,
+    pub(super) live_max_draw_w: u64,
 }
 
 #[derive(Serialize)]
@@ -86,40 +88,40 @@ struct SourceRow {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct MeterRow {
-    meter: MeterId,
-    serial: String,
-    owner: AccountId,
-    operator: AccountId,
-    zone: ZoneId,
-    source: Source,
-    capacity_w: u64,
-    status: String,
-    readings: u64,
-    minted: Wh,
-    forfeited: Wh,
+pub(super) struct MeterRow {
+    pub(super) meter: MeterId,
+    pub(super) serial: String,
+    pub(super) owner: AccountId,
+    pub(super) operator: AccountId,
+    pub(super) zone: ZoneId,
+    pub(super) source: Source,
+    pub(super) capacity_w: u64,
+    pub(super) status: String,
+    pub(super) readings: u64,
+    pub(super) minted: Wh,
+    pub(super) forfeited: Wh,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct SiteRow {
-    site: SiteId,
-    serial: String,
-    owner: AccountId,
-    zone: ZoneId,
-    max_draw_w: u64,
-    status: String,
-    readings: u64,
-    consumed: Wh,
-    burned: Wh,
-    debt_opened: Wh,
-    debt_settled: Wh,
-    open_debt: Wh,
-    shortfall_recorded: Wh,
-    shortfall_settled: Wh,
-    penalty_burned: Wh,
-    shortfall: Wh,
-    violations: u64,
+pub(super) struct SiteRow {
+    pub(super) site: SiteId,
+    pub(super) serial: String,
+    pub(super) owner: AccountId,
+    pub(super) zone: ZoneId,
+    pub(super) max_draw_w: u64,
+    pub(super) status: String,
+    pub(super) readings: u64,
+    pub(super) consumed: Wh,
+    pub(super) burned: Wh,
+    pub(super) debt_opened: Wh,
+    pub(super) debt_settled: Wh,
+    pub(super) open_debt: Wh,
+    pub(super) shortfall_recorded: Wh,
+    pub(super) shortfall_settled: Wh,
+    pub(super) penalty_burned: Wh,
+    pub(super) shortfall: Wh,
+    pub(super) violations: u64,
 }
 
 #[derive(Serialize)]
@@ -177,11 +179,11 @@ fn json_name(v: impl Serialize) -> String {
 }
 
 /// The final tables, from the replayed state and the accumulators.
-struct Final {
-    zones: Vec<ZoneRow>,
+pub struct Final {
+    pub(super) zones: Vec<ZoneRow>,
     sources: Vec<SourceRow>,
-    meters: Vec<MeterRow>,
-    sites: Vec<SiteRow>,
+    pub(super) meters: Vec<MeterRow>,
+    pub(super) sites: Vec<SiteRow>,
     open_debts: Vec<OpenDebtRow>,
     totals: Totals,
 }
@@ -353,7 +355,8 @@ fn field(
     out.write_all(if last { b"\n" } else { b",\n" })
 }
 
-/// Writes `report.json` and the CSV tables of the in-memory tables.
+/// Writes `report.json` and the CSV tables of the in-memory tables; the
+/// final tables, for the page.
 pub fn write_all(
     dir: &Path,
     sm: &Summary,
@@ -364,7 +367,7 @@ pub fn write_all(
         &super::sandbox::SandboxReport,
         &super::feeders::FeederReport,
     ),
-) -> Result<(), AuditError> {
+) -> Result<Final, AuditError> {
     let f = finals(sm, state);
     write_csvs(dir, &f).map_err(io)?;
     let mut out = BufWriter::new(File::create(dir.join("report.json")).map_err(io)?);
@@ -417,7 +420,8 @@ pub fn write_all(
         out.write_all(b"}\n")?;
         out.flush()
     })()
-    .map_err(io)
+    .map_err(io)?;
+    Ok(f)
 }
 
 fn write_csvs(dir: &Path, f: &Final) -> std::io::Result<()> {
