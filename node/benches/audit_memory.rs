@@ -218,6 +218,8 @@ fn main() {
             genesis_state: None,
             out: args[2].clone().into(),
             progress: ProgressMode::Quiet,
+            // WATT_BENCH_PARQUET=1: with `--format parquet`'s tables too.
+            parquet: std::env::var_os("WATT_BENCH_PARQUET").is_some(),
         })
         .unwrap();
         let secs = start.elapsed().as_secs_f64();

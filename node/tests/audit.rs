@@ -584,3 +584,43 @@ fn a_data_directory_whose_stored_state_was_edited_is_caught() {
         other => panic!("{other:?}"),
     }
 }
+
+/// `--format parquet` in process: the tables appear (retirements too, which
+/// the dev chain of `audit_parquet` never makes), a failed audit leaves
+/// none, and an audit without them removes an earlier audit's.
+#[test]
+fn parquet_tables_come_only_with_a_passing_audit_that_asked_for_them() {
+    let b = build();
+    let file = export(&b);
+    let out = b.path("pq");
+    let mut with = opts(&file, &out);
+    with.parquet = true;
+    audit::run(with).unwrap();
+    let retirements = out.join("parquet").join("retirements");
+    let days: Vec<_> = std::fs::read_dir(&retirements)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(
+        !days.is_empty() && days.iter().all(|d| d.starts_with("day=")),
+        "{days:?}"
+    );
+    for table in ["blocks", "transactions", "events", "burns", "supply_hourly"] {
+        assert!(out.join("parquet").join(table).is_dir(), "{table}");
+    }
+    // A tampered export fails: no tables, no report.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 40;
+    bytes[last] ^= 1;
+    let bad = b.path("bad.wexp");
+    std::fs::write(&bad, &bytes).unwrap();
+    let bad_out = b.path("pq-bad");
+    let mut with = opts(&bad, &bad_out);
+    with.parquet = true;
+    assert!(audit::run(with).is_err());
+    assert!(!bad_out.join("parquet").exists() && !bad_out.join("report.json").exists());
+    // Without --format parquet, the earlier tables go.
+    audit::run(opts(&file, &out)).unwrap();
+    assert!(out.join("report.json").is_file());
+    assert!(!out.join("parquet").exists());
+}

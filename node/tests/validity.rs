@@ -166,6 +166,7 @@ fn judge_as_auditor(f: &Fixture, name: &str, block: &Block) -> InvalidBlock {
         genesis_state: None,
         out: f.dir.path().join(format!("{name}.report")),
         progress: ProgressMode::Quiet,
+        parquet: false,
     });
     match r {
         Err(AuditError::InvalidBlock { height, error }) => {

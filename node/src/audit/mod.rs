@@ -11,6 +11,7 @@
 
 pub mod export;
 pub mod import;
+pub mod parquet;
 mod progress;
 pub mod replay;
 pub mod report;
@@ -123,6 +124,8 @@ pub struct AuditOptions {
     /// Progress output: a redrawn line on a terminal, plain lines otherwise,
     /// or nothing.
     pub progress: progress::Mode,
+    /// Also write the Parquet tables (`<out>/parquet`, `--format parquet`).
+    pub parquet: bool,
 }
 
 pub use progress::Mode as ProgressMode;
@@ -180,6 +183,10 @@ pub fn run(opts: AuditOptions) -> Result<AuditSummary, AuditError> {
         .tempdir_in(&opts.out)
         .map_err(|e| AuditError::Output(e.to_string()))?;
     let mut report = report::Report::new(work.path(), &genesis, trusted_source, replayer.state())?;
+    let mut tables = match opts.parquet {
+        true => Some(parquet::ParquetSink::new(&work.path().join("parquet"))?),
+        false => None,
+    };
     let mut progress = progress::Progress::new(opts.progress, source.total());
     while let Some((block, cert)) = source.next_block()? {
         let replayed = replayer.replay(block, &cert)?;
@@ -192,6 +199,9 @@ pub fn run(opts: AuditOptions) -> Result<AuditSummary, AuditError> {
             }
         }
         report.observe(&replayed, replayer.state())?;
+        if let Some(t) = tables.as_mut() {
+            t.observe(&replayed)?;
+        }
         progress.block(
             replayed.block.header.height,
             replayed.block.txs.len() as u64,
@@ -221,7 +231,17 @@ pub fn run(opts: AuditOptions) -> Result<AuditSummary, AuditError> {
         replayer.head_time_ms(),
     );
     report.finish(replayer.state(), replayer.sandbox(), head, &replayer.counts)?;
+    if let Some(t) = tables {
+        t.finish()?;
+    }
     move_into(work.path(), &opts.out)?;
+    // Tables of an earlier audit must not sit beside this report as if
+    // they were its own.
+    let stale = opts.out.join("parquet");
+    if !opts.parquet && stale.is_dir() {
+        std::fs::remove_dir_all(&stale)
+            .map_err(|e| AuditError::Output(format!("{}: {e}", stale.display())))?;
+    }
     Ok(AuditSummary {
         height: replayer.height(),
         head_hash: replayer.head_hash(),
@@ -236,6 +256,11 @@ fn move_into(from: &Path, to: &Path) -> Result<(), AuditError> {
     let entries = std::fs::read_dir(from).map_err(|e| AuditError::Output(e.to_string()))?;
     for e in entries {
         let e = e.map_err(|e| AuditError::Output(e.to_string()))?;
+        // A directory (the Parquet tables) replaces the previous one whole.
+        let target = to.join(e.file_name());
+        if e.path().is_dir() && target.is_dir() {
+            std::fs::remove_dir_all(&target).map_err(|e| AuditError::Output(e.to_string()))?;
+        }
         std::fs::rename(e.path(), to.join(e.file_name()))
             .map_err(|e| AuditError::Output(e.to_string()))?;
     }

@@ -43,6 +43,18 @@ pub struct AuditArgs {
     /// No progress output.
     #[arg(long)]
     quiet: bool,
+    /// Extra output formats. The JSON, CSV and HTML report is always
+    /// written; `parquet` adds typed, compressed tables for analytics
+    /// engines under `OUT/parquet/<table>/day=YYYY-MM-DD/`.
+    #[arg(long = "format", value_enum)]
+    formats: Vec<Format>,
+}
+
+/// An extra output format of `watt audit`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Parquet tables (`docs/audit.md`, "Parquet").
+    Parquet,
 }
 
 /// `watt chain export`.
@@ -115,6 +127,7 @@ pub fn run_audit(args: AuditArgs) -> anyhow::Result<()> {
         } else {
             ProgressMode::detect()
         },
+        parquet: args.formats.contains(&Format::Parquet),
     })?;
     let c = &summary.counts;
     println!(
@@ -135,6 +148,9 @@ pub fn run_audit(args: AuditArgs) -> anyhow::Result<()> {
         }
     );
     println!("report: {}", args.out.join("report.html").display());
+    if args.formats.contains(&Format::Parquet) {
+        println!("parquet: {}", args.out.join("parquet").display());
+    }
     Ok(())
 }
 

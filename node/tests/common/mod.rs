@@ -16,6 +16,7 @@ pub fn audit_opts(source: &Path, out: &Path) -> AuditOptions {
         genesis_state: None,
         out: out.to_path_buf(),
         progress: ProgressMode::Quiet,
+        parquet: false,
     }
 }
 
