@@ -3,7 +3,7 @@
 //! under `<out>/parquet/<table>/day=YYYY-MM-DD/part-00000.parquet`.
 //!
 //! Rows are streamed: each table buffers at most one row group
-//! ([`table::ROW_GROUP_ROWS`] rows or [`table::ROW_GROUP_BYTES`] bytes)
+//! (`table::ROW_GROUP_ROWS` rows or `table::ROW_GROUP_BYTES` bytes)
 //! and keeps one file open, the current
 //! day's; the hourly supply is aggregated in memory for the open day only.
 //! The schema of every table is in `docs/audit.md` ("Parquet").
