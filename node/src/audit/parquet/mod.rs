@@ -280,47 +280,54 @@ impl ParquetSink {
                     V::t(body.name()),
                 ],
             )?;
+            // A generation or consumption reading: the same columns, with
+            // the meter or site and what it minted or consumed.
+            let reading_row =
+                |id: u64, seq: u64, start: u64, end: u64, counter: u64, flags: u8, wh| {
+                    vec![
+                        V::u(h.height.0),
+                        V::u(i as u64),
+                        time(),
+                        V::u(id),
+                        V::u(seq),
+                        V::secs(start),
+                        V::secs(end),
+                        V::u(counter),
+                        V::u(flags.into()),
+                        V::u(wh),
+                    ]
+                };
             match body {
                 Body::SubmitReadings { readings } => {
                     for s in readings.iter() {
                         let g = &s.reading;
                         let m = minted.get(&(g.meter.0, g.sequence)).copied().unwrap_or(0);
-                        t[T_GENERATION].push(
-                            &day,
-                            vec![
-                                V::u(h.height.0),
-                                V::u(i as u64),
-                                time(),
-                                V::u(g.meter.0),
-                                V::u(g.sequence),
-                                V::secs(g.period_start),
-                                V::secs(g.period_end),
-                                V::u(g.counter.0),
-                                V::u(g.flags.into()),
-                                V::u(m),
-                            ],
-                        )?;
+                        let row = reading_row(
+                            g.meter.0,
+                            g.sequence,
+                            g.period_start,
+                            g.period_end,
+                            g.counter.0,
+                            g.flags,
+                            m,
+                        );
+                        t[T_GENERATION].push(&day, row)?;
                     }
                 }
                 Body::SubmitConsumption { readings } => {
                     for s in readings.iter() {
                         let c = &s.reading;
                         let a = consumed.get(&(c.site.0, c.sequence)).copied().unwrap_or(0);
-                        t[T_CONSUMPTION].push(
-                            &day,
-                            vec![
-                                V::u(h.height.0),
-                                V::u(i as u64),
-                                time(),
-                                V::u(c.site.0),
-                                V::u(c.sequence),
-                                V::secs(c.period_start),
-                                V::secs(c.period_end),
-                                V::u(c.counter.0),
-                                V::u(c.flags.into()),
-                                V::u(a),
-                            ],
-                        )?;
+                        let row = reading_row(
+                            c.site.0,
+                            c.sequence,
+                            c.period_start,
+                            c.period_end,
+                            c.counter.0,
+                            c.flags,
+                            a,
+                        );
+                        t[T_CONSUMPTION].push(&day, row)?;
                     }
                 }
                 _ => {}
