@@ -880,3 +880,124 @@ async fn one_address_cannot_take_every_socket_and_health_is_rate_limited() {
     assert!(statuses.contains(&429), "{statuses:?}");
     n.stop().await;
 }
+
+/// A raw request with a Host and Origin of our choosing.
+fn with_host(method: &str, path: &str, host: &str, origin: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+/// The whole of a raw answer, headers included.
+async fn raw_answer(addr: std::net::SocketAddr, request: Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(&request).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).to_string()
+}
+
+/// The dashboard (docs/dashboard.md) is served at `/` with a policy that
+/// lets the page run only the node's own scripts and talk only to the
+/// node; its page may call the RPC from the node's own address, but a
+/// site that points its own name at the node (DNS rebinding) may not;
+/// with the dashboard off, `/` is JSON-RPC only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_is_served_with_its_policy_and_only_its_own_page_gets_the_rpc() {
+    let mut cfg = TestNode::loopback();
+    cfg.dashboard = true;
+    // No browser origin is on the CORS list: only the page's own origin
+    // may call.
+    cfg.cors = Vec::new();
+    let n = TestNode::start(60, cfg).await;
+    let addr = n.rpc.local_addr;
+    let host = addr.to_string();
+
+    let page = raw_answer(addr, get("/")).await;
+    let (head, body) = page.split_once("\r\n\r\n").unwrap();
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert!(body.contains("<main id=\"page\">"), "{body}");
+    let csp = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-security-policy: "))
+        .expect("a Content-Security-Policy header");
+    for part in [
+        "default-src 'none'",
+        "script-src 'self' 'sha256-",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(part), "{part} missing from {csp}");
+    }
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+    // Scripts, the client library and its vendored dependencies are served
+    // as JavaScript; a path that is no file is not.
+    for path in [
+        "/dashboard/app.js",
+        "/watt-client/index.js",
+        "/watt-client/vendor/noble-curves/ed25519.js",
+    ] {
+        let a = raw_answer(addr, get(path)).await.to_ascii_lowercase();
+        assert!(a.starts_with("http/1.1 200"), "{path}: {a:.200}");
+        assert!(a.contains("content-type: text/javascript"), "{path}");
+    }
+    let (status, _) = raw_http(addr, get("/dashboard/../../etc/passwd")).await;
+    assert_ne!(status, 200);
+    let (status, _) = raw_http(addr, get("/watt-client/vendor/ws/index.js")).await;
+    assert_ne!(status, 200, "the Node-only ws package is not served");
+
+    let call = br#"{"jsonrpc":"2.0","id":1,"method":"system_version"}"#;
+    // The page's own origin: allowed.
+    let own = format!("http://{host}");
+    let a = raw_answer(addr, with_host("POST", "/", &host, &own, call)).await;
+    assert!(a.starts_with("HTTP/1.1 200"), "{a}");
+    assert!(a.contains("\"result\":\"watt "), "{a}");
+    // DNS rebinding: evil.example resolves to the node, so the browser
+    // sends Host and Origin that agree, but name no address.
+    let a = raw_answer(
+        addr,
+        with_host(
+            "POST",
+            "/",
+            &format!("evil.example:{}", addr.port()),
+            &format!("http://evil.example:{}", addr.port()),
+            call,
+        ),
+    )
+    .await;
+    assert!(a.starts_with("HTTP/1.1 403"), "{a}");
+    // Another site calling the node's address from its page.
+    let a = raw_answer(
+        addr,
+        with_host("POST", "/", &host, "http://evil.example", call),
+    )
+    .await;
+    assert!(a.starts_with("HTTP/1.1 403"), "{a}");
+    n.stop().await;
+
+    // Off (the default of `watt run`): no page, and the own-origin rule
+    // with it.
+    let mut cfg = TestNode::loopback();
+    cfg.cors = Vec::new();
+    let n = TestNode::start(60, cfg).await;
+    let addr = n.rpc.local_addr;
+    let host = addr.to_string();
+    let (status, body) = raw_http(addr, get("/")).await;
+    assert_ne!(status, 200, "{body}");
+    assert!(!body.contains("<main"), "{body}");
+    let a = raw_answer(
+        addr,
+        with_host("POST", "/", &host, &format!("http://{host}"), call),
+    )
+    .await;
+    assert!(a.starts_with("HTTP/1.1 403"), "{a}");
+    n.stop().await;
+}

@@ -210,7 +210,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .block_time
         .or(file.block_time_ms.map(Duration::from_millis))
         .unwrap_or(Duration::from_secs(1));
-    let rpc_cfg = args.rpc.config(&file.rpc);
+    let rpc_cfg = args.rpc.config(&file.rpc, false);
     let state_path = args
         .genesis_state
         .or(file.genesis_state.map(|p| relative(&dir, p)));

@@ -161,7 +161,7 @@ pub fn main() -> ExitCode {
                     block_time,
                     no_sim,
                     speed,
-                    rpc: rpc.config(&rpc_args::RpcFileConfig::default()),
+                    rpc: rpc.config(&rpc_args::RpcFileConfig::default(), true),
                     tap_at: (!no_tap).then_some(tap_at),
                     curtail: (!no_curtail).then_some(crate::dev::CurtailOptions {
                         at_hours: curtail_at,

@@ -33,6 +33,14 @@ pub struct RpcArgs {
     /// Do not serve RPC at all.
     #[arg(long, env = "WATT_NO_RPC")]
     pub no_rpc: bool,
+    /// Serve the live dashboard at `/` on the RPC address (pages for
+    /// people: heights, zones, feeders, sites, meters, an explorer)
+    /// [default: on for `watt dev`, off for `watt run`].
+    #[arg(long, env = "WATT_DASHBOARD", conflicts_with = "no_dashboard")]
+    pub dashboard: bool,
+    /// Do not serve the dashboard.
+    #[arg(long)]
+    pub no_dashboard: bool,
 }
 
 /// The config file's `[rpc]` table.
@@ -67,12 +75,15 @@ pub struct RpcFileConfig {
     pub message_buffer: Option<u32>,
     /// Seconds without a finalised block before `/health/ready` fails.
     pub ready_max_lag_s: Option<u64>,
+    /// Serve the live dashboard at `/`.
+    pub dashboard: Option<bool>,
 }
 
 impl RpcArgs {
     /// The server's config: flags over the file over defaults; `None` if
-    /// RPC is turned off.
-    pub fn config(&self, file: &RpcFileConfig) -> Option<RpcConfig> {
+    /// RPC is turned off. `dashboard` is the dashboard's default: on for
+    /// `watt dev`, off for `watt run`.
+    pub fn config(&self, file: &RpcFileConfig, dashboard: bool) -> Option<RpcConfig> {
         if self.no_rpc || file.enabled == Some(false) {
             return None;
         }
@@ -114,6 +125,13 @@ impl RpcArgs {
                 .ready_max_lag_s
                 .map(Duration::from_secs)
                 .unwrap_or(d.ready_max_lag),
+            dashboard: if self.dashboard {
+                true
+            } else if self.no_dashboard {
+                false
+            } else {
+                file.dashboard.unwrap_or(dashboard)
+            },
         })
     }
 }
@@ -132,7 +150,7 @@ mod tests {
             rpc_addr: Some("127.0.0.1:9100".parse().unwrap()),
             ..RpcArgs::default()
         };
-        let cfg = args.config(&file).unwrap();
+        let cfg = args.config(&file, false).unwrap();
         assert_eq!(cfg.addr.port(), 9100);
         assert_eq!(cfg.methods, RpcMethods::Unsafe);
         assert_eq!(cfg.max_batch, 7);
@@ -141,13 +159,36 @@ mod tests {
             rpc_cors: Some(vec!["none".into()]),
             ..RpcArgs::default()
         };
-        assert!(none.config(&file).unwrap().cors.is_empty());
+        assert!(none.config(&file, false).unwrap().cors.is_empty());
         assert!(RpcArgs {
             no_rpc: true,
             ..RpcArgs::default()
         }
-        .config(&file)
+        .config(&file, false)
         .is_none());
         assert!(toml::from_str::<RpcFileConfig>("adress = \"x\"").is_err());
+    }
+
+    #[test]
+    fn the_dashboard_follows_the_flags_then_the_file_then_the_command() {
+        let none = RpcFileConfig::default();
+        let on: RpcFileConfig = toml::from_str("dashboard = true").unwrap();
+        let off: RpcFileConfig = toml::from_str("dashboard = false").unwrap();
+        let plain = RpcArgs::default();
+        // `watt dev` serves it, `watt run` does not, unless told.
+        assert!(plain.config(&none, true).unwrap().dashboard);
+        assert!(!plain.config(&none, false).unwrap().dashboard);
+        assert!(plain.config(&on, false).unwrap().dashboard);
+        assert!(!plain.config(&off, true).unwrap().dashboard);
+        let flag_on = RpcArgs {
+            dashboard: true,
+            ..RpcArgs::default()
+        };
+        assert!(flag_on.config(&off, false).unwrap().dashboard);
+        let flag_off = RpcArgs {
+            no_dashboard: true,
+            ..RpcArgs::default()
+        };
+        assert!(!flag_off.config(&on, true).unwrap().dashboard);
     }
 }

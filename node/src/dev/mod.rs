@@ -207,7 +207,10 @@ pub async fn run(opts: DevOptions) -> anyhow::Result<()> {
     })
     .await?;
     match &running.rpc {
-        Some(server) => print_rpc_help(server.local_addr, chain_id),
+        Some(server) => {
+            let dashboard = opts.rpc.as_ref().is_some_and(|r| r.dashboard);
+            print_rpc_help(server.local_addr, chain_id, dashboard)
+        }
         None => println!("  rpc       off (--no-rpc)\n"),
     }
     let handle = running.handle().clone();
@@ -287,9 +290,16 @@ fn print_sandbox(first_hour: Hour, curtail: Option<&sandbox::CurtailPlan>) {
 }
 
 /// The RPC address and a few commands to try.
-fn print_rpc_help(addr: std::net::SocketAddr, chain_id: watt_runtime::crypto::Hash) {
+fn print_rpc_help(
+    addr: std::net::SocketAddr,
+    chain_id: watt_runtime::crypto::Hash,
+    dashboard: bool,
+) {
     let url = format!("http://{addr}");
     println!("  rpc       {url} (HTTP) and ws://{addr} (WebSocket)");
+    if dashboard {
+        println!("  dashboard {url}/ (open it in a browser; --no-dashboard turns it off)");
+    }
     println!("            try:");
     println!(
         "    curl -s {url} -H 'content-type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"chain_getFinalizedHead\"}}'"

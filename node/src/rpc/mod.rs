@@ -13,6 +13,7 @@
 mod audit;
 mod chain;
 mod context;
+pub mod dashboard;
 mod grid;
 pub mod guard;
 mod ledger;
@@ -84,6 +85,9 @@ pub struct RpcConfig {
     pub message_buffer: u32,
     /// `/health/ready` fails when no block was finalised for this long.
     pub ready_max_lag: Duration,
+    /// Serve the live dashboard (docs/dashboard.md) at `/`: its pages may
+    /// then call the RPC from the node's own origin.
+    pub dashboard: bool,
 }
 
 impl Default for RpcConfig {
@@ -107,6 +111,7 @@ impl Default for RpcConfig {
             rate_limit_burst: 1_000,
             message_buffer: 256,
             ready_max_lag: Duration::from_secs(30),
+            dashboard: false,
         }
     }
 }

@@ -49,6 +49,8 @@ struct Front {
     cors: Vec<String>,
     ready_max_lag: Duration,
     guard: Arc<GuardState>,
+    /// Serve the dashboard at `/`.
+    dashboard: bool,
 }
 
 /// Starts the server on the current tokio runtime.
@@ -128,6 +130,7 @@ pub async fn start(cfg: RpcConfig, node: NodeHandle) -> Result<RpcServer, RpcErr
         cors: cfg.cors.clone(),
         ready_max_lag: cfg.ready_max_lag,
         guard: guard_state,
+        dashboard: cfg.dashboard,
     });
     let sockets = Arc::new(tokio::sync::Semaphore::new(
         (cfg.max_connections as usize).saturating_mul(4).max(1),
@@ -298,7 +301,12 @@ impl Front {
             .get(http::header::ORIGIN)
             .map(|o| o.to_str().unwrap_or("<not text>").to_string());
         if let Some(o) = &origin {
-            if !origin_allowed(&self.cors, o) {
+            let host = req
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok());
+            let own_page = self.dashboard && super::dashboard::same_origin(o, host);
+            if !own_page && !origin_allowed(&self.cors, o) {
                 return Ok(respond(
                     403,
                     "text/plain",
@@ -313,8 +321,14 @@ impl Front {
                 return Ok(rp);
             }
         }
+        let asset = match req.method() {
+            &http::Method::GET if self.dashboard => super::dashboard::find(req.uri().path())
+                .filter(|_| !jsonrpsee::server::ws::is_upgrade_request(&req)),
+            _ => None,
+        };
         let is_get_route = req.method() == http::Method::GET
-            && matches!(req.uri().path(), "/health" | "/health/ready" | "/metrics");
+            && (asset.is_some()
+                || matches!(req.uri().path(), "/health" | "/health/ready" | "/metrics"));
         if is_get_route && !self.guard.limiter.allow(ip.0, 1) {
             self.ctx.metrics.rate_limited();
             return Ok(respond(
@@ -324,6 +338,9 @@ impl Front {
             ));
         }
         let mut rp = match (req.method(), req.uri().path()) {
+            _ if asset.is_some() => {
+                asset.map_or_else(HttpResponse::default, super::dashboard::respond)
+            }
             (&http::Method::GET, "/health") => self.liveness().await,
             (&http::Method::GET, "/health/ready") => self.readiness().await,
             (&http::Method::GET, "/metrics") => self.metrics().await,
