@@ -34,7 +34,7 @@ async function show() {
   for (const a of document.querySelectorAll('nav a')) {
     a.classList.toggle('current', a.dataset.nav === (pages[name]?.nav ?? name));
   }
-  const me = { name, handle: null, holder };
+  const me = { name, handle: null, holder, updated: Date.now() };
   current = me;
   const ctx = { watt, live, param, el: holder, go: (hash) => location.replace(hash) };
   try {
@@ -70,7 +70,10 @@ async function refresh() {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       last = Date.now();
       const me = current;
-      if (me?.handle?.update && document.body.dataset.loaded === '1') {
+      // Pages that read much (hourly charts from events) ask for less.
+      const due = !me?.handle?.every || Date.now() - (me.updated ?? 0) >= me.handle.every;
+      if (me?.handle?.update && due && document.body.dataset.loaded === '1') {
+        me.updated = Date.now();
         try {
           await me.handle.update(live.head);
         } catch (e) {

@@ -24,7 +24,7 @@ function value(key, v) {
   }
   if (key === 'target' && typeof v === 'object') return v.feeder ? ['feeder ', feederLink(v.feeder)] : ['zone ', zoneLink(v.zone)];
   if (['amount', 'forfeited', 'remaining', 'cost', 'unexplained', 'minted', 'capacity'].includes(key) && /^\d+$/.test(String(v))) {
-    return `${energy(v)} (${num(v)} Wh)`;
+    return Number(v) < 1000 ? energy(v) : `${energy(v)} (${num(v)} Wh)`;
   }
   if (typeof v === 'string' && HASH.test(v) && key.toLowerCase().includes('hash')) return h('span', { class: 'mono' }, v);
   if (typeof v === 'object') return h('span', { class: 'text mono' }, JSON.stringify(v));
@@ -120,7 +120,7 @@ async function accountPage(ctx) {
   const { watt, el, param: acct } = ctx;
   async function update() {
     const info = await watt.call('credits_getAccount', [acct]);
-    const evs = await events(watt, { account: acct }, { maxPages: 3 });
+    const evs = await events(watt, { account: acct }, { max: 300, span: 500 });
     const recent = evs.slice(-200).reverse();
     // The transactions behind its recent events, newest first.
     const wanted = [];
@@ -144,11 +144,11 @@ async function accountPage(ctx) {
         ['Roles', info.roles.length ? info.roles.join(', ') : 'none']])),
       owned.length ? section('Meters and sites', h('ul', { class: 'plain' }, owned)) : null,
       section('Recent transactions', txs.length ? h('ul', { class: 'plain', id: 'account-txs' }, txs.map((t) => h('li', {}, blockLink(t.height), ' ', t.tx.tx.unsigned.body.type, ' ',
-        link(`#/tx/${t.tx.hash}`, t.tx.hash)))) : h('p', { class: 'empty', id: 'account-txs' }, 'None in the last 10,000 blocks.')),
-      section('Recent events', recent.length ? h('ul', { class: 'plain' }, recent.slice(0, 30).map((e) => eventLine(e))) : h('p', { class: 'empty' }, 'None in the last 10,000 blocks.')));
+        link(`#/tx/${t.tx.hash}`, t.tx.hash)))) : h('p', { class: 'empty', id: 'account-txs' }, 'None in the recent blocks.')),
+      section('Recent events', recent.length ? h('ul', { class: 'plain' }, recent.slice(0, 30).map((e) => eventLine(e))) : h('p', { class: 'empty' }, 'None in the recent blocks.')));
   }
   await update();
-  return { update };
+  return { update, every: 5000 };
 }
 
 /** Finds what a query names and goes to its page. */

@@ -190,18 +190,27 @@ export async function allPages(fetchPage, { pageSize = 1000, max = 5000 } = {}) 
   return out;
 }
 
-/** Every page of `audit_getEvents` for a filter, at most `maxPages`
- *  calls; the events in chain order. */
-export async function events(watt, filter, { maxPages = 10 } = {}) {
-  const out = [];
-  let cursor = null;
-  for (let i = 0; i < maxPages; i++) {
-    const page = await watt.call('audit_getEvents', [filter, cursor, 1000]);
-    out.push(...page.events);
-    cursor = page.nextCursor;
-    if (!cursor) break;
+/**
+ * The newest events matching a filter, in chain order: `audit_getEvents`
+ * over windows of `span` heights walking back from the head, until
+ * `max` events, the first block, or `windows` windows (each call does
+ * bounded work on the node, and so does this).
+ */
+export async function events(watt, filter, { max = 5000, span = 1000, windows = 10 } = {}) {
+  const head = (await watt.header('finalized')).height;
+  let out = [];
+  for (let to = head, w = 0; to >= 1 && w < windows && out.length < max; to -= span, w++) {
+    const from = Math.max(1, to - span + 1);
+    const got = [];
+    let cursor = null;
+    do {
+      const page = await watt.call('audit_getEvents', [{ ...filter, fromHeight: from, toHeight: to }, cursor, 1000]);
+      got.push(...page.events);
+      cursor = page.nextCursor;
+    } while (cursor && got.length < max);
+    out = got.concat(out);
   }
-  return out;
+  return out.slice(-max);
 }
 
 /** An error as a paragraph the page shows. */

@@ -150,9 +150,9 @@ function bySource(ms) {
 }
 
 /** Minted and burned credits of a zone per vintage hour, from the chain's
- *  events over the last RECENT_BLOCKS blocks (at most 10 pages). */
+ *  events of the last RECENT_BLOCKS blocks (at most 20,000 events). */
 async function hourlyMintBurn(watt, zone) {
-  const evs = await events(watt, { kinds: ['minted', 'burned'] }, { maxPages: 10 });
+  const evs = await events(watt, { kinds: ['minted', 'burned'] }, { max: 20000 });
   const minted = new Map();
   const burned = new Map();
   const add = (m, hour, v) => m.set(hour, (m.get(hour) ?? 0) + Number(v));
@@ -201,7 +201,7 @@ async function zonePage(ctx) {
       section('Sites', table(['Site', 'Max draw', 'Consumed', 'Burned', 'Shortfall'], zs.map((s) => [siteLink(s.id, s.serial), { n: power(s.maxDraw) }, { n: energy(s.consumed) }, { n: energy(s.burned) }, { n: energy(s.shortfall) }]))));
   }
   await update();
-  return { update };
+  return { update, every: 10000 };
 }
 
 // ---------------------------------------------------------------- feeders
@@ -327,7 +327,7 @@ async function sitePage(ctx) {
   async function update() {
     const [s, permit, curtailments, evs] = await Promise.all([
       watt.call('sites_get', [id]), watt.call('permits_get', [id]), watt.call('grid_getCurtailments', [{ site: id }, 20]),
-      events(watt, { site: id, kinds: ['consumed', 'shortfallRecorded', 'violation', 'siteSuspended', 'siteReinstated'] }, { maxPages: 5 })]);
+      events(watt, { site: id, kinds: ['consumed', 'shortfallRecorded', 'violation', 'siteSuspended', 'siteReinstated'] }, { max: 5000 })]);
     site = s;
     const consumed = new Map();
     const short = new Map();
@@ -368,7 +368,7 @@ async function sitePage(ctx) {
     run = r;
     showStatus();
   });
-  return { update, dispose: () => sub?.unsubscribe().catch(() => {}) };
+  return { update, every: 5000, dispose: () => sub?.unsubscribe().catch(() => {}) };
 }
 
 function incident(e) {
@@ -417,7 +417,7 @@ async function meterPage(ctx) {
   async function update() {
     const m = await watt.call('meters_get', [id]);
     if (!m) return fill(el, h('h1', {}, `No meter ${param}`), h('p', {}, 'This node knows no such meter.'));
-    const evs = await events(watt, { meter: id, kinds: ['minted'] }, { maxPages: 5 });
+    const evs = await events(watt, { meter: id, kinds: ['minted'] }, { max: 5000 });
     const perHour = new Map();
     for (const { event: e } of evs) perHour.set(e.vintage.hour, (perHour.get(e.vintage.hour) ?? 0) + Number(e.amount));
     fill(el, h('h1', {}, `${m.serial} (meter ${id})`),
@@ -433,7 +433,7 @@ async function meterPage(ctx) {
       ])));
   }
   await update();
-  return { update };
+  return { update, every: 10000 };
 }
 
 export const PAGES = {
