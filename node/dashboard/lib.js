@@ -157,10 +157,9 @@ export function siteStatus(run, site) {
     curtailed: `curtailed by the grid operator to ${power(limitW)}${until}`,
     active: `may draw up to ${power(limitW)}${maxDrawNote(site, limitW)}`,
   };
+  // `reason` is the most specific (a curtailment breach, where `status`
+  // says only "anomaly").
   let reason = words[run.reason] ?? words[run.status] ?? run.reason;
-  if (run.reason !== run.status && run.status !== 'active' && words[run.status] && state === 'stopped' && run.reason !== 'revoked') {
-    reason = words[run.status];
-  }
   if (state !== 'stopped' && debt > 0) reason += `; ${energy(debt)} used this hour not yet covered by credits`;
   if (state !== 'stopped' && run.runwaySeconds !== null && run.runwaySeconds !== undefined && Number(run.eligibleBalance) > 0) {
     reason += `; its credits last about ${duration(run.runwaySeconds)} at full draw`;
