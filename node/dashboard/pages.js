@@ -79,9 +79,13 @@ async function overview(ctx) {
     for (const k of [...blocks.keys()]) if (k <= to - 30) blocks.delete(k);
   }
 
+  // Never backwards: a read may answer after a newer push.
+  const showHeight = (height) => {
+    if (!(Number(ids.finalized.textContent) >= height)) ids.finalized.textContent = String(height);
+  };
   async function update() {
     const [health, head] = await Promise.all([watt.call('system_health'), watt.header('finalized')]);
-    ids.finalized.textContent = String(head.height);
+    showHeight(head.height);
     ids.best.textContent = num(health.bestHeight);
     ids.lag.textContent = duration(health.finalityLagSeconds);
     ids.peers.textContent = num(health.peers);
@@ -118,7 +122,11 @@ async function overview(ctx) {
   }
   validators = await watt.call('gov_getAuthorities', ['finalized']);
   await update();
-  return { update: () => update() };
+  // The height follows every pushed head at once; the rest (a read per
+  // site) at most every 3 s.
+  const onHead = (head) => showHeight(head.height);
+  ctx.live.listeners.add(onHead);
+  return { update: () => update(), every: 3000, dispose: () => ctx.live.listeners.delete(onHead) };
 }
 
 // ------------------------------------------------------------------ zones
