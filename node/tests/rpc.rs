@@ -1001,3 +1001,106 @@ async fn the_dashboard_is_served_with_its_policy_and_only_its_own_page_gets_the_
     assert!(a.starts_with("HTTP/1.1 403"), "{a}");
     n.stop().await;
 }
+
+/// `tx_submitBatch`: one verdict per transaction, in order; a bad one does
+/// not refuse the others; resending a pending one is accepted again; the
+/// rate limit counts each transaction as a call (an attacker cannot
+/// multiply its allowance by batching); the caps in transactions and bytes
+/// hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_gets_one_verdict_each_and_the_rate_limit_counts_its_transactions() {
+    let mut cfg = TestNode::loopback();
+    cfg.rate_limit_per_second = 1;
+    cfg.rate_limit_burst = 40;
+    let n = TestNode::start(600, cfg).await;
+    let http = n.http();
+    let coop = dev_keypair("dev-valley-coop");
+    let transfer = |nonce| {
+        n.tx(
+            &coop,
+            nonce,
+            Body::Transfer {
+                to: acct("dev-ridge-miner"),
+                amount: Wh(1),
+                vintages: None,
+            },
+        )
+    };
+    let (t0, t1, t2) = (transfer(0), transfer(1), transfer(2));
+    let mut forged = t1.clone();
+    forged.signature.0[5] ^= 1;
+    let mut other = t1.clone();
+    other.unsigned.chain_id = Hash([9; 32]);
+    let other = other.unsigned.sign(&coop);
+    let batch = vec![
+        Bytes(encode(&t0)),
+        Bytes(vec![1, 2, 3]),
+        Bytes(encode(&forged)),
+        Bytes(encode(&other)),
+        Bytes(encode(&t2)),
+        Bytes(encode(&t0)),
+    ];
+    let verdicts = TxApiClient::submit_batch(&http, batch).await.unwrap();
+    assert_eq!(verdicts.len(), 6, "{verdicts:?}");
+    assert!(verdicts[0].ok && verdicts[0].hash == Some(t0.hash()));
+    assert!(!verdicts[1].ok && verdicts[1].hash.is_none());
+    assert!(verdicts[1]
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("does not decode"));
+    assert!(!verdicts[2].ok && verdicts[2].hash == Some(forged.hash()));
+    assert!(verdicts[2].reason.is_some(), "{:?}", verdicts[2]);
+    assert!(!verdicts[3].ok && verdicts[3].hash == Some(other.hash()));
+    assert!(verdicts[3]
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("wrong chain id"));
+    assert!(verdicts[4].ok && verdicts[4].hash == Some(t2.hash()));
+    assert!(
+        verdicts[5].ok && verdicts[5].hash == Some(t0.hash()),
+        "a resend is accepted again"
+    );
+    assert!(verdicts.iter().filter(|v| v.ok).all(|v| v.reason.is_none()));
+    // The accepted ones are pending; the refused ones are not.
+    for (hash, known) in [(t0.hash(), true), (t2.hash(), true), (forged.hash(), false)] {
+        let found = TxApiClient::get(&http, hash).await.unwrap();
+        assert_eq!(found.is_some(), known, "{hash}");
+    }
+    // The burst was 40 calls and 6 were spent: a batch of 40 more
+    // transactions is refused whole, though it is one request.
+    let many: Vec<Bytes> = (3..43).map(|i| Bytes(encode(&transfer(i)))).collect();
+    let e = TxApiClient::submit_batch(&http, many).await.unwrap_err();
+    assert_eq!(code(&e), codes::LIMIT_EXCEEDED);
+    assert!(reason(&e).contains("rate limit"), "{}", reason(&e));
+    assert!(TxApiClient::get(&http, transfer(3).hash())
+        .await
+        .unwrap()
+        .is_none());
+    n.stop().await;
+
+    // The caps, with the rate limit off and room in the request body.
+    let mut cfg = TestNode::loopback();
+    cfg.rate_limit_per_second = 0;
+    cfg.max_request_bytes = 32 * 1024 * 1024;
+    let n = TestNode::start(600, cfg).await;
+    let http = n.http();
+    let e = TxApiClient::submit_batch(&http, vec![Bytes(vec![0]); MAX_SUBMIT_BATCH + 1])
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), codes::LIMIT_EXCEEDED);
+    assert!(reason(&e).contains("at most 1000"), "{}", reason(&e));
+    // 4.5 MiB (9 MiB in hex: within the client's own 10 MiB limit).
+    let e = TxApiClient::submit_batch(&http, vec![Bytes(vec![0; 1536 * 1024]); 3])
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), codes::LIMIT_EXCEEDED);
+    assert!(reason(&e).contains("bytes"), "{}", reason(&e));
+    // The empty batch is answered with no verdicts.
+    assert!(TxApiClient::submit_batch(&http, vec![])
+        .await
+        .unwrap()
+        .is_empty());
+    n.stop().await;
+}

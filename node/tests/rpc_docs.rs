@@ -318,7 +318,7 @@ fn shape(doc: &Value, live: &Value, path: &str, errs: &mut Vec<String>, notes: &
             }
             // A tuple, such as `[vintage, amount]`, is compared element by
             // element; a list element by element against the node's
-            // element of the same variant (or its first).
+            // element of the same variant (or at the same place).
             let tuple = d.iter().any(|v| kind(v) != kind(d[0]));
             if tuple {
                 if d.len() != l.len() {
@@ -342,7 +342,9 @@ fn shape(doc: &Value, live: &Value, path: &str, errs: &mut Vec<String>, notes: &
                             continue;
                         }
                     },
-                    None => &l[0],
+                    // Untagged: the node's element at the same place
+                    // (a batch's verdicts, in order), else its first.
+                    None => l.get(i).unwrap_or(&l[0]),
                 };
                 shape(dv, lv, &format!("{path}[{i}]"), errs, notes);
             }
@@ -450,6 +452,8 @@ impl Live {
                 tx(&self.forged)
             }
             ("tx_submitAndWatch", _) => tx(&self.tx2),
+            // One already final (accepted again), one forged (refused).
+            ("tx_submitBatch", _) => Some(json!([[hex_tx(&self.tx1), hex_tx(&self.forged)]])),
             ("tx_dryRun", 0) => tx(&self.tx3),
             ("tx_dryRun", 1) => tx(&self.poor),
             ("tx_getReceipt", 1) => Some(json!([hash_of(&self.poor)])),

@@ -132,6 +132,15 @@ pub trait TxApi {
     #[subscription(name = "submitAndWatch" => "status", unsubscribe = "unwatch", item = TxStatus)]
     async fn submit_and_watch(&self, tx: Bytes) -> SubscriptionResult;
 
+    /// Submits many signed transactions in one call (at most
+    /// [`crate::types::MAX_SUBMIT_BATCH`] transactions and
+    /// [`crate::types::MAX_SUBMIT_BATCH_BYTES`] bytes of them): one verdict
+    /// each, in order. Their signatures are verified together, batched
+    /// with other callers', and they enter the mempool in one step. The
+    /// rate limit counts each transaction as one call.
+    #[method(name = "submitBatch")]
+    async fn submit_batch(&self, txs: Vec<Bytes>) -> RpcResult<Vec<SubmitVerdict>>;
+
     /// Tries a signed transaction (as `tx_submit` takes it) without
     /// sending it: verifies its signatures and applies it to the state
     /// after the finalised head and the signer's pending transactions with

@@ -344,6 +344,31 @@ impl ReceiptStatus {
     }
 }
 
+/// The most transactions one `tx_submitBatch` call may carry.
+pub const MAX_SUBMIT_BATCH: usize = 1_000;
+/// The most bytes of encoded transactions one `tx_submitBatch` call may
+/// carry (4 MiB: the request, in hex, stays within the 5 MiB body limit
+/// only up to about 2.5 MiB of transactions, so in practice the body limit
+/// binds first on a node with the default limit).
+pub const MAX_SUBMIT_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// `tx_submitBatch`'s verdict on one transaction, in the order given:
+/// `{"ok":true,"hash":"0x..."}` (in the mempool, already pending, or
+/// already final) or `{"ok":false,"hash":"0x...","reason":"..."}`
+/// (`hash` is `null` when the bytes do not decode as a transaction).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitVerdict {
+    /// Whether it was accepted.
+    pub ok: bool,
+    /// Its id, if it decodes.
+    pub hash: Option<Hash>,
+    /// Why it was refused (only when not `ok`), as `tx_submit`'s
+    /// `error.data.reason` says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// What `tx_dryRun` found: the events the transaction would emit, or the
 /// rule it breaks. Nothing is written either way.
 ///

@@ -124,6 +124,11 @@ fn calls(addr: &str) -> Vec<(String, String, Value)> {
     add("submit-garbage", "tx_submit", json!(["0xdeadbeef"]));
     add("submit-not-hex", "tx_submit", json!(["zz"]));
     add("dry-run-garbage", "tx_dryRun", json!(["0xdeadbeef"]));
+    add(
+        "submit-batch-garbage",
+        "tx_submitBatch",
+        json!([["0xdeadbeef", "0x00"]]),
+    );
     add("account", "credits_getAccount", json!([signer]));
     add("account-at-50", "credits_getAccount", json!([signer, 50]));
     add("balance", "credits_getBalance", json!([signer]));

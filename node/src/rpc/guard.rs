@@ -162,6 +162,26 @@ impl GuardState {
     }
 }
 
+/// How many calls a request counts as for the rate limit: each
+/// transaction of a `tx_submitBatch` counts one (so batching saves round
+/// trips, not the limit), every other call one.
+fn weight(req: &Request<'_>) -> usize {
+    if req.method_name() != "tx_submitBatch" {
+        return 1;
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Params {
+        Positional((Vec<serde::de::IgnoredAny>,)),
+        Named { txs: Vec<serde::de::IgnoredAny> },
+    }
+    match req.params().as_str().map(serde_json::from_str::<Params>) {
+        Some(Ok(Params::Positional((txs,)) | Params::Named { txs })) => txs.len().max(1),
+        // The method answers a malformed call with its own error.
+        _ => 1,
+    }
+}
+
 fn ip_of(ext: &http::Extensions) -> Option<IpAddr> {
     ext.get::<ClientIp>().map(|c| c.0)
 }
@@ -187,7 +207,12 @@ where
         async move {
             let method = state.label(req.method_name()).to_string();
             let http = req.extensions().get::<PlainHttp>().is_some();
-            let refused = state.check(req.method_name(), ip_of(req.extensions()), 1, http);
+            let refused = state.check(
+                req.method_name(),
+                ip_of(req.extensions()),
+                weight(&req),
+                http,
+            );
             let start = Instant::now();
             let id = req.id.clone().into_owned();
             let name = req.method_name().to_string();
@@ -209,13 +234,19 @@ where
             let ip = ip_of(batch.extensions());
             let http = batch.extensions().get::<PlainHttp>().is_some();
             // The whole batch is one request to the limiter, weighed by its
-            // length.
+            // calls (a `tx_submitBatch` by its transactions).
+            let calls: usize = batch
+                .iter()
+                .map(|entry| match entry {
+                    Ok(BatchEntry::Call(req)) => weight(req),
+                    _ => 1,
+                })
+                .sum();
             if let Some(ip) = ip {
-                if !state.limiter.allow(ip, batch.len()) {
+                if !state.limiter.allow(ip, calls) {
                     state.metrics.rate_limited();
                     let err = limit_exceeded(format!(
-                        "rate limit: a batch of {} calls is more than {ip} may make now; slow down and retry",
-                        batch.len()
+                        "rate limit: a batch worth {calls} calls is more than {ip} may make now; slow down and retry"
                     ));
                     for entry in batch.iter_mut() {
                         if let Ok(BatchEntry::Call(req)) = entry {

@@ -15,7 +15,8 @@ use watt_rpc_client::error::{
     invalid_params, limit_exceeded, rejected, unavailable, TRANSACTION_REJECTED,
 };
 use watt_rpc_client::types::{
-    Bytes, Receipt, ReceiptStatus, RpcTx, TxLocation, TxLookup, TxState, TxStatus,
+    Bytes, Receipt, ReceiptStatus, RpcTx, SubmitVerdict, TxLocation, TxLookup, TxState, TxStatus,
+    MAX_SUBMIT_BATCH, MAX_SUBMIT_BATCH_BYTES,
 };
 use watt_runtime::crypto::Hash;
 use watt_runtime::encoding::decode;
@@ -107,8 +108,91 @@ impl Ctx {
     }
 }
 
+impl Ctx {
+    /// `tx_submitBatch`: every transaction that decodes, is for this
+    /// chain and is not final yet goes to the node in one submission (one
+    /// verification job, batched with other callers', and one step of the
+    /// node's task); one verdict each, in order.
+    async fn submit_many(&self, raw: &[Bytes]) -> RpcResult<Vec<SubmitVerdict>> {
+        let refused = |hash, e: &ErrorObjectOwned| SubmitVerdict {
+            ok: false,
+            hash,
+            reason: Some(reason(e)),
+        };
+        let accepted = |hash| SubmitVerdict {
+            ok: true,
+            hash: Some(hash),
+            reason: None,
+        };
+        let mut verdicts: Vec<Option<SubmitVerdict>> = Vec::with_capacity(raw.len());
+        let mut fresh = Vec::new();
+        let mut slots = Vec::new();
+        for bytes in raw {
+            match parse_tx(self, bytes) {
+                Err(e) => {
+                    let hash = decode::<Transaction>(&bytes.0).ok().map(|t| t.hash());
+                    verdicts.push(Some(refused(hash, &e)));
+                }
+                Ok(tx) => {
+                    let hash = tx.hash();
+                    if self.tx_location(&hash)?.is_some() {
+                        verdicts.push(Some(accepted(hash)));
+                    } else {
+                        slots.push(verdicts.len());
+                        verdicts.push(None);
+                        fresh.push(tx);
+                    }
+                }
+            }
+        }
+        let hashes: Vec<Hash> = fresh.iter().map(Transaction::hash).collect();
+        let results = self.node.submit(fresh).await;
+        for ((slot, hash), result) in slots.into_iter().zip(hashes).zip(results) {
+            verdicts[slot] = Some(match result {
+                Ok(h) => accepted(h),
+                Err(SubmitError::Refused(ChainError::Pool(AddError::Duplicate(h)))) => accepted(h),
+                Err(SubmitError::Refused(e)) => {
+                    if self.tx_location(&hash)?.is_some() {
+                        accepted(hash)
+                    } else {
+                        let why = e.to_string();
+                        SubmitVerdict {
+                            ok: false,
+                            hash: Some(hash),
+                            reason: Some(
+                                why.trim_start_matches("transaction refused: ").to_string(),
+                            ),
+                        }
+                    }
+                }
+                Err(SubmitError::Stopped) => return Err(unavailable("the node is shutting down")),
+            });
+        }
+        verdicts
+            .into_iter()
+            .map(|v| v.ok_or_else(|| unavailable("the node is shutting down")))
+            .collect()
+    }
+}
+
 #[async_trait]
 impl TxApiServer for Rpc {
+    async fn submit_batch(&self, txs: Vec<Bytes>) -> RpcResult<Vec<SubmitVerdict>> {
+        if txs.len() > MAX_SUBMIT_BATCH {
+            return Err(limit_exceeded(format!(
+                "{} transactions in one tx_submitBatch call: at most {MAX_SUBMIT_BATCH}",
+                txs.len()
+            )));
+        }
+        let bytes: usize = txs.iter().map(|t| t.0.len()).sum();
+        if bytes > MAX_SUBMIT_BATCH_BYTES {
+            return Err(limit_exceeded(format!(
+                "{bytes} bytes of transactions in one tx_submitBatch call: at most {MAX_SUBMIT_BATCH_BYTES}"
+            )));
+        }
+        self.ctx.submit_many(&txs).await
+    }
+
     async fn submit(&self, tx: Bytes) -> RpcResult<Hash> {
         let tx = parse_tx(&self.ctx, &tx)?;
         match self.ctx.submit_one(tx).await? {

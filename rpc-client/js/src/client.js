@@ -74,6 +74,8 @@ export class WattClient {
 
   /** Submits a signed transaction (SignedTx or 0x hex); resolves to its id. */
   submit(tx) { return this.call('tx_submit', [txHex(tx)]); }
+  /** Many signed transactions in one call (at most 1,000): one `{ok, hash, reason}` verdict each, in order. */
+  submitBatch(txs) { return this.call('tx_submitBatch', [txs.map(txHex)]); }
 
   // Subscriptions (WebSocket).
   subscribeNewHeads() { return this.subscribe('chain_subscribeNewHeads'); }

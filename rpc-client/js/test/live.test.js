@@ -118,6 +118,16 @@ test('live: read, subscribe, sign and submit a transfer against watt dev', { ski
     const only = await again.next({ timeoutMs: WAIT_MS });
     assert.equal(only.value.status, 'finalized');
     assert.equal((await again.next({ timeoutMs: WAIT_MS })).done, true, 'the watch ends after the final status');
+
+    // tx_submitBatch: the final transaction is accepted again, a forged
+    // copy is refused with a reason, one verdict each, in order.
+    const forged = new Uint8Array(tx.encoded);
+    forged[forged.length - 1] ^= 1;
+    const verdicts = await client.submitBatch([tx, forged]);
+    assert.equal(verdicts.length, 2);
+    assert.deepEqual(verdicts[0], { ok: true, hash: tx.id });
+    assert.equal(verdicts[1].ok, false);
+    assert.match(verdicts[1].reason, /signature/);
   } catch (e) {
     t.diagnostic(`watt dev output (last 40 lines):\n${dev.output.slice(-40).join('\n')}`);
     throw e;
