@@ -67,20 +67,7 @@ impl Built {
 
 /// Builds the chain into a data directory.
 fn build() -> Built {
-    let dir = tempfile::tempdir().unwrap();
-    let mut tc = TestChain::builder().authorities(4).build();
-    let genesis = tc.genesis.clone();
-    let mut chain = Chain::new(
-        Store::open(&dir.path().join("data"), &genesis).unwrap(),
-        Mempool::new(Config::default()),
-    )
-    .unwrap();
-    let keys: HashMap<PublicKey, Keypair> = (1..=4)
-        .map(|i| (consensus_key(i).public(), consensus_key(i)))
-        .collect();
-    let old_set = chain.next_validators().unwrap();
-    let mut hashes = Vec::new();
-    for k in 1..=BLOCKS {
+    let b = build_with(4, BLOCKS, |tc, k| {
         let t_s = T0 + 60 * k;
         let mut txs = vec![
             tc.readings_tx(vec![
@@ -130,6 +117,45 @@ fn build() -> Built {
             )),
             _ => {}
         }
+        txs
+    });
+    let chain = Chain::new(
+        Store::open(&b.data(), &b.genesis).unwrap(),
+        Mempool::new(Config::default()),
+    )
+    .unwrap();
+    assert_eq!(
+        chain.next_validators().unwrap().len(),
+        3,
+        "the removal took effect"
+    );
+    b
+}
+
+/// Builds a chain of `blocks` blocks, at 60 s steps from T0, with
+/// `authorities` validators (all signing every block), block `k` holding
+/// the transactions `txs(tc, k)` returns; `tc` mirrors the chain.
+fn build_with(
+    authorities: usize,
+    blocks: u64,
+    mut txs_of: impl FnMut(&mut TestChain, u64) -> Vec<watt_runtime::tx::Transaction>,
+) -> Built {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tc = TestChain::builder().authorities(authorities).build();
+    let genesis = tc.genesis.clone();
+    let mut chain = Chain::new(
+        Store::open(&dir.path().join("data"), &genesis).unwrap(),
+        Mempool::new(Config::default()),
+    )
+    .unwrap();
+    let keys: HashMap<PublicKey, Keypair> = (1..=authorities)
+        .map(|i| (consensus_key(i).public(), consensus_key(i)))
+        .collect();
+    let old_set = chain.next_validators().unwrap();
+    let mut hashes = Vec::new();
+    for k in 1..=blocks {
+        let t_s = T0 + 60 * k;
+        let txs = txs_of(&mut tc, k);
         for r in chain.submit(txs.clone()) {
             r.unwrap();
         }
@@ -154,11 +180,6 @@ fn build() -> Built {
         tc.apply(txs).unwrap();
         hashes.push(hash);
     }
-    assert_eq!(
-        chain.next_validators().unwrap().len(),
-        3,
-        "the removal took effect"
-    );
     Built {
         dir,
         genesis,
@@ -427,6 +448,79 @@ fn tampered_exports_are_caught_with_height_and_reason() {
         (Height(AFTER_REMOVAL), "commit certificate")
     );
     assert!(reason.contains("validator set"), "{reason}");
+}
+
+/// The replay checks a block's signatures while the block before it
+/// executes, against the state before that block. A meter key replaced in
+/// block 3 is the key of block 4: the honest chain, whose block 4 reading
+/// is signed by the new key, passes; a forged block 4 whose reading is
+/// signed by the old key (its operator signing again) is refused with the
+/// words a validator checking it after block 3 would use.
+#[test]
+fn a_device_key_replaced_in_one_block_is_the_key_of_the_next() {
+    let mut forged = None;
+    let b = build_with(1, 5, |tc, k| {
+        let t_s = T0 + 60 * k;
+        match k {
+            2 => {
+                let new_device_key = tc.device("meter1-b");
+                vec![tc.tx(
+                    &key("op1"),
+                    Body::ReplaceMeterKey {
+                        meter: MeterId(1),
+                        new_device_key,
+                        baseline_time: t_s,
+                        baseline_counter: Wh(50_000),
+                    },
+                )]
+            }
+            3 => vec![tc.tx(&key("reg"), Body::ApproveMeter { meter: MeterId(1) })],
+            4 => {
+                let nonce = tc.next_nonce(&account("op1"));
+                let old = tc
+                    .gen_reading(MeterId(1), t_s, 100)
+                    .sign(&tc.chain_id, &key("meter1"));
+                forged = Some(tc.tx_with_nonce(
+                    &key("op1"),
+                    nonce,
+                    Body::SubmitReadings {
+                        readings: watt_runtime::encoding::BoundedVec::new(vec![old]).unwrap(),
+                    },
+                ));
+                vec![tc.tx_with_nonce(
+                    &key("op1"),
+                    nonce,
+                    Body::SubmitReadings {
+                        readings: watt_runtime::encoding::BoundedVec::new(vec![tc.gen(
+                            MeterId(1),
+                            t_s,
+                            100,
+                        )])
+                        .unwrap(),
+                    },
+                )]
+            }
+            _ => vec![tc.readings_tx(vec![tc.gen(MeterId(2), t_s, 100)])],
+        }
+    });
+    let file = common::export_store(&b.data(), b.path("chain.wexp"), 5);
+    let summary = audit::run(opts(&file, &b.path("honest"))).unwrap();
+    assert_eq!(summary.height, Height(5));
+
+    let bytes = std::fs::read(&file).unwrap();
+    let (mut block, cert) = block_and_cert(&bytes, 4);
+    block.txs = watt_runtime::encoding::BoundedVec::new(vec![forged.unwrap()]).unwrap();
+    let mut fs = frames(&bytes);
+    let mut payload = encode(&block);
+    payload.extend_from_slice(&encode(&cert));
+    fs[4].1 = payload;
+    let (h, object, reason) = audit_err(&b, "old-key", &unframes(&bytes, &fs));
+    assert_eq!(h, Height(4));
+    assert!(object.starts_with("transaction 0"), "{object}");
+    assert!(
+        reason.contains("meter 1") && reason.contains("signature"),
+        "{reason}"
+    );
 }
 
 #[test]

@@ -610,7 +610,7 @@ fn model_on_edited_events(
     let mut replayer = Replayer::new(&b.genesis, None).unwrap();
     let mut model = SandboxCheck::new(replayer.state()).unwrap();
     while let Some((block, cert)) = src.next_block().unwrap() {
-        let replayed = replayer.replay(block, &cert).unwrap();
+        let replayed = replayer.replay(block, &cert, None).unwrap();
         let mut events = replayed.events.clone();
         if replayed.block.header.height == Height(height) {
             edit(&mut events);

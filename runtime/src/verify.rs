@@ -214,6 +214,74 @@ pub fn verify_txs(
     })
 }
 
+/// Whether the keys `signature_checks` takes for this body come from the
+/// state (device, feeder and site-owner keys). Every other check a
+/// transaction needs is fixed by the transaction itself.
+fn reads_state_keys(body: &Body) -> bool {
+    matches!(
+        body,
+        Body::SubmitReadings { .. }
+            | Body::SubmitConsumption { .. }
+            | Body::SubmitFeederReadings { .. }
+            | Body::SubmitDeclaredLoad { .. }
+            | Body::AckCurtailment { .. }
+    )
+}
+
+/// Brings verdicts reached against an earlier state up to date with
+/// `state`: the result is what `verify_txs(state, chain_id, txs, threads)`
+/// returns, without checking again what cannot have changed.
+///
+/// A transaction verified earlier keeps its verdict when `state` names the
+/// same keys for it (its checks are then the very same checks); one whose
+/// device, feeder or owner key changed in between, and every one refused
+/// earlier (perhaps for a meter registered since), is verified again
+/// against `state`. `earlier[i]` must be the verdict on `txs[i]`; if the
+/// lengths differ, everything is verified again. This is what lets a
+/// block's transactions be verified while the block before it executes.
+pub fn recheck(
+    state: &(impl StateReader + ?Sized),
+    chain_id: &Hash,
+    earlier: Vec<Result<VerifiedTx, TxError>>,
+    txs: &[Transaction],
+    threads: usize,
+) -> Vec<Result<VerifiedTx, TxError>> {
+    if earlier.len() != txs.len() {
+        return verify_txs(state, chain_id, txs.to_vec(), threads);
+    }
+    let mut out = Vec::with_capacity(txs.len());
+    let mut again = Vec::new();
+    for (i, verdict) in earlier.into_iter().enumerate() {
+        let keep = match &verdict {
+            Ok(v) if v.tx != txs[i] => false,
+            Ok(v) if !reads_state_keys(&v.tx.unsigned.body) => true,
+            Ok(v) => matches!(
+                signature_checks(state, chain_id, &v.tx),
+                Ok((_, keys)) if keys == v.device_keys
+            ),
+            Err(_) => false,
+        };
+        if keep {
+            out.push(Some(verdict));
+        } else {
+            again.push(i);
+            out.push(None);
+        }
+    }
+    if !again.is_empty() {
+        let redo = verify_txs(
+            state,
+            chain_id,
+            again.iter().map(|&i| txs[i].clone()).collect(),
+            threads,
+        );
+        for (i, verdict) in again.into_iter().zip(redo) {
+            out[i] = Some(verdict);
+        }
+    }
+    out.into_iter().flatten().collect()
+}
+
 /// [`verify_txs`] with the signature checking function given.
 fn verify_txs_with(
     state: &(impl StateReader + ?Sized),

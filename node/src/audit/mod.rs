@@ -188,8 +188,18 @@ pub fn run(opts: AuditOptions) -> Result<AuditSummary, AuditError> {
         false => None,
     };
     let mut progress = progress::Progress::new(opts.progress, source.total());
-    while let Some((block, cert)) = source.next_block()? {
-        let replayed = replayer.replay(block, &cert)?;
+    // One block of lookahead: its signatures are checked while the block
+    // before it executes.
+    // A source's error is still reported only after the blocks before it.
+    let mut next = source.next_block();
+    loop {
+        let Some((block, cert)) = next? else { break };
+        next = source.next_block();
+        let ahead = match &next {
+            Ok(Some((b, _))) => Some(b),
+            _ => None,
+        };
+        let replayed = replayer.replay(block, &cert, ahead)?;
         if let Some(cp) = opts.checkpoint {
             if cp.height == replayed.block.header.height && cp.hash != replayed.hash {
                 return Err(AuditError::Checkpoint(format!(

@@ -19,7 +19,9 @@ use std::collections::BTreeMap;
 use watt_runtime::block::{Block, CommitCertificate, ValidatorSet};
 use watt_runtime::crypto::Hash;
 use watt_runtime::encoding::decode;
+use watt_runtime::error::TxError;
 use watt_runtime::events::{Event, EventRecord};
+use watt_runtime::exec::VerifiedTx;
 use watt_runtime::exec::{apply_block, BlockContext};
 use watt_runtime::genesis::Genesis;
 use watt_runtime::state::{
@@ -28,7 +30,7 @@ use watt_runtime::state::{
 use watt_runtime::tx::Body;
 use watt_runtime::types::{Height, ZoneId};
 use watt_runtime::validity::{self, InvalidBlock};
-use watt_runtime::verify::verify_txs;
+use watt_runtime::verify::{recheck, verify_txs};
 
 /// What was checked, counted.
 #[derive(Clone, Debug, Default, serde::Serialize, PartialEq, Eq)]
@@ -91,6 +93,9 @@ pub struct Replayer {
     sandbox: SandboxCheck,
     /// What was checked.
     pub counts: CheckCounts,
+    /// The next block's hash and its transactions' verdicts, reached
+    /// against the state before the last replayed block.
+    ahead: Option<(Hash, Vec<Result<VerifiedTx, TxError>>)>,
 }
 
 fn discrepancy(height: Height, object: impl Into<String>, reason: impl ToString) -> AuditError {
@@ -150,6 +155,7 @@ impl Replayer {
             supply,
             sandbox,
             counts: CheckCounts::default(),
+            ahead: None,
         })
     }
 
@@ -197,10 +203,18 @@ impl Replayer {
     /// auditor has no clock to hold a block's time against), then the
     /// auditor's own checks: conservation per zone and the block's own
     /// certificate.
+    ///
+    /// `next`, the block that follows when the caller already has it, has
+    /// its signatures checked on the other cores while this block executes
+    /// (against the state before this block); replaying it then checks
+    /// again only what this block changed under it (`recheck`: a device
+    /// key replaced, a meter registered). The verdicts are those of
+    /// checking it after this block.
     pub fn replay(
         &mut self,
         block: Block,
         cert: &CommitCertificate,
+        next: Option<&Block>,
     ) -> Result<Replayed, AuditError> {
         let h = self.height.next();
         let invalid = |error: InvalidBlock| AuditError::InvalidBlock {
@@ -241,11 +255,18 @@ impl Replayer {
                 _ => {}
             }
         }
+        // The signatures: checked against this state while the block
+        // before executed (see below), brought up to date with what that
+        // block changed; or checked now.
+        let hash = block.hash();
+        let verdicts = match self.ahead.take() {
+            Some((ahead, verdicts)) if ahead == hash => {
+                recheck(&self.state, &self.chain_id, verdicts, &txs, self.threads)
+            }
+            _ => verify_txs(&self.state, &self.chain_id, txs.clone(), self.threads),
+        };
         let mut verified = Vec::with_capacity(txs.len());
-        for (i, v) in verify_txs(&self.state, &self.chain_id, txs.clone(), self.threads)
-            .into_iter()
-            .enumerate()
-        {
+        for (i, v) in verdicts.into_iter().enumerate() {
             verified.push(v.map_err(|error| {
                 invalid(InvalidBlock::Transaction {
                     index: i,
@@ -261,14 +282,37 @@ impl Replayer {
             timestamp_ms: hd.timestamp_ms,
             proposer: hd.proposer,
         };
-        let outcome = apply_block(&self.state, ctx, &verified)
-            .map_err(|e| invalid(InvalidBlock::Execution(e)))?;
+        // Execution and the state tree's update on this thread, the next
+        // block's signatures on the others, all against the state before
+        // this block: nothing is written until both are done.
+        let (state, chain_id, threads) = (&self.state, self.chain_id, self.threads);
+        let (executed, ahead) = std::thread::scope(|scope| {
+            let ahead = next.map(|n| {
+                let txs = n.txs.to_vec();
+                (
+                    n.hash(),
+                    scope.spawn(move || verify_txs(state, &chain_id, txs, threads)),
+                )
+            });
+            let executed = apply_block(state, ctx, &verified)
+                .map_err(|e| invalid(InvalidBlock::Execution(e)))
+                .and_then(|outcome| {
+                    let update = state
+                        .tree_update(&outcome.diff)
+                        .map_err(|e| discrepancy(h, "replayed state", e))?;
+                    Ok((outcome, update))
+                });
+            let ahead = ahead.map(|(hash, job)| match job.join() {
+                Ok(verdicts) => (hash, verdicts),
+                Err(panic) => std::panic::resume_unwind(panic),
+            });
+            (executed, ahead)
+        });
+        let (outcome, update) = executed?;
+        self.ahead = ahead;
         // Conservation reads the accounts as they were before the block.
         self.conservation(h, &outcome.events, &outcome.diff)?;
-        let state_root = self
-            .state
-            .apply(&outcome.diff)
-            .map_err(|e| discrepancy(h, "replayed state", e))?;
+        let state_root = self.state.commit(&outcome.diff, update);
         let next = self.chain_state(h)?.validators;
         validity::check_after_execution(
             &block,
@@ -279,7 +323,6 @@ impl Replayer {
             },
         )
         .map_err(invalid)?;
-        let hash = block.hash();
         cert.verify(&self.chain_id, &set, h, &hash)
             .map_err(|e| discrepancy(h, "commit certificate", e))?;
         self.counts.certificates += 1;

@@ -36,7 +36,21 @@ impl AuditState {
 
     /// Applies a diff; returns the new state root.
     pub fn apply(&mut self, diff: &StateDiff) -> Result<Hash, StateError> {
-        let update = tree::update(&self.nodes, self.root, &diff.tree_changes())?;
+        let update = self.tree_update(diff)?;
+        Ok(self.commit(diff, update))
+    }
+
+    /// The first half of [`AuditState::apply`], which only reads: the new
+    /// root and the tree nodes to add. The replay computes it while the
+    /// next block's signatures are checked against this same state.
+    pub fn tree_update(&self, diff: &StateDiff) -> Result<tree::TreeUpdate, StateError> {
+        Ok(tree::update(&self.nodes, self.root, &diff.tree_changes())?)
+    }
+
+    /// The second half of [`AuditState::apply`]: writes the diff and the
+    /// update [`AuditState::tree_update`] computed for it; returns the new
+    /// root.
+    pub fn commit(&mut self, diff: &StateDiff, update: tree::TreeUpdate) -> Hash {
         for (k, v) in &diff.0 {
             match v {
                 Some(v) => {
@@ -52,7 +66,7 @@ impl AuditState {
         if self.nodes.len() > MIN_SWEEP.max(self.live_after_sweep * 2) {
             self.sweep();
         }
-        Ok(self.root)
+        self.root
     }
 
     /// Drops every node the current root does not reach.

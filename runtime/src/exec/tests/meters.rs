@@ -570,3 +570,52 @@ fn a_meter_is_revoked_by_its_operator_or_a_regulator_only() {
         TxError::UnknownMeter { meter: MeterId(9) }
     );
 }
+
+/// Pipelining verifies a block's transactions while the block before it
+/// executes, against the state before that block. When that block approves
+/// a meter's new key, `recheck` must give exactly the verdicts verifying
+/// again gives: the reading signed by the new key (refused earlier) is
+/// accepted, the one signed by the old key (accepted earlier) is refused,
+/// and a transfer keeps its verdict.
+#[test]
+fn a_recheck_after_a_key_change_gives_the_verdicts_of_verifying_again() {
+    use crate::verify::recheck;
+    let mut c = TestChain::new();
+    c.at_s(T0 + 900);
+    replace_key(&mut c, "meter1-b", T0 + 900, 0);
+    let by_new = c
+        .gen_reading(M1, T0 + 900, 100)
+        .sign(&c.chain_id, &key("meter1-b"));
+    let by_new = c.readings_tx(vec![by_new]);
+    let by_old = c.readings_tx(vec![c.gen(M1, T0 + 900, 100)]);
+    let transfer = c.tx(
+        &key("alice"),
+        Body::Transfer {
+            to: account("bob"),
+            amount: Wh(1),
+            vintages: None,
+        },
+    );
+    let txs = vec![by_new, by_old, transfer];
+    let earlier = c.verify(txs.clone());
+    assert!(earlier[0].is_err(), "the new key is still pending");
+    assert!(earlier[1].is_ok() && earlier[2].is_ok());
+    c.ok(&key("reg"), Body::ApproveMeter { meter: M1 });
+    let now = recheck(&c.state, &c.chain_id, earlier.clone(), &txs, 1);
+    assert_eq!(now, c.verify(txs.clone()));
+    assert!(now[0].is_ok());
+    assert_eq!(
+        now[1],
+        Err(TxError::BadDeviceSignature {
+            device: "meter 1".into(),
+            sequence: 1
+        })
+    );
+    assert_eq!(now[2], earlier[2]);
+    // Verdicts that do not belong to these transactions are not trusted.
+    let swapped: Vec<_> = earlier.into_iter().rev().collect();
+    assert_eq!(
+        recheck(&c.state, &c.chain_id, swapped, &txs, 1),
+        c.verify(txs.clone())
+    );
+}
