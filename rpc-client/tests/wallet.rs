@@ -181,6 +181,66 @@ fn offline_sign_then_submit_and_transfers_reach_finality() {
     let out = w.run("correct horse", &["submit", file.to_str().unwrap()]);
     assert!(!out.status.success());
 
+    // Many files go in one `tx_submitBatch` call, one verdict each: two
+    // transfers of 1 Wh are final, the one signed for another chain is
+    // refused by name, and the command fails because of it.
+    let one_wh = format!(r#"{{"type":"transfer","to":"{bob}","amount":"1","vintages":null}}"#);
+    let mut files = Vec::new();
+    for (i, chain) in [
+        chain_id.clone(),
+        chain_id.clone(),
+        format!("0x{}", "ab".repeat(32)),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let f = w.keystore.path().join(format!("many-{i}.json"));
+        w.ok(&[
+            "sign",
+            "--from",
+            "dev-valley-coop",
+            "--body",
+            &one_wh,
+            "--nonce",
+            &(nonce + 1 + i as u64).to_string(),
+            "--chain-id",
+            chain,
+            "--out",
+            f.to_str().unwrap(),
+        ]);
+        files.push(f.to_str().unwrap().to_string());
+    }
+    let mut args = vec!["--output", "json", "submit", "--wait", "finalized"];
+    args.extend(files.iter().map(String::as_str));
+    let out = w.run("correct horse", &args);
+    assert!(!out.status.success(), "a refused file fails the command");
+    let verdicts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdicts.as_array().unwrap().len(), 3, "{verdicts}");
+    for v in &verdicts.as_array().unwrap()[..2] {
+        assert_eq!(v["ok"], true, "{v}");
+        assert!(v["location"]["height"].as_u64().unwrap() > 0, "{v}");
+    }
+    assert_eq!(verdicts[2]["ok"], false);
+    assert!(
+        verdicts[2]["reason"].as_str().unwrap().contains("chain"),
+        "{verdicts}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 of 3"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(w.json(&["balance", &bob])["total"], "2002");
+    // A file that is not a transaction stops everything before sending.
+    std::fs::write(w.keystore.path().join("junk.json"), "{}").unwrap();
+    let junk = w.keystore.path().join("junk.json");
+    let out = w.run(
+        "correct horse",
+        &["submit", &files[0], junk.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("junk.json"));
+
     // Operators and regulators: a new meter, its approval, a new site.
     w.import_dev("dev-regulator");
     let now = rpc(&node, "chain_getFinalizedHead", Value::Null)["timestampMs"]
@@ -304,7 +364,7 @@ fn offline_sign_then_submit_and_transfers_reach_finality() {
     let site = w.json(&["site", "status", "1"]);
     assert_eq!(site["site"], 1);
     assert!(site["allowed"].is_boolean());
-    // --dry-run tries without sending: a transfer beyond the balance (2,900
+    // --dry-run tries without sending: a transfer beyond the balance (2,898
     // Wh left) names the rule, one within it lists its events, and neither
     // moves a credit or the nonce.
     let nonce_before = w.json(&["nonce", "dev-valley-coop"])["nonce"].clone();
@@ -346,7 +406,7 @@ fn offline_sign_then_submit_and_transfers_reach_finality() {
         "{tried}"
     );
     assert_eq!(w.json(&["nonce", "dev-valley-coop"])["nonce"], nonce_before);
-    assert_eq!(w.json(&["balance", &bob])["total"], "2000");
+    assert_eq!(w.json(&["balance", &bob])["total"], "2002");
 
     // Receipts: the finalised transfer's names its block and events; a
     // transfer that passes admission but not the balance rule when its

@@ -7,9 +7,10 @@ use crate::error::WalletError;
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::time::Duration;
 use watt_rpc_client::api::TxApiClient;
-use watt_rpc_client::client::Signer;
-use watt_rpc_client::types::{Bytes, ReceiptStatus, TxState};
+use watt_rpc_client::client::{Signer, WattClient};
+use watt_rpc_client::types::{Bytes, ReceiptStatus, TxLocation, TxState};
 use watt_rpc_client::view::{self, ViewError};
 use watt_runtime::crypto::Hash;
 use watt_runtime::encoding::{decode, encode, DecodeError};
@@ -49,10 +50,14 @@ pub enum OfflineCommand {
         #[arg(long, value_enum, default_value = "finalized")]
         wait: Wait,
     },
-    /// Submit a transaction file written by `sign`.
+    /// Submit transaction files written by `sign`. Several files go in
+    /// `tx_submitBatch` calls (1,000 at most each), with one verdict per
+    /// file; the command fails if any was refused. Every file is read and
+    /// checked before anything is sent.
     Submit {
-        /// The file.
-        file: PathBuf,
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "finalized")]
         wait: Wait,
     },
@@ -97,6 +102,17 @@ pub enum OfflineError {
     Unknown {
         /// The transaction id.
         hash: Hash,
+    },
+    /// Some transactions of a many-file `submit` were refused (or did not
+    /// finalise); each is named above.
+    #[error(
+        "{refused} of {total} transactions were refused or not finalised (each is named above)"
+    )]
+    Refused {
+        /// How many.
+        refused: usize,
+        /// Of how many.
+        total: usize,
     },
     /// A transaction file whose `hash` or `tx` disagrees with `encoded`.
     #[error(
@@ -155,10 +171,21 @@ pub async fn run(ctx: &Ctx, cmd: OfflineCommand) -> Result<(), WalletError> {
             let body = parse_body(&body)?;
             ctx.send(&from, body, wait).await?;
         }
-        OfflineCommand::Submit { file, wait } => {
-            let tx = read_tx_file(file)?;
+        OfflineCommand::Submit { files, wait } => {
+            let txs = files
+                .iter()
+                .map(|f| read_tx_file(f.clone()))
+                .collect::<Result<Vec<_>, _>>()?;
             let client = ctx.client()?;
-            ctx.submit(&client, &tx, wait).await?;
+            match txs.as_slice() {
+                [tx] => ctx.submit(&client, tx, wait).await?,
+                _ if ctx.dry_run => {
+                    for tx in &txs {
+                        ctx.submit(&client, tx, wait).await?;
+                    }
+                }
+                _ => submit_many(ctx, &client, &files, &txs, wait).await?,
+            }
         }
         OfflineCommand::Receipt { hash } => {
             let hash = Hash::from_hex(&hash).map_err(|source| WalletError::NotHex32 {
@@ -169,6 +196,91 @@ pub async fn run(ctx: &Ctx, cmd: OfflineCommand) -> Result<(), WalletError> {
         }
     }
     Ok(())
+}
+
+/// What became of one file of a many-file `submit`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FileVerdict {
+    file: PathBuf,
+    hash: Hash,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<TxLocation>,
+}
+
+/// Submits many transactions in `tx_submitBatch` calls and prints one line
+/// (or JSON object) per file; with `--wait finalized`, waits for every
+/// accepted one. Fails when any was refused or did not finalise.
+async fn submit_many(
+    ctx: &Ctx,
+    client: &WattClient,
+    files: &[PathBuf],
+    txs: &[Transaction],
+    wait: Wait,
+) -> Result<(), WalletError> {
+    let verdicts = client.submit_batch(txs).await?;
+    let mut out: Vec<FileVerdict> = files
+        .iter()
+        .zip(txs)
+        .zip(verdicts)
+        .map(|((file, tx), v)| FileVerdict {
+            file: file.clone(),
+            hash: tx.hash(),
+            ok: v.ok,
+            reason: v.reason,
+            location: None,
+        })
+        .collect();
+    if wait == Wait::Finalized {
+        // They were all sent at once: waiting for each in turn costs about
+        // the time the last one takes.
+        for v in out.iter_mut().filter(|v| v.ok) {
+            match client
+                .wait_finalized(v.hash, Duration::from_secs(120))
+                .await
+            {
+                Ok(l) => v.location = Some(l),
+                Err(e) => {
+                    v.ok = false;
+                    v.reason = Some(e.to_string());
+                }
+            }
+        }
+    }
+    let refused = out.iter().filter(|v| !v.ok).count();
+    ctx.print(&out, || {
+        out.iter()
+            .map(|v| match (&v.location, v.ok) {
+                (Some(l), true) => format!(
+                    "finalized: {} ({}), block {} (height {}), index {}",
+                    v.hash,
+                    v.file.display(),
+                    l.block_hash,
+                    l.height,
+                    l.index
+                ),
+                (None, true) => format!("submitted: {} ({})", v.hash, v.file.display()),
+                _ => format!(
+                    "refused:   {} ({}): {}",
+                    v.hash,
+                    v.file.display(),
+                    v.reason.as_deref().unwrap_or("")
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    match refused {
+        0 => Ok(()),
+        n => Err(OfflineError::Refused {
+            refused: n,
+            total: txs.len(),
+        }
+        .into()),
+    }
 }
 
 /// Prints a transaction's receipt, or that it is pending; fails when the
