@@ -1,7 +1,9 @@
 //! Two full blocks of 1,000 transactions for benchmarks: generation
 //! readings (each mints to its own owner; two signatures a transaction)
 //! and then transfers between those owners (one signature). Shared by the
-//! runtime's `apply` bench and `watt-bench`'s runtime row.
+//! runtime's `apply` bench and `watt-bench`'s runtime row. And
+//! [`FeederFixture`]: a chain where one block closes many feeders' hours
+//! (the runtime's `feeders` bench and `watt-bench`'s feeder row).
 #![allow(clippy::expect_used)]
 
 use crate::crypto::{Hash, Keypair};
@@ -142,5 +144,109 @@ impl BlockFixture {
 impl Default for BlockFixture {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A chain of `feeders` feeders (zone RU-BU of the test kit), each with a
+/// head reading covering its first hour, at the time when the next block
+/// closes every one of those hours (after the settlement grace).
+pub struct FeederFixture {
+    /// The chain, its clock at the closing block.
+    pub chain: crate::testkit::TestChain,
+    /// How many feeders.
+    pub feeders: usize,
+}
+
+impl FeederFixture {
+    /// Registers the feeders and submits their head readings.
+    pub fn new(feeders: usize) -> FeederFixture {
+        use crate::feeder::{FeederId, FeederReading, NewFeeder};
+        use crate::testkit::{key, zone, TestChain, T0};
+        let mut c = TestChain::builder()
+            .with_params(|p| {
+                p.settlement_grace_s = 1_830;
+                p.max_readings_per_tx = 256;
+            })
+            .with_policy(|p| p.reading_max_age_s = 1_800)
+            .build();
+        let id = |i: usize| FeederId::new(&format!("RU-BU/F{i}")).expect("id");
+        let reg = key("reg");
+        for chunk in (0..feeders).collect::<Vec<_>>().chunks(100) {
+            let txs: Vec<_> = chunk
+                .iter()
+                .map(|&i| {
+                    let head_key = c.device(&format!("head{i}"));
+                    c.tx(
+                        &reg,
+                        Body::RegisterFeeder {
+                            feeder: NewFeeder {
+                                id: id(i),
+                                zone: zone(),
+                                rated_capacity: Watts(1_000_000),
+                                loss_permille: 30,
+                                alert_floor: Wh(500),
+                                alert_hours: 3,
+                                mining_share_permille: 500,
+                                head_key,
+                                baseline_time: T0,
+                                baseline_import: Wh(0),
+                                baseline_export: Wh(0),
+                                declared_key: None,
+                            },
+                        },
+                    )
+                })
+                .collect();
+            c.apply(txs).expect("registrations");
+        }
+        c.at_s(T0 + 3_600);
+        let readings: Vec<_> = (0..feeders)
+            .map(|i| {
+                FeederReading {
+                    feeder: id(i),
+                    sequence: 1,
+                    period_start: T0,
+                    period_end: T0 + 3_600,
+                    import: Wh(10_000 + i as u64),
+                    export: Wh(0),
+                    flags: 0,
+                }
+                .sign(&c.chain_id, &key(&format!("head{i}")))
+            })
+            .collect();
+        let relay = key("reg2");
+        let txs: Vec<_> = readings
+            .chunks(256)
+            .map(|chunk| {
+                c.tx(
+                    &relay,
+                    Body::SubmitFeederReadings {
+                        readings: BoundedVec::new(chunk.to_vec()).expect("bounded"),
+                    },
+                )
+            })
+            .collect();
+        c.apply(txs).expect("head readings");
+        c.at_s(T0 + 3_600 + 1_831);
+        FeederFixture { chain: c, feeders }
+    }
+
+    /// Applies the closing block (no transactions) to a copy of the state
+    /// and updates its root: (apply seconds, state-root seconds, hours
+    /// closed).
+    pub fn close(&self) -> (f64, f64, usize) {
+        let c = &self.chain;
+        let t = std::time::Instant::now();
+        let out = crate::exec::apply_block(&c.state, c.context(), &[]).expect("block applies");
+        let apply_s = t.elapsed().as_secs_f64();
+        let closed = out
+            .events
+            .iter()
+            .filter(|e| matches!(e.event, crate::events::Event::FeederBalance { .. }))
+            .count();
+        let mut s = c.state.clone();
+        let t = std::time::Instant::now();
+        s.apply(&out.diff).expect("root");
+        (apply_s, t.elapsed().as_secs_f64(), closed)
     }
 }

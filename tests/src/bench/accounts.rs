@@ -48,7 +48,7 @@ fn signed(chain_id: Hash, k: &Keypair, nonce: u64, body: Body) -> Transaction {
 }
 
 /// The chain's latest finalised block time, in seconds.
-async fn chain_now_s(client: &WattClient) -> anyhow::Result<u64> {
+pub async fn chain_now_s(client: &WattClient) -> anyhow::Result<u64> {
     use watt_rpc_client::api::ChainApiClient;
     let h = ChainApiClient::finalized_head(client.api())
         .await?

@@ -116,10 +116,24 @@ impl Conn {
     }
 }
 
-/// The JSON-RPC request that submits `encoded` (`tx_submit`).
-pub fn submit_request(encoded: &[u8]) -> String {
-    format!(
-        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tx_submit\",\"params\":[\"0x{}\"]}}",
-        hex::encode(encoded)
-    )
+/// The JSON-RPC request that submits one transaction (`tx_submit`), given
+/// as `0x` and hex.
+pub fn submit_request(hex: &str) -> String {
+    format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tx_submit\",\"params\":[\"{hex}\"]}}")
+}
+
+/// The JSON-RPC request that submits `txs` in one `tx_submitBatch` call.
+pub fn batch_request(txs: &[super::load::Prepared]) -> String {
+    let mut body = String::with_capacity(64 + txs.iter().map(|p| p.hex.len() + 3).sum::<usize>());
+    body.push_str("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tx_submitBatch\",\"params\":[[");
+    for (k, p) in txs.iter().enumerate() {
+        if k > 0 {
+            body.push(',');
+        }
+        body.push('"');
+        body.push_str(&p.hex);
+        body.push('"');
+    }
+    body.push_str("]]}");
+    body
 }

@@ -2,11 +2,16 @@
 //! keep-alive connections, follows finalised blocks, and reports when each
 //! of its transactions was final.
 //!
+//! Saturating pushes send `tx_submitBatch` calls of up to `batch`
+//! transactions (one verdict each), as a wallet or meter gateway with many
+//! to send would; paced pushes (a rate) send each transaction on its own
+//! with `tx_submit` when it is due, so that latency is not batching's.
+//!
 //! Every push is bounded twice: at most `window` of its transactions are
 //! unfinalised at any time (below the mempool's 20,000, so the node is
 //! never asked to evict), and the whole push ends at its deadline.
 
-use super::http::{submit_request, Conn};
+use super::http::{batch_request, submit_request, Conn};
 use anyhow::{bail, Context};
 use serde_json::json;
 use std::collections::HashMap;
@@ -21,12 +26,12 @@ use watt_runtime::encoding::encode;
 use watt_runtime::tx::Transaction;
 use watt_runtime::types::Height;
 
-/// A signed transaction ready to send: its id and its `tx_submit` request.
+/// A signed transaction ready to send: its id and its encoding in hex.
 pub struct Prepared {
     /// The transaction id.
     pub hash: Hash,
-    /// The JSON-RPC request body.
-    pub request: String,
+    /// `0x` and the encoded transaction in hex.
+    pub hex: String,
 }
 
 impl Prepared {
@@ -34,7 +39,7 @@ impl Prepared {
     pub fn new(tx: &Transaction) -> Prepared {
         Prepared {
             hash: tx.hash(),
-            request: submit_request(&encode(tx)),
+            hex: format!("0x{}", hex::encode(encode(tx))),
         }
     }
 }
@@ -50,6 +55,9 @@ pub struct PushOptions {
     pub connections: usize,
     /// Most of this push's transactions unfinalised at once.
     pub window: usize,
+    /// Most transactions in one `tx_submitBatch` call (1: `tx_submit`).
+    /// A paced push (`rate`) always sends them one by one.
+    pub batch: usize,
     /// Transactions per second to submit at; `None`: as fast as the window
     /// allows.
     pub rate: Option<f64>,
@@ -227,17 +235,28 @@ pub async fn push(txs: Vec<Prepared>, opts: &PushOptions) -> anyhow::Result<Push
                 .await
                 .with_context(|| format!("connecting to {target}"))?;
             let (txs, next, shared, rate) = (txs.clone(), next.clone(), shared.clone(), opts.rate);
+            let batch = match opts.rate {
+                Some(_) => 1,
+                None => opts
+                    .batch
+                    .clamp(1, watt_rpc_client::types::MAX_SUBMIT_BATCH),
+            };
             workers.push(tokio::spawn(async move {
                 loop {
-                    let Ok(permit) = shared.window.acquire().await else {
+                    // Permits for a whole batch, or what is left.
+                    let left = txs.len().saturating_sub(next.load(Ordering::Acquire));
+                    let want = batch.min(left.max(1)) as u32;
+                    let Ok(permit) = shared.window.acquire_many(want).await else {
                         return Ok::<(), std::io::Error>(());
                     };
                     permit.forget();
-                    let i = next.fetch_add(1, Ordering::AcqRel);
+                    let i = next.fetch_add(want as usize, Ordering::AcqRel);
+                    let end = (i + want as usize).min(txs.len());
                     if i >= txs.len() {
-                        shared.window.add_permits(1);
+                        shared.window.add_permits(want as usize);
                         return Ok(());
                     }
+                    shared.window.add_permits(want as usize - (end - i));
                     // Connections take transactions in order, whichever
                     // node they talk to: a sender's next nonce reaches the
                     // other validators by gossip.
@@ -245,22 +264,35 @@ pub async fn push(txs: Vec<Prepared>, opts: &PushOptions) -> anyhow::Result<Push
                         let due = start + Duration::from_secs_f64(i as f64 / rate);
                         tokio::time::sleep_until(due.into()).await;
                     }
-                    let p = &txs[i];
-                    shared
-                        .pending
-                        .lock()
-                        .expect("lock")
-                        .insert(p.hash, Instant::now());
-                    let resp = conn.post(&p.request).await?;
-                    if !resp.starts_with(b"{\"jsonrpc\":\"2.0\",\"result\"")
-                        && !String::from_utf8_lossy(&resp).contains("\"result\"")
+                    let chunk = &txs[i..end];
                     {
-                        shared.pending.lock().expect("lock").remove(&p.hash);
-                        shared.rejected.fetch_add(1, Ordering::AcqRel);
-                        shared.window.add_permits(1);
+                        let now = Instant::now();
+                        let mut pending = shared.pending.lock().expect("lock");
+                        for p in chunk {
+                            pending.insert(p.hash, now);
+                        }
+                    }
+                    let refused = if chunk.len() == 1 {
+                        let resp = conn.post(&submit_request(&chunk[0].hex)).await?;
+                        match String::from_utf8_lossy(&resp).contains("\"result\"") {
+                            true => Vec::new(),
+                            false => vec![(0, String::from_utf8_lossy(&resp).into_owned())],
+                        }
+                    } else {
+                        let resp = conn.post(&batch_request(chunk)).await?;
+                        refusals(&resp, chunk.len())
+                    };
+                    if !refused.is_empty() {
+                        let mut pending = shared.pending.lock().expect("lock");
+                        for (k, _) in &refused {
+                            pending.remove(&chunk[*k].hash);
+                        }
+                        drop(pending);
+                        shared.rejected.fetch_add(refused.len(), Ordering::AcqRel);
+                        shared.window.add_permits(refused.len());
                         let mut e = shared.first_error.lock().expect("lock");
                         if e.is_none() {
-                            *e = Some(String::from_utf8_lossy(&resp).into_owned());
+                            *e = refused.into_iter().next().map(|(_, why)| why);
                         }
                     }
                 }
@@ -338,6 +370,28 @@ pub async fn push(txs: Vec<Prepared>, opts: &PushOptions) -> anyhow::Result<Push
     Ok(report)
 }
 
+/// The transactions (index in the call, reason) a `tx_submitBatch`
+/// response refused; every one when the call itself failed.
+fn refusals(resp: &[u8], n: usize) -> Vec<(usize, String)> {
+    let all = |why: String| (0..n).map(|k| (k, why.clone())).collect();
+    let v: serde_json::Value = match serde_json::from_slice(resp) {
+        Ok(v) => v,
+        Err(_) => return all(String::from_utf8_lossy(resp).into_owned()),
+    };
+    let Some(verdicts) = v["result"].as_array() else {
+        return all(v.to_string());
+    };
+    if verdicts.len() != n {
+        return all(format!("{} verdicts for {n} transactions", verdicts.len()));
+    }
+    verdicts
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| x["ok"] != serde_json::Value::Bool(true))
+        .map(|(k, x)| (k, x["reason"].as_str().unwrap_or("refused").to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +403,20 @@ mod tests {
             wall: Duration::from_secs_f64(wall_s),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_batch_response_names_each_refusal_and_a_failed_call_refuses_all() {
+        let ok = br#"{"jsonrpc":"2.0","id":1,"result":[{"ok":true,"hash":"0x00"},{"ok":false,"hash":null,"reason":"bad"},{"ok":true,"hash":"0x01"}]}"#;
+        assert_eq!(refusals(ok, 3), vec![(1, "bad".to_string())]);
+        let limited = br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32029,"message":"rate limit"}}"#;
+        assert_eq!(refusals(limited, 2).len(), 2);
+        assert_eq!(
+            refusals(ok, 2).len(),
+            2,
+            "a verdict count that does not match"
+        );
+        assert_eq!(refusals(b"garbage", 1).len(), 1);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod http;
 pub mod limit;
 pub mod load;
+pub mod meters;
 pub mod nodes;
 pub mod procfs;
 pub mod reads;

@@ -59,3 +59,20 @@ pub fn measure(runs: usize) -> RuntimeRates {
         readings: N as f64 / readings_s,
     }
 }
+
+/// The feeder hour close: one block (no transactions) closing the first
+/// hour of `feeders` feeders, apply and state root, median of `runs`:
+/// (feeder-hours per second, milliseconds per block).
+pub fn feeder_close(feeders: usize, runs: usize) -> (f64, f64) {
+    let f = watt_runtime::testkit::blocks::FeederFixture::new(feeders);
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let (apply_s, root_s, closed) = f.close();
+            assert_eq!(closed, feeders, "every feeder's hour closes");
+            apply_s + root_s
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let s = times[runs / 2];
+    (feeders as f64 / s, s * 1e3)
+}

@@ -8,7 +8,9 @@
 //! sender accounts, default 4,096), `--dev-block-time` (default 100ms),
 //! `--testnet-block-time` (default 1ms, the smallest the engine takes),
 //! `--connections` (submitting connections, default 8; a quarter of them
-//! to each of the four validators).
+//! to each of the four validators), `--batch` (transactions per
+//! `tx_submitBatch` call when saturating, default 200; 1 sends each with
+//! `tx_submit`).
 
 use anyhow::Context;
 use std::time::{Duration, Instant};
@@ -16,7 +18,7 @@ use watt_node::dev::genesis::{operator_key, regulator_key, ZONE};
 use watt_runtime::types::AccountId;
 use watt_tests::bench::load::{push, PushOptions, PushReport};
 use watt_tests::bench::table::{mib, ms, render, thousands, Row};
-use watt_tests::bench::{accounts, audit, limit, nodes, procfs, reads, runtime};
+use watt_tests::bench::{accounts, audit, limit, meters, nodes, procfs, reads, runtime};
 
 struct Args {
     quick: bool,
@@ -25,6 +27,7 @@ struct Args {
     dev_block_time: String,
     testnet_block_time: String,
     connections: usize,
+    batch: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -35,6 +38,7 @@ fn args() -> anyhow::Result<Args> {
         dev_block_time: "100ms".into(),
         testnet_block_time: "1ms".into(),
         connections: 8,
+        batch: 200,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,6 +50,7 @@ fn args() -> anyhow::Result<Args> {
             "--dev-block-time" => a.dev_block_time = value()?,
             "--testnet-block-time" => a.testnet_block_time = value()?,
             "--connections" => a.connections = value()?.parse()?,
+            "--batch" => a.batch = value()?.parse()?,
             other => anyhow::bail!("unknown flag {other}; see scripts/bench/run"),
         }
     }
@@ -99,6 +104,17 @@ fn main() -> anyhow::Result<()> {
         sigs_per_s: Some(2.0 * rt_rates.readings),
     });
 
+    let (hours_per_s, close_ms) = runtime::feeder_close(1_000, if a.quick { 3 } else { 9 });
+    rows.push(Row {
+        id: "2",
+        what: "runtime alone: one block closing 1,000 feeders' hours (apply + root)".into(),
+        result: format!(
+            "{} feeder-hours/s ({close_ms:.1} ms for the block)",
+            thousands(hours_per_s)
+        ),
+        sigs_per_s: None,
+    });
+
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -119,6 +135,7 @@ fn main() -> anyhow::Result<()> {
         follow: dev.rpc,
         connections: a.connections,
         window: 10_000,
+        batch: a.batch,
         rate: None,
         deadline: Duration::from_secs(900),
     };
@@ -178,6 +195,39 @@ fn main() -> anyhow::Result<()> {
         sigs_per_s: None,
     });
 
+    log("row 3: readings end to end");
+    let mut meters = rt.block_on(meters::Meters::register(
+        &opts,
+        &operator_key(),
+        &regulator_key(),
+        ZONE,
+        250,
+    ))?;
+    let readings_n = if a.quick { 10_000 } else { 40_000 };
+    let rsat = rt.block_on(push(
+        meters.next(readings_n, 1)?,
+        &PushOptions {
+            window: meters::OPERATOR_WINDOW,
+            ..opts.clone()
+        },
+    ))?;
+    let readings_tps = rsat.sustained_tps();
+    log(&format!(
+        "  sustained {readings_tps:.0} readings/s; client CPU {:.0} %; {}",
+        100.0 * rsat.client_cpu_share(),
+        rsat.blocks_line()
+    ));
+    rows.push(Row {
+        id: "3",
+        what: "`watt dev` end to end, readings over RPC (SubmitReadings of one reading: two signatures; one operator relays all): sustained".into(),
+        result: format!(
+            "{} readings/s (load client {:.0} % of a core)",
+            thousands(readings_tps),
+            100.0 * rsat.client_cpu_share()
+        ),
+        sigs_per_s: Some(2.0 * readings_tps),
+    });
+
     log("row 6: RPC reads");
     let accts: Vec<AccountId> = ring.senders.iter().map(|k| AccountId(k.public())).collect();
     let rd = rt.block_on(reads::measure(
@@ -227,7 +277,8 @@ fn main() -> anyhow::Result<()> {
     .map_err(anyhow::Error::msg)?;
     let blocks = head["height"].as_u64().unwrap_or(0);
     dev.stop();
-    let chain_txs = setup_txs + pushed;
+    // The readings row's 250 registrations, 250 approvals and readings.
+    let chain_txs = setup_txs + pushed + 500 + rsat.finalized;
     let disk1 = procfs::dir_bytes(&data);
     // Where the bytes went, table by table, for the storage row's notes.
     if let Ok(out) = std::process::Command::new(nodes::watt_bin()?)
@@ -251,9 +302,11 @@ fn main() -> anyhow::Result<()> {
     log("row 5: watt audit");
     let au = audit::export_and_audit(&data, tmp.path())?;
     let audit_tps = chain_txs as f64 / au.wall.as_secs_f64();
-    // Every transfer carries one signature, the mint its reading's too, and
-    // every block's certificate one vote (one validator).
-    let audit_sigs = (chain_txs as u64 + 1 + blocks) as f64 / au.wall.as_secs_f64();
+    // Every transaction carries one signature, each reading its device's
+    // too (the funding mint's and the readings row's), and every block's
+    // certificate one vote (one validator).
+    let audit_sigs =
+        (chain_txs as u64 + 1 + rsat.finalized as u64 + blocks) as f64 / au.wall.as_secs_f64();
     rows.push(Row {
         id: "5",
         what: format!(
@@ -312,6 +365,7 @@ fn main() -> anyhow::Result<()> {
         follow: procs[0].rpc,
         connections: a.connections.div_ceil(4),
         window: 10_000,
+        batch: a.batch,
         rate: None,
         deadline: Duration::from_secs(600),
     };
