@@ -216,16 +216,46 @@ pub fn verify_txs(
 
 /// Whether the keys `signature_checks` takes for this body come from the
 /// state (device, feeder and site-owner keys). Every other check a
-/// transaction needs is fixed by the transaction itself.
+/// transaction needs is fixed by the transaction itself. The match names
+/// every body, so that a new one cannot be added without deciding.
 fn reads_state_keys(body: &Body) -> bool {
-    matches!(
-        body,
+    match body {
         Body::SubmitReadings { .. }
-            | Body::SubmitConsumption { .. }
-            | Body::SubmitFeederReadings { .. }
-            | Body::SubmitDeclaredLoad { .. }
-            | Body::AckCurtailment { .. }
-    )
+        | Body::SubmitConsumption { .. }
+        | Body::SubmitFeederReadings { .. }
+        | Body::SubmitDeclaredLoad { .. }
+        | Body::AckCurtailment { .. } => true,
+        Body::Transfer { .. }
+        | Body::Retire { .. }
+        | Body::RegisterMeter { .. }
+        | Body::ApproveMeter { .. }
+        | Body::ReplaceMeterKey { .. }
+        | Body::ResyncMeter { .. }
+        | Body::TransferMeterOperator { .. }
+        | Body::RevokeMeter { .. }
+        | Body::RegisterSite { .. }
+        | Body::SettleShortfall { .. }
+        | Body::SetZonePolicy { .. }
+        | Body::SuspendSite { .. }
+        | Body::ReinstateSite { .. }
+        | Body::RevokeSite { .. }
+        | Body::ReplaceSiteKey { .. }
+        | Body::WithdrawCredits { .. }
+        | Body::ProposeAuthoritySet { .. }
+        | Body::ProposeRegulatorSet { .. }
+        | Body::ProposeChainParams { .. }
+        | Body::Vote { .. }
+        | Body::Evidence { .. }
+        | Body::RegisterFeeder { .. }
+        | Body::AttachToFeeder { .. }
+        | Body::ClearFeederAlert { .. }
+        | Body::ResyncFeederMeter { .. }
+        | Body::SetZoneSandbox { .. }
+        | Body::IssuePermit { .. }
+        | Body::RevokePermit { .. }
+        | Body::Curtail { .. }
+        | Body::CancelCurtailment { .. } => false,
+    }
 }
 
 /// Brings verdicts reached against an earlier state up to date with

@@ -294,13 +294,15 @@ impl Replayer {
                     scope.spawn(move || verify_txs(state, &chain_id, txs, threads)),
                 )
             });
+            // A failed tree update is reported after conservation, as
+            // before the two overlapped.
             let executed = apply_block(state, ctx, &verified)
                 .map_err(|e| invalid(InvalidBlock::Execution(e)))
-                .and_then(|outcome| {
+                .map(|outcome| {
                     let update = state
                         .tree_update(&outcome.diff)
-                        .map_err(|e| discrepancy(h, "replayed state", e))?;
-                    Ok((outcome, update))
+                        .map_err(|e| discrepancy(h, "replayed state", e));
+                    (outcome, update)
                 });
             let ahead = ahead.map(|(hash, job)| match job.join() {
                 Ok(verdicts) => (hash, verdicts),
@@ -312,7 +314,7 @@ impl Replayer {
         self.ahead = ahead;
         // Conservation reads the accounts as they were before the block.
         self.conservation(h, &outcome.events, &outcome.diff)?;
-        let state_root = self.state.commit(&outcome.diff, update);
+        let state_root = self.state.commit(&outcome.diff, update?);
         let next = self.chain_state(h)?.validators;
         validity::check_after_execution(
             &block,

@@ -596,11 +596,34 @@ fn a_recheck_after_a_key_change_gives_the_verdicts_of_verifying_again() {
             vintages: None,
         },
     );
-    let txs = vec![by_new, by_old, transfer];
+    // A reading of meter 3, which does not exist yet.
+    let m3_key = c.device("meter3");
+    let for_m3 = GenerationReading {
+        meter: MeterId(3),
+        sequence: 1,
+        period_start: c.now_s(),
+        period_end: c.now_s() + 60,
+        counter: Wh(510),
+        flags: 0,
+    }
+    .sign(&c.chain_id, &c.keypair_of(&m3_key));
+    let for_m3 = c.tx(
+        &key("op2"),
+        Body::SubmitReadings {
+            readings: BoundedVec::new(vec![for_m3]).unwrap(),
+        },
+    );
+    let txs = vec![by_new, by_old, transfer, for_m3];
     let earlier = c.verify(txs.clone());
     assert!(earlier[0].is_err(), "the new key is still pending");
     assert!(earlier[1].is_ok() && earlier[2].is_ok());
+    assert_eq!(earlier[3], Err(TxError::UnknownMeter { meter: MeterId(3) }));
+    // Between the two: the new key approved, meter 3 registered and
+    // approved.
     c.ok(&key("reg"), Body::ApproveMeter { meter: M1 });
+    let body = register(&mut c, "meter3", "SN-3");
+    c.ok(&key("op2"), body);
+    c.ok(&key("reg"), Body::ApproveMeter { meter: MeterId(3) });
     let now = recheck(&c.state, &c.chain_id, earlier.clone(), &txs, 1);
     assert_eq!(now, c.verify(txs.clone()));
     assert!(now[0].is_ok());
@@ -612,6 +635,7 @@ fn a_recheck_after_a_key_change_gives_the_verdicts_of_verifying_again() {
         })
     );
     assert_eq!(now[2], earlier[2]);
+    assert!(now[3].is_ok(), "{:?}", now[3]);
     // Verdicts that do not belong to these transactions are not trusted.
     let swapped: Vec<_> = earlier.into_iter().rev().collect();
     assert_eq!(
