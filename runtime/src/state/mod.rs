@@ -14,7 +14,7 @@ mod values;
 
 pub use feeders::{ClosedHour, Feeder, FeederAlert, FeederHour};
 pub use keys::*;
-pub use overlay::Overlay;
+pub use overlay::{Layered, Overlay};
 pub use sandbox::{Curtailment, OrderSite, PendingWindow, Permit, Verdict, ZoneSandbox};
 pub use values::*;
 
