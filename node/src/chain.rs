@@ -8,7 +8,10 @@
 //! batch. A block is executed once: the proposer's (or the checker's)
 //! result is cached by hash and written as is on commit.
 
+mod ahead;
 mod import;
+
+pub use ahead::{Ahead, AheadJob};
 
 use crate::mempool::{AddError, DropReason, Mempool};
 use crate::storage::{BlockReader, StorageError, Store};
@@ -118,6 +121,78 @@ fn nonce_in(state: &impl StateReader, account: &AccountId) -> u64 {
         .map_or(0, |a| a.nonce)
 }
 
+/// The validator set a block's changes set, if they change it.
+fn changed_validators(outcome: &BlockOutcome) -> Result<Option<ValidatorSet>, ChainError> {
+    match outcome.diff.0.get(&StateKey::Chain.encode()) {
+        Some(Some(bytes)) => decode::<ChainState>(bytes)
+            .map(|c| Some(c.validators))
+            .map_err(|e| StorageError::Corrupt(e.to_string()).into()),
+        _ => Ok(None),
+    }
+}
+
+/// A block's body executed, with everything its header needs but the
+/// parent's hash and certificate.
+struct Sealable {
+    ctx: BlockContext,
+    /// The set of the block's height.
+    validators: ValidatorSet,
+    txs: Vec<Transaction>,
+    outcome: BlockOutcome,
+    state_root: Hash,
+    tree_nodes: Vec<(Hash, tree::Node)>,
+    next_validators: ValidatorSet,
+}
+
+/// A block's transactions chosen and executed.
+struct Filled {
+    txs: Vec<Transaction>,
+    outcome: BlockOutcome,
+    /// Candidates that failed in the block, with why.
+    failed: Vec<(Hash, DropReason)>,
+    /// Whether a candidate was left out for want of room.
+    full: bool,
+}
+
+/// Executes `candidates` in order on `state` until the block is full: one
+/// that fails is left out (with its sender's later ones, which cannot
+/// apply in this block).
+fn fill<'v, R: StateReader + ?Sized>(
+    state: &R,
+    ctx: BlockContext,
+    candidates: impl IntoIterator<Item = &'v VerifiedTx>,
+) -> Result<Filled, ChainError> {
+    let height = ctx.height;
+    let mut exec = BlockExecutor::begin(state, ctx)?;
+    let mut txs: Vec<Transaction> = Vec::new();
+    let mut failed: Vec<(Hash, DropReason)> = Vec::new();
+    let mut failed_senders: std::collections::HashSet<AccountId> = Default::default();
+    let mut full = false;
+    for vtx in candidates {
+        if !exec.fits(vtx.size) {
+            full = true;
+            break;
+        }
+        if failed_senders.contains(&vtx.tx.signer()) {
+            continue;
+        }
+        match exec.try_apply(vtx) {
+            Ok(()) => txs.push(vtx.tx.clone()),
+            Err(e) => {
+                tracing::debug!(tx = %vtx.hash, error = %e, "dropping transaction that fails in the block");
+                failed.push((vtx.hash, DropReason::InvalidInBlock { height, error: e }));
+                failed_senders.insert(vtx.tx.signer());
+            }
+        }
+    }
+    Ok(Filled {
+        txs,
+        outcome: exec.finish()?,
+        failed,
+        full,
+    })
+}
+
 /// Most blocks kept executed, waiting for a decision: a byzantine proposer
 /// signing many variants of its block costs at most this many executions'
 /// memory (the oldest is forgotten first; a decided block this node no
@@ -142,6 +217,9 @@ pub struct Chain {
     /// Transactions dropped from the mempool since the last commit, with
     /// why; reported with the next committed block.
     dropped: Vec<(Hash, DropReason)>,
+    /// The next block, built and executed on top of a block not yet final
+    /// (see [`Chain::ahead_job`]).
+    ahead: Option<Ahead>,
 }
 
 fn invalid(height: Height) -> impl Fn(InvalidBlock) -> ChainError {
@@ -173,6 +251,7 @@ impl Chain {
             head_commit,
             threads,
             dropped: Vec::new(),
+            ahead: None,
         })
     }
 
@@ -276,7 +355,9 @@ impl Chain {
     }
 
     /// Builds, executes and caches a block for `height` at `timestamp_ms`,
-    /// proposed by `proposer`, from the mempool's ready transactions.
+    /// proposed by `proposer`, from the mempool's ready transactions; or
+    /// seals the block built ahead for it, if that one is still what
+    /// building now would give (see [`Chain::take_ahead`]).
     pub fn build_block(
         &mut self,
         height: Height,
@@ -284,6 +365,10 @@ impl Chain {
         proposer: PublicKey,
     ) -> Result<Hash, ChainError> {
         let (parent_hash, parent_time) = self.head_hash_and_time()?;
+        if let Some(ahead) = self.take_ahead(height, parent_hash, timestamp_ms, proposer) {
+            let parts = ahead.into_parts(&mut self.mempool, &mut self.dropped);
+            return self.seal_own(parent_hash, parts);
+        }
         let timestamp_ms = timestamp_ms.max(parent_time + 1);
         let validators = self.next_validators()?;
         let ctx = BlockContext {
@@ -292,46 +377,33 @@ impl Chain {
             timestamp_ms,
             proposer,
         };
-        let mut exec = BlockExecutor::begin(&*self.store, ctx)?;
-        let mut included: Vec<VerifiedTx> = Vec::new();
-        let mut failed: Vec<(Hash, DropReason)> = Vec::new();
-        let mut failed_senders: std::collections::HashSet<AccountId> = Default::default();
         let store: &Store = &self.store;
         let nonce_of = |a: &AccountId| nonce_in(store, a);
-        for vtx in self.mempool.ready(nonce_of) {
-            if !exec.fits(vtx.size) {
-                break;
-            }
-            // Later nonces of a sender whose transaction failed cannot apply
-            // in this block; they stay in the pool.
-            if failed_senders.contains(&vtx.tx.signer()) {
-                continue;
-            }
-            match exec.try_apply(vtx) {
-                Ok(()) => included.push(vtx.clone()),
-                Err(e) => {
-                    tracing::debug!(tx = %vtx.hash, error = %e, "dropping transaction that fails in the block");
-                    failed.push((vtx.hash, DropReason::InvalidInBlock { height, error: e }));
-                    failed_senders.insert(vtx.tx.signer());
-                }
-            }
-        }
-        for (h, why) in failed {
+        let filled = fill(&*self.store, ctx.clone(), self.mempool.ready(nonce_of))?;
+        for (h, why) in filled.failed {
             self.mempool.remove(&h);
             self.dropped.push((h, why));
         }
-        let outcome = exec.finish()?;
-        let txs: Vec<Transaction> = included.into_iter().map(|v| v.tx).collect();
-        let parent_commit = self.head_commit.clone();
-        let executed = self.seal(
-            height,
+        let (state_root, tree_nodes) = self.state_root_after(&filled.outcome)?;
+        let next_validators = self.validators_after(&filled.outcome)?;
+        self.seal_own(
             parent_hash,
-            timestamp_ms,
-            proposer,
-            &validators,
-            (txs, parent_commit),
-            outcome,
-        )?;
+            Sealable {
+                ctx,
+                validators,
+                txs: filled.txs,
+                outcome: filled.outcome,
+                state_root,
+                tree_nodes,
+                next_validators,
+            },
+        )
+    }
+
+    /// Seals a block this node built on the head and keeps it.
+    fn seal_own(&mut self, parent_hash: Hash, parts: Sealable) -> Result<Hash, ChainError> {
+        let parent_commit = self.head_commit.clone();
+        let executed = self.seal(parent_hash, parent_commit, parts)?;
         let hash = executed.block.hash();
         self.own.insert(hash);
         self.keep_executed(hash, executed);
@@ -359,26 +431,29 @@ impl Chain {
         }
     }
 
-    /// Computes the roots and the header of an executed block.
-    #[allow(clippy::too_many_arguments)]
+    /// The header and the block of an executed body.
     fn seal(
         &self,
-        height: Height,
         parent_hash: Hash,
-        timestamp_ms: u64,
-        proposer: PublicKey,
-        validators: &ValidatorSet,
-        (txs, parent_commit): (Vec<Transaction>, Option<CommitCertificate>),
-        outcome: BlockOutcome,
+        parent_commit: Option<CommitCertificate>,
+        parts: Sealable,
     ) -> Result<Executed, ChainError> {
-        let (state_root, tree_nodes) = self.state_root_after(&outcome)?;
-        let next_validators = self.validators_after(&outcome)?;
+        let Sealable {
+            ctx,
+            validators,
+            txs,
+            outcome,
+            state_root,
+            tree_nodes,
+            next_validators,
+        } = parts;
+        let height = ctx.height;
         let header = Header {
             chain_id: self.chain_id,
             height,
             parent_hash,
-            timestamp_ms,
-            proposer,
+            timestamp_ms: ctx.timestamp_ms,
+            proposer: ctx.proposer,
             tx_root: tx_root(&txs),
             state_root,
             event_root: event_root(&outcome.events),
@@ -414,11 +489,9 @@ impl Chain {
     }
 
     fn validators_after(&self, outcome: &BlockOutcome) -> Result<ValidatorSet, ChainError> {
-        match outcome.diff.0.get(&StateKey::Chain.encode()) {
-            Some(Some(bytes)) => decode::<ChainState>(bytes)
-                .map(|c| c.validators)
-                .map_err(|e| StorageError::Corrupt(e.to_string()).into()),
-            _ => self.next_validators(),
+        match changed_validators(outcome)? {
+            Some(set) => Ok(set),
+            None => self.next_validators(),
         }
     }
 

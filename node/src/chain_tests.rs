@@ -281,3 +281,157 @@ fn executed_candidates_are_bounded_and_the_own_proposal_is_kept() {
     assert_eq!(me.executed.len(), MAX_EXECUTED);
     assert!(me.is_executed(&mine));
 }
+
+/// Alice's transfers of 1 Wh to bob, as many as `n`.
+fn transfers(tc: &mut TestChain, n: usize) -> Vec<Transaction> {
+    let (alice, bob) = (key("alice"), account("bob"));
+    (0..n)
+        .map(|_| {
+            tc.tx(
+                &alice,
+                Body::Transfer {
+                    to: bob,
+                    amount: Wh(1),
+                    vintages: None,
+                },
+            )
+        })
+        .collect()
+}
+
+/// A chain of blocks of at most two transactions whose block 1 funded
+/// alice, and a follower that imported it.
+fn two_per_block() -> (TestChain, Chain, Chain, [tempfile::TempDir; 2]) {
+    let mut tc = TestChain::builder()
+        .authorities(1)
+        .with_params(|p| p.max_block_txs = 2)
+        .build();
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut chain = open(&tc, dirs[0].path());
+    let mut follower = open(&tc, dirs[1].path());
+    fund_alice(&mut tc, &mut chain);
+    let store = chain.store();
+    let (b1, c1) = (
+        store.block(Height(1)).unwrap().unwrap(),
+        store.commit(Height(1)).unwrap().unwrap(),
+    );
+    follower.import_decided(b1, c1).unwrap();
+    (tc, chain, follower, dirs)
+}
+
+/// Commits `hash` on `chain` and has `follower` check it as a proposal
+/// (the one validity rule) and commit it too.
+fn decide_on_both(chain: &mut Chain, follower: &mut Chain, hash: Hash, now_ms: u64) {
+    let height = chain.head().unwrap().next();
+    let block = chain.executed[&hash].block.clone();
+    let cert = certify(chain, &consensus_key(1), height, hash);
+    chain.commit(&hash, cert.clone()).unwrap();
+    assert_eq!(follower.check_block(block, now_ms).unwrap(), hash);
+    follower.commit(&hash, cert).unwrap();
+    assert_eq!(
+        follower.store().state_root().unwrap(),
+        chain.store().state_root().unwrap()
+    );
+}
+
+#[test]
+fn a_block_built_ahead_of_its_parents_decision_is_sealed_after_it_and_valid() {
+    let (mut tc, mut chain, mut follower, _dirs) = two_per_block();
+    let me = consensus_key(1).public();
+    let txs = transfers(&mut tc, 3);
+    assert!(chain.submit(txs.clone()).into_iter().all(|r| r.is_ok()));
+    let t = T0_MS + 602_000;
+    let parent = chain.build_block(Height(2), t, me).unwrap();
+
+    assert!(
+        chain
+            .ahead_job(&parent, t + 100, &[consensus_key(2).public()])
+            .unwrap()
+            .is_none(),
+        "only the next height's proposer builds ahead"
+    );
+    let job = chain.ahead_job(&parent, t + 100, &[me]).unwrap().unwrap();
+    let ahead = job.run().unwrap();
+    assert_eq!((ahead.parent(), ahead.height()), (parent, Height(3)));
+    assert_eq!(
+        ahead.txs(),
+        1,
+        "built on the parent's state: its two transfers are spent nonces"
+    );
+    chain.set_ahead(ahead);
+
+    decide_on_both(&mut chain, &mut follower, parent, t + 50);
+    let next = chain.build_block(Height(3), t + 300, me).unwrap();
+    let block = &chain.executed[&next].block;
+    assert_eq!(
+        block.header.timestamp_ms,
+        t + 100,
+        "the block built ahead is the one sealed"
+    );
+    assert_eq!(block.txs.to_vec(), vec![txs[2].clone()]);
+    assert_eq!(block.header.parent_hash, parent);
+    assert!(
+        block.parent_commit.is_some(),
+        "sealed with the parent's certificate"
+    );
+    decide_on_both(&mut chain, &mut follower, next, t + 350);
+    assert!(chain.mempool().is_empty());
+}
+
+#[test]
+fn a_block_built_ahead_is_built_again_when_it_no_longer_holds() {
+    let (mut tc, mut chain, mut follower, _dirs) = two_per_block();
+    let me = consensus_key(1).public();
+    let t = T0_MS + 602_000;
+
+    // A transaction arrives after the candidates were taken, and the block
+    // built ahead had room for it: building again includes it.
+    let txs = transfers(&mut tc, 4);
+    assert!(chain
+        .submit(txs[..3].to_vec())
+        .into_iter()
+        .all(|r| r.is_ok()));
+    let parent = chain.build_block(Height(2), t, me).unwrap();
+    let job = chain.ahead_job(&parent, t + 100, &[me]).unwrap().unwrap();
+    chain.set_ahead(job.run().unwrap());
+    assert!(chain
+        .submit(vec![txs[3].clone()])
+        .into_iter()
+        .all(|r| r.is_ok()));
+    decide_on_both(&mut chain, &mut follower, parent, t + 50);
+    let next = chain.build_block(Height(3), t + 300, me).unwrap();
+    let block = &chain.executed[&next].block;
+    assert_eq!(block.header.timestamp_ms, t + 300, "built again");
+    assert_eq!(block.txs.to_vec(), txs[2..].to_vec());
+    decide_on_both(&mut chain, &mut follower, next, t + 350);
+
+    // Another block of the same height is decided (a later round's): the
+    // block built ahead on the first has the wrong parent.
+    let txs = transfers(&mut tc, 3);
+    assert!(chain.submit(txs.clone()).into_iter().all(|r| r.is_ok()));
+    let t = t + 1_000;
+    let first = chain.build_block(Height(4), t, me).unwrap();
+    let job = chain.ahead_job(&first, t + 100, &[me]).unwrap().unwrap();
+    chain.set_ahead(job.run().unwrap());
+    let second = chain.build_block(Height(4), t + 200, me).unwrap();
+    assert_ne!(first, second);
+    decide_on_both(&mut chain, &mut follower, second, t + 250);
+    let next = chain.build_block(Height(5), t + 300, me).unwrap();
+    assert_eq!(chain.executed[&next].block.header.timestamp_ms, t + 300);
+    decide_on_both(&mut chain, &mut follower, next, t + 350);
+
+    // Too old: a block built ahead before a round change is not sealed
+    // with a time from long ago.
+    let txs = transfers(&mut tc, 3);
+    assert!(chain.submit(txs).into_iter().all(|r| r.is_ok()));
+    let t = t + 1_000;
+    let parent = chain.build_block(Height(6), t, me).unwrap();
+    let job = chain.ahead_job(&parent, t + 100, &[me]).unwrap().unwrap();
+    chain.set_ahead(job.run().unwrap());
+    decide_on_both(&mut chain, &mut follower, parent, t + 150);
+    let late = t + 100 + ahead::MAX_AHEAD_AGE_MS + 1;
+    let next = chain.build_block(Height(7), late, me).unwrap();
+    assert_eq!(chain.executed[&next].block.header.timestamp_ms, late);
+    decide_on_both(&mut chain, &mut follower, next, late + 50);
+    assert!(chain.mempool().is_empty());
+}

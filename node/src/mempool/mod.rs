@@ -174,6 +174,13 @@ impl Mempool {
         next
     }
 
+    /// How many transactions were ever added: it changes exactly when one
+    /// arrives, so a block built from the pool at one count is still what
+    /// the pool would give while the count stays.
+    pub fn arrivals(&self) -> u64 {
+        self.next_seq
+    }
+
     /// Number of pending transactions.
     pub fn len(&self) -> usize {
         self.by_hash.len()

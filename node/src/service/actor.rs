@@ -5,7 +5,7 @@ use super::intake::{Admit, Bodies, Intake};
 use super::record::SigningRecord;
 use super::serve::Server;
 use super::verifier::{self, ConsensusJob, ConsensusVerdict, GossipVerdicts};
-use super::{sync, NodeError, GOSSIP_EVERY};
+use super::{pipeline, sync, NodeError, GOSSIP_EVERY};
 use crate::chain::{Chain, Committed};
 use crate::clock::Clock;
 use crate::consensus::{Consensus, Effect, Input, Message, Timeout};
@@ -31,6 +31,7 @@ pub(super) struct Inputs {
     pub peers: Option<mpsc::Receiver<Inbound>>,
     pub verdicts: mpsc::Receiver<ConsensusVerdict>,
     pub gossip: mpsc::Receiver<GossipVerdicts>,
+    pub ahead: mpsc::Receiver<pipeline::Done>,
 }
 
 pub(super) struct Actor {
@@ -64,6 +65,8 @@ pub(super) struct Actor {
     pub(super) gossip_in_flight: HashMap<PublicKey, usize>,
     /// The task answering peers' sync requests.
     pub(super) server: Server,
+    /// The next block, built ahead.
+    pub(super) pipeline: pipeline::Pipeline,
 }
 
 async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
@@ -121,6 +124,9 @@ impl Actor {
                 }
                 Some(v) = inputs.verdicts.recv() => {
                     if let Err(e) = self.on_verdict(v) { break Err(e); }
+                }
+                Some(done) = inputs.ahead.recv() => {
+                    if let Err(e) = self.on_ahead(done) { break Err(e); }
                 }
                 Some(g) = inputs.gossip.recv() => self.on_gossip_verdicts(g),
                 _ = status_tick.tick(), if self.net.is_some() => {
@@ -352,13 +358,16 @@ impl Actor {
                 queue.push_front(e);
             }
         }
+        if let Some(parent) = self.pipeline.wanted() {
+            self.build_ahead(parent);
+        }
         Ok(())
     }
 
     /// Whether an effect is about the height the chain is at (the next one
     /// to decide). After a block sync moved the head, the core's effects
     /// for the old height are stale until it starts the new one.
-    fn current(&self, height: Height) -> Result<bool, NodeError> {
+    pub(super) fn current(&self, height: Height) -> Result<bool, NodeError> {
         Ok(height == self.chain.head()?.next())
     }
 
@@ -388,34 +397,7 @@ impl Actor {
                 });
                 Vec::new()
             }
-            Effect::RequestBlock { height, round } => {
-                if !self.current(height)? {
-                    tracing::debug!(
-                        height = height.0,
-                        "block request for a height already synced"
-                    );
-                    return Ok(Vec::new());
-                }
-                let validators = self.chain.next_validators()?;
-                let proposer = self
-                    .keys
-                    .iter()
-                    .find(|k| validators.index_of(&k.public()).is_some())
-                    .map(|k| k.public())
-                    .unwrap_or_default();
-                let block_hash = self
-                    .chain
-                    .build_block(height, self.clock.now_ms(), proposer)?;
-                // Durable before the proposal that names it is signed.
-                if let Some(block) = self.chain.executed_block(&block_hash) {
-                    self.chain.store().write_own_proposal(block)?;
-                }
-                self.core.apply(Input::Propose {
-                    height,
-                    round,
-                    block_hash,
-                })
-            }
+            Effect::RequestBlock { height, round } => self.request_block(height, round)?,
             Effect::ValidateBlock {
                 height, block_hash, ..
             } => {
@@ -428,6 +410,10 @@ impl Actor {
                     }
                 }
                 let held = self.chain.is_executed(&block_hash);
+                if held {
+                    // After this node's vote on it has gone out.
+                    self.pipeline.want(block_hash);
+                }
                 if !held && self.net.is_some() {
                     // Its body may still be on the way: answer when it
                     // arrives (the round's timeout bounds the wait).

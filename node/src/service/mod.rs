@@ -40,6 +40,7 @@ mod actor;
 pub mod dropped;
 mod ingress;
 mod intake;
+mod pipeline;
 pub mod record;
 mod serve;
 mod sync;
@@ -193,6 +194,7 @@ impl Node {
         let sync = sync::SyncState::default();
         let best_seen = sync.best.clone();
         let dropped = Arc::new(std::sync::Mutex::new(dropped::DroppedLog::default()));
+        let (pipeline, ahead) = pipeline::Pipeline::new();
         let actor = Actor {
             chain,
             core,
@@ -214,6 +216,7 @@ impl Node {
             gossip_verdicts: gossip_tx,
             gossip_in_flight: Default::default(),
             server: serve::Server::spawn(store.clone(), net_for_handle.clone()),
+            pipeline,
         };
         let inputs = actor::Inputs {
             commands: rx,
@@ -221,6 +224,7 @@ impl Node {
             peers: net_rx,
             verdicts,
             gossip: gossip_verdicts,
+            ahead,
         };
         let task = tokio::spawn(actor.run(inputs));
         Ok(Node {

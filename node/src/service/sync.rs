@@ -220,6 +220,7 @@ impl Actor {
             if let Some(b) = self.chain.executed_block(&hash) {
                 net.relay(&WireMessage::Block(Box::new(b.clone())), &from);
             }
+            self.pipeline.want(hash);
         }
         let effects = self.core.apply(crate::consensus::Input::BlockVerdict {
             height,
