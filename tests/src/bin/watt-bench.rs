@@ -10,7 +10,9 @@
 //! `--connections` (submitting connections, default 8; a quarter of them
 //! to each of the four validators), `--batch` (transactions per
 //! `tx_submitBatch` call when saturating, default 200; 1 sends each with
-//! `tx_submit`).
+//! `tx_submit`), `--window` (transactions in flight, submitted but not yet
+//! seen final, default 20,000: four of `watt dev`'s 5,000-transaction
+//! blocks, so that a saturated node always has a full block waiting).
 
 use anyhow::Context;
 use std::time::{Duration, Instant};
@@ -28,6 +30,7 @@ struct Args {
     testnet_block_time: String,
     connections: usize,
     batch: usize,
+    window: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -39,6 +42,7 @@ fn args() -> anyhow::Result<Args> {
         testnet_block_time: "1ms".into(),
         connections: 8,
         batch: 200,
+        window: 20_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -51,6 +55,7 @@ fn args() -> anyhow::Result<Args> {
             "--testnet-block-time" => a.testnet_block_time = value()?,
             "--connections" => a.connections = value()?.parse()?,
             "--batch" => a.batch = value()?.parse()?,
+            "--window" => a.window = value()?.replace('_', "").parse()?,
             other => anyhow::bail!("unknown flag {other}; see scripts/bench/run"),
         }
     }
@@ -134,7 +139,7 @@ fn main() -> anyhow::Result<()> {
         targets: vec![dev.rpc],
         follow: dev.rpc,
         connections: a.connections,
-        window: 10_000,
+        window: a.window,
         batch: a.batch,
         rate: None,
         deadline: Duration::from_secs(900),
@@ -375,7 +380,7 @@ fn main() -> anyhow::Result<()> {
         targets: procs.iter().map(|p| p.rpc).collect(),
         follow: procs[0].rpc,
         connections: a.connections.div_ceil(4),
-        window: 10_000,
+        window: a.window,
         batch: a.batch,
         rate: None,
         deadline: Duration::from_secs(600),
