@@ -188,6 +188,30 @@ impl Ctx {
             .ok_or_else(|| store_err("no chain record"))
     }
 
+    /// Runs a read `at` a block: inline if `at` is the head (absent,
+    /// `latest` or `finalized`), through [`Ctx::blocking`] otherwise. A
+    /// head read is a few lookups of the flat current state, which RocksDB
+    /// serves from memory in microseconds: less than handing the work to a
+    /// blocking thread and back costs (under a read load, most of the
+    /// node's CPU went to that hand-off's thread switches). A read of an
+    /// older block walks the state tree and may wait on the disk. A panic
+    /// in `f` is an internal error either way.
+    pub async fn read_at<T: Send + 'static>(
+        self: &Arc<Self>,
+        at: Option<BlockId>,
+        f: impl FnOnce(&Ctx, Option<BlockId>) -> RpcResult<T> + Send + 'static,
+    ) -> RpcResult<T> {
+        if matches!(at.unwrap_or_default(), BlockId::Latest | BlockId::Finalized) {
+            let ctx: &Ctx = self;
+            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(ctx, at)))
+                .unwrap_or_else(|_| {
+                    tracing::error!("an RPC handler panicked");
+                    Err(internal("the handler failed; see the node's log"))
+                });
+        }
+        self.blocking(move |ctx| f(ctx, at)).await
+    }
+
     /// Runs blocking store work off the async workers.
     pub async fn blocking<T: Send + 'static>(
         self: &Arc<Self>,

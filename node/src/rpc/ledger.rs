@@ -241,7 +241,9 @@ impl CreditsApiServer for Rpc {
         let latest = matches!(at, None | Some(BlockId::Latest | BlockId::Finalized));
         let mut info = self
             .ctx
-            .blocking(move |ctx| ctx.account_info(&ctx.resolve(at)?, account))
+            .read_at(at, move |ctx, at| {
+                ctx.account_info(&ctx.resolve(at)?, account)
+            })
             .await?;
         if latest {
             let chain_nonce = info.nonce;
@@ -254,7 +256,7 @@ impl CreditsApiServer for Rpc {
 
     async fn balance(&self, account: AccountId, at: Option<BlockId>) -> RpcResult<Balance> {
         self.ctx
-            .blocking(move |ctx| ctx.balance(&ctx.resolve(at)?, account))
+            .read_at(at, move |ctx, at| ctx.balance(&ctx.resolve(at)?, account))
             .await
     }
 
@@ -399,7 +401,7 @@ impl ZonesApiServer for Rpc {
         at: Option<BlockId>,
     ) -> RpcResult<Option<view::ZoneSandbox>> {
         self.ctx
-            .blocking(move |ctx| ctx.zone_sandbox(&ctx.resolve(at)?, zone))
+            .read_at(at, move |ctx, at| ctx.zone_sandbox(&ctx.resolve(at)?, zone))
             .await
     }
 }
