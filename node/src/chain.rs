@@ -356,8 +356,8 @@ impl Chain {
 
     /// Builds, executes and caches a block for `height` at `timestamp_ms`,
     /// proposed by `proposer`, from the mempool's ready transactions; or
-    /// seals the block built ahead for it, if that one is still what
-    /// building now would give (see [`Chain::take_ahead`]).
+    /// seals the block built ahead for it, if that one still holds (see
+    /// `chain/ahead.rs`).
     pub fn build_block(
         &mut self,
         height: Height,

@@ -435,3 +435,47 @@ fn a_block_built_ahead_is_built_again_when_it_no_longer_holds() {
     decide_on_both(&mut chain, &mut follower, next, late + 50);
     assert!(chain.mempool().is_empty());
 }
+
+#[test]
+fn a_block_built_ahead_from_a_cut_candidate_list_is_not_sealed() {
+    // An attacker's transactions that fail in the block (carol holds
+    // nothing) take candidate slots: the block built ahead from the first
+    // 2 x max_block_txs ready ones leaves bob's transfer out, which a
+    // block built when the height starts includes.
+    let (mut tc, mut chain, mut follower, _dirs) = two_per_block();
+    let me = consensus_key(1).public();
+    let t = T0_MS + 602_000;
+    let alice_txs = transfers(&mut tc, 3);
+    assert!(chain
+        .submit(alice_txs.clone())
+        .into_iter()
+        .all(|r| r.is_ok()));
+    let parent = chain.build_block(Height(2), t, me).unwrap();
+    let to_alice = |tc: &mut TestChain, who: &str| {
+        tc.tx(
+            &key(who),
+            Body::Transfer {
+                to: account("alice"),
+                amount: Wh(1),
+                vintages: None,
+            },
+        )
+    };
+    let carol: Vec<_> = (0..4).map(|_| to_alice(&mut tc, "carol")).collect();
+    let bob = to_alice(&mut tc, "bob");
+    assert!(chain.submit(carol).into_iter().all(|r| r.is_ok()));
+    assert!(chain
+        .submit(vec![bob.clone()])
+        .into_iter()
+        .all(|r| r.is_ok()));
+    let job = chain.ahead_job(&parent, t + 100, &[me]).unwrap().unwrap();
+    let ahead = job.run().unwrap();
+    assert_eq!(ahead.txs(), 1, "alice's third; carol's fail; bob's was cut");
+    chain.set_ahead(ahead);
+    decide_on_both(&mut chain, &mut follower, parent, t + 50);
+    let next = chain.build_block(Height(3), t + 300, me).unwrap();
+    let block = &chain.executed[&next].block;
+    assert_eq!(block.header.timestamp_ms, t + 300, "built again");
+    assert_eq!(block.txs.to_vec(), vec![alice_txs[2].clone(), bob]);
+    decide_on_both(&mut chain, &mut follower, next, t + 350);
+}

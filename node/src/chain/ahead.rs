@@ -10,21 +10,22 @@
 //! that neither the node's task nor the parent's commit waits for it.
 //!
 //! The result is sealed with the parent's certificate once the parent is
-//! decided ([`Chain::build_block`]), and only if it is still the block
-//! building then would give: the same parent, proposer and height, a
-//! recent timestamp, and either full or with nothing new in the mempool
+//! decided ([`Chain::build_block`]), and only if it still holds: the same
+//! parent, proposer and height, a recent timestamp, and either full or
+//! built from every ready transaction with nothing new in the mempool
 //! since. Otherwise it is dropped and the block is built as before, so a
-//! block built ahead never holds less than one built late would.
+//! block built ahead never holds fewer transactions than one built late
+//! would.
 
 use super::{fill, nonce_in, Chain, ChainError, Sealable};
 use crate::mempool::{DropReason, Mempool};
-use crate::storage::Store;
+use crate::storage::{StorageError, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
 use watt_runtime::block::ValidatorSet;
 use watt_runtime::crypto::{Hash, PublicKey};
 use watt_runtime::exec::{BlockContext, VerifiedTx};
-use watt_runtime::state::{Layered, StateDiff};
+use watt_runtime::state::{read_value, ChainState, Layered, StateDiff, StateKey};
 use watt_runtime::tree::{self, Node, TreeError, TreeReader};
 use watt_runtime::types::{AccountId, Height};
 
@@ -45,6 +46,8 @@ pub struct AheadJob {
     candidates: Vec<VerifiedTx>,
     /// The mempool's arrival counter when the candidates were taken.
     seq: u64,
+    /// Whether ready transactions were left out of the candidates.
+    truncated: bool,
 }
 
 /// A block executed on top of a parent that was not final yet.
@@ -54,6 +57,7 @@ pub struct Ahead {
     failed: Vec<(Hash, DropReason)>,
     full: bool,
     seq: u64,
+    truncated: bool,
 }
 
 impl Ahead {
@@ -142,6 +146,7 @@ impl AheadJob {
             failed: filled.failed,
             full: filled.full,
             seq: self.seq,
+            truncated: self.truncated,
         })
     }
 }
@@ -179,24 +184,27 @@ impl Chain {
         let diff = &executed.outcome.diff;
         let state = Layered::new(&*self.store, diff);
         let nonce_of = |a: &AccountId| nonce_in(&state, a);
-        // Twice a block's worth: room for candidates that fail.
-        let params = self.chain_state()?.params;
+        // Twice a block's worth (under the limits the parent leaves):
+        // room for candidates that fail. A block that runs out of them is
+        // not what building later would give, and is not sealed.
+        let params = read_value::<ChainState>(&state, &StateKey::Chain)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?
+            .ok_or_else(|| StorageError::Corrupt("no chain record".into()))?
+            .params;
         let (max_txs, max_bytes) = (
             2 * params.max_block_txs as usize,
             2 * params.max_block_bytes as usize,
         );
-        let mut bytes = 0;
-        let candidates: Vec<VerifiedTx> = self
-            .mempool
-            .ready(nonce_of)
-            .into_iter()
-            .take_while(|v| {
-                bytes += v.size;
-                bytes <= max_bytes
-            })
-            .take(max_txs)
-            .cloned()
-            .collect();
+        let ready = self.mempool.ready(nonce_of);
+        let (mut bytes, mut candidates) = (0, Vec::new());
+        for v in &ready {
+            bytes += v.size;
+            if bytes > max_bytes || candidates.len() == max_txs {
+                break;
+            }
+            candidates.push((*v).clone());
+        }
+        let truncated = candidates.len() < ready.len();
         Ok(Some(AheadJob {
             store: self.store.clone(),
             parent: *parent,
@@ -212,6 +220,7 @@ impl Chain {
             },
             candidates,
             seq: self.mempool.arrivals(),
+            truncated,
         }))
     }
 
@@ -220,11 +229,14 @@ impl Chain {
         self.ahead = Some(ahead);
     }
 
-    /// The block built ahead, if it is still what building the block for
-    /// `height` on `parent` by `proposer` at `now_ms` would give: the same
-    /// parent, height and proposer, a timestamp at most
-    /// [`MAX_AHEAD_AGE_MS`] old, and either full or with no transaction
-    /// arrived in the mempool since its candidates were taken.
+    /// The block built ahead, if it still holds for the block for
+    /// `height` on `parent` by `proposer` at `now_ms`: the same parent,
+    /// height and proposer, a timestamp at most [`MAX_AHEAD_AGE_MS`] old,
+    /// and either full, or built from every ready transaction with none
+    /// arrived in the mempool since. Then it holds as many transactions as
+    /// building now would (the order of senders may differ: the pool
+    /// orders them by their oldest pending transaction, the parent's
+    /// included).
     pub(super) fn take_ahead(
         &mut self,
         height: Height,
@@ -238,7 +250,7 @@ impl Chain {
             && ctx.height == height
             && ctx.proposer == proposer
             && now_ms.saturating_sub(ctx.timestamp_ms) <= MAX_AHEAD_AGE_MS
-            && (ahead.full || self.mempool.arrivals() == ahead.seq);
+            && (ahead.full || (!ahead.truncated && self.mempool.arrivals() == ahead.seq));
         if usable {
             tracing::debug!(
                 height = height.0,

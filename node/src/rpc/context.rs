@@ -188,14 +188,17 @@ impl Ctx {
             .ok_or_else(|| store_err("no chain record"))
     }
 
-    /// Runs a read `at` a block: inline if `at` is the head (absent,
-    /// `latest` or `finalized`), through [`Ctx::blocking`] otherwise. A
-    /// head read is a few lookups of the flat current state, which RocksDB
-    /// serves from memory in microseconds: less than handing the work to a
-    /// blocking thread and back costs (under a read load, most of the
-    /// node's CPU went to that hand-off's thread switches). A read of an
-    /// older block walks the state tree and may wait on the disk. A panic
-    /// in `f` is an internal error either way.
+    /// Runs a read of a few keys `at` a block (an account, a balance):
+    /// inline if `at` is the head (absent, `latest` or `finalized`),
+    /// through [`Ctx::blocking`] otherwise. A head read is a few lookups of
+    /// the flat current state, which RocksDB serves from memory in
+    /// microseconds: less than handing the work to a blocking thread and
+    /// back costs (under a read load, most of the node's CPU went to that
+    /// hand-off's thread switches). A read of an older block walks the
+    /// state tree and may wait on the disk; so may a head read that a
+    /// commit overtook, rarely (a few tree nodes). Reads that scan or visit
+    /// many keys stay on [`Ctx::blocking`]. A panic in `f` is an internal
+    /// error either way.
     pub async fn read_at<T: Send + 'static>(
         self: &Arc<Self>,
         at: Option<BlockId>,

@@ -401,7 +401,7 @@ impl ZonesApiServer for Rpc {
         at: Option<BlockId>,
     ) -> RpcResult<Option<view::ZoneSandbox>> {
         self.ctx
-            .read_at(at, move |ctx, at| ctx.zone_sandbox(&ctx.resolve(at)?, zone))
+            .blocking(move |ctx| ctx.zone_sandbox(&ctx.resolve(at)?, zone))
             .await
     }
 }

@@ -205,7 +205,7 @@ impl Ctx {
 impl PermitsApiServer for Rpc {
     async fn get(&self, site: SiteId, at: Option<BlockId>) -> RpcResult<Option<view::Permit>> {
         self.ctx
-            .read_at(at, move |ctx, at| ctx.permit(&ctx.resolve(at)?, site))
+            .blocking(move |ctx| ctx.permit(&ctx.resolve(at)?, site))
             .await
     }
 
@@ -226,7 +226,7 @@ impl Rpc {
         at: Option<BlockId>,
     ) -> RpcResult<Option<view::Curtailment>> {
         self.ctx
-            .read_at(at, move |ctx, at| ctx.curtailment(&ctx.resolve(at)?, order))
+            .blocking(move |ctx| ctx.curtailment(&ctx.resolve(at)?, order))
             .await
     }
 

@@ -109,8 +109,12 @@ impl Actor {
             }
         }
         if let Some((height, round)) = self.pipeline.waiting.take() {
-            let effects = self.request_block(height, round)?;
-            self.perform(effects)?;
+            // Not if the core has left that round meanwhile (its timeout).
+            let now = self.core.round_state().map(|r| (r.height, r.round));
+            if now == Some((height, round)) {
+                let effects = self.request_block(height, round)?;
+                self.perform(effects)?;
+            }
         }
         Ok(())
     }
