@@ -4,6 +4,37 @@ use super::{Entries, StateDiff, StateError, StateReader};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+/// Changes by key: a value written, or `None` for a key deleted.
+type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// Every live entry with `from <= key < to` of `base` with `layers` written
+/// over it, oldest layer first.
+fn scan_through<R: StateReader + ?Sized, const N: usize>(
+    base: &R,
+    layers: [&Changes; N],
+    from: &[u8],
+    to: &[u8],
+) -> Result<Entries, StateError> {
+    if from >= to {
+        return Ok(Vec::new());
+    }
+    let mut merged: Changes = base
+        .scan(from, to)?
+        .into_iter()
+        .map(|(k, v)| (k, Some(v)))
+        .collect();
+    let range = (Bound::Included(from), Bound::Excluded(to));
+    for layer in layers {
+        for (k, v) in layer.range::<[u8], _>(range) {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(merged
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect())
+}
+
 /// Reads through to a base reader, buffering writes in two layers: the
 /// block's committed changes and the current transaction's. A failing
 /// transaction's layer is dropped; a successful one is folded into the
@@ -47,25 +78,7 @@ impl<'a, R: StateReader + ?Sized> Overlay<'a, R> {
 
     /// Every live entry with `from <= key < to`, merging the layers.
     pub fn scan(&self, from: &[u8], to: &[u8]) -> Result<Entries, StateError> {
-        if from >= to {
-            return Ok(Vec::new());
-        }
-        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
-            .base
-            .scan(from, to)?
-            .into_iter()
-            .map(|(k, v)| (k, Some(v)))
-            .collect();
-        let range = (Bound::Included(from), Bound::Excluded(to));
-        for layer in [&self.block, &self.tx] {
-            for (k, v) in layer.range::<[u8], _>(range) {
-                merged.insert(k.clone(), v.clone());
-            }
-        }
-        Ok(merged
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect())
+        scan_through(self.base, [&self.block, &self.tx], from, to)
     }
 
     /// Keeps the current transaction's writes.
@@ -110,23 +123,7 @@ impl<R: StateReader + ?Sized> StateReader for Layered<'_, R> {
     }
 
     fn scan(&self, from: &[u8], to: &[u8]) -> Result<Entries, StateError> {
-        if from >= to {
-            return Ok(Vec::new());
-        }
-        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
-            .base
-            .scan(from, to)?
-            .into_iter()
-            .map(|(k, v)| (k, Some(v)))
-            .collect();
-        let range = (Bound::Included(from), Bound::Excluded(to));
-        for (k, v) in self.diff.0.range::<[u8], _>(range) {
-            merged.insert(k.clone(), v.clone());
-        }
-        Ok(merged
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect())
+        scan_through(self.base, [&self.diff.0], from, to)
     }
 }
 
