@@ -108,11 +108,6 @@ impl<T: TreeReader> TreeReader for LayeredTree<'_, T> {
 }
 
 impl AheadJob {
-    /// The parent it builds on.
-    pub fn parent(&self) -> Hash {
-        self.parent
-    }
-
     /// Executes the candidates on the parent's state and computes the
     /// roots. The store may commit the parent meanwhile: a key the parent
     /// changed is read from its changes either way, and tree nodes are
